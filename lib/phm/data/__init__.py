@@ -1,0 +1,1 @@
+"""Data layer: the source data model, reference tables, loading with validation and quarantine."""

@@ -1,0 +1,78 @@
+"""Where tables live: a warehouse is a directory (or object-store prefix) of path-based Delta tables.
+
+Layout::
+
+    <root>/population/        source tables (Delta, partitioned by year)
+    <root>/health_care/
+    <root>/pharmacy/
+    <root>/hospital_stay/
+    <root>/ref_geography/     reference tables (Delta)
+    <root>/ref_nomenclature/
+    <root>/ref_products/
+    <root>/quarantine/        rows that broke the contract, with reasons (Delta)
+    <root>/load_log/          one row per load: input / accepted / quarantined counts (Delta)
+    <root>/_phm/state.json    what the generator put there (seed, years, accounting as-of month)
+
+Path-based tables need no metastore, so the same code runs locally and on a cluster
+(``s3://``, ``abfss://`` or ``dbfs:/`` roots).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+
+from phm.errors import WarehouseError
+
+STATE_FILE = "_phm/state.json"
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    root: str
+
+    @classmethod
+    def at(cls, root: str | Path) -> "Warehouse":
+        text = str(root)
+        if "://" not in text and not text.startswith("dbfs:"):
+            text = str(Path(text).expanduser().resolve())
+        return cls(text)
+
+    @property
+    def is_local(self) -> bool:
+        return "://" not in self.root and not self.root.startswith("dbfs:")
+
+    def path(self, table: str) -> str:
+        return f"{self.root.rstrip('/')}/{table}"
+
+    def exists(self, spark: SparkSession, table: str) -> bool:
+        from delta.tables import DeltaTable
+
+        return DeltaTable.isDeltaTable(spark, self.path(table))
+
+    def read(self, spark: SparkSession, table: str) -> DataFrame:
+        if not self.exists(spark, table):
+            raise WarehouseError(
+                f"table {table!r} not found in warehouse {self.root} "
+                "(run `phm generate --warehouse ...` first, or check the path)"
+            )
+        return spark.read.format("delta").load(self.path(table))
+
+    # -- generator state (local warehouses; cluster runs pass parameters explicitly) --
+    def read_state(self) -> dict:
+        state = Path(self.root) / STATE_FILE
+        if not self.is_local or not state.exists():
+            return {}
+        return json.loads(state.read_text())
+
+    def write_state(self, state: dict) -> None:
+        if not self.is_local:
+            return
+        target = Path(self.root) / STATE_FILE
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=2, sort_keys=True, default=str))
+        tmp.replace(target)  # atomic on POSIX
