@@ -214,9 +214,43 @@ REF_PRODUCTS = Table(
     ),
 )
 
+QUARANTINE = Table(
+    name="quarantine",
+    doc="Rows of source loads that broke the contract, with every reason (see phm.data.rules).",
+    key=("source_table", "load_id", "row_key"),
+    partition_by=("source_table",),
+    kind="system",
+    columns=(
+        Column("source_table", STR, "Source table the row was meant for."),
+        Column("load_id", STR, "Load batch that brought the row in (reruns replace it)."),
+        Column("row_key", STR, "Natural key of the row, key columns joined by '|' (null parts as '')."),
+        Column("reject_reasons", T.ArrayType(STR, False), "Reason codes of every rule the row broke."),
+        Column("row_json", STR, "The original row as JSON (all input columns, nulls kept), so any row survives."),
+        Column("quarantined_at", T.TimestampType(), "When the load ran (UTC)."),
+    ),
+)
+
+LOAD_LOG = Table(
+    name="load_log",
+    doc="One row per (table, load): input, accepted and quarantined counts; accepted + quarantined = input.",
+    key=("table", "load_id"),
+    kind="system",
+    columns=(
+        Column("load_id", STR, "Load batch id."),
+        Column("table", STR, "Source table loaded."),
+        Column("mode", STR, "'append' (replace this load's rows) or 'overwrite' (replace the table)."),
+        Column("input_rows", LONG, "Rows offered."),
+        Column("accepted_rows", LONG, "Rows written to the table."),
+        Column("quarantined_rows", LONG, "Rows written to quarantine."),
+        Column("reasons", T.MapType(STR, LONG, False), "Quarantined rows per reason code (a row can have several)."),
+        Column("loaded_at", T.TimestampType(), "When the load ran (UTC)."),
+    ),
+)
+
 SOURCE_TABLES: dict[str, Table] = {t.name: t for t in (POPULATION, HEALTH_CARE, PHARMACY, HOSPITAL_STAY)}
 REFERENCE_TABLES: dict[str, Table] = {t.name: t for t in (REF_GEOGRAPHY, REF_NOMENCLATURE, REF_PRODUCTS)}
-ALL_TABLES: dict[str, Table] = {**REFERENCE_TABLES, **SOURCE_TABLES}
+SYSTEM_TABLES: dict[str, Table] = {t.name: t for t in (QUARANTINE, LOAD_LOG)}
+ALL_TABLES: dict[str, Table] = {**REFERENCE_TABLES, **SOURCE_TABLES, **SYSTEM_TABLES}
 
 
 def table(name: str) -> Table:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 
@@ -27,6 +28,12 @@ DELTA_CONFS = {
     "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
 }
 
+# Quiet local driver: Spark's WARN start-up lines would flood the terminal rich draws on.
+_LOG4J2 = Path(__file__).with_name("log4j2.properties")
+_DRIVER_JAVA_OPTIONS = (
+    f"-Dlog4j2.configurationFile={_LOG4J2.as_uri()}" if _LOG4J2.exists() else "-Dlog4j2.level=ERROR"
+)
+
 # Local tuning; on a cluster these are the platform's business.
 LOCAL_CONFS = {
     "spark.sql.adaptive.enabled": "true",
@@ -34,8 +41,9 @@ LOCAL_CONFS = {
     "spark.ui.showConsoleProgress": "false",  # fights rich's progress display
     "spark.databricks.delta.snapshotPartitions": "2",
     "spark.sql.sources.parallelPartitionDiscovery.parallelism": "2",
-    "spark.driver.extraJavaOptions": "-Dlog4j2.level=ERROR",
+    "spark.driver.extraJavaOptions": _DRIVER_JAVA_OPTIONS,
     "spark.sql.parquet.compression.codec": "zstd",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",  # fast pandas -> Spark for reference tables
 }
 
 

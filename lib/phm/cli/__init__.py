@@ -1,0 +1,1 @@
+"""The ``phm`` command line: thin typer commands over the data and synth layers."""

@@ -1,0 +1,366 @@
+"""The ``phm`` command: thin typer commands, each calling one function of the layers.
+
+User mistakes (:class:`phm.errors.PhmError`: a bad argument, a missing warehouse, no network for
+the Delta jars) are printed in red on one line and exit with status 1; anything else is a bug and
+keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+import phm
+from phm.cli import args, render
+from phm.data.warehouse import Warehouse
+from phm.errors import InputError, PhmError, SetupError, WarehouseError
+
+app = typer.Typer(
+    name="phm",
+    help="Population-health indicators from Belgian health-insurance claims, on Spark + Delta.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,  # a Spark session in the locals is no help
+)
+console = Console()
+err_console = Console(stderr=True)
+
+EXIT_USER_ERROR = 1
+EXIT_VIOLATIONS = 2
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+WarehouseOption = Annotated[
+    str,  # not Path: Path("s3://b/x") collapses the "//"
+    typer.Option(
+        "--warehouse",
+        "-w",
+        help="Warehouse root: a directory of Delta tables (or an s3://, abfss://, dbfs:/ prefix).",
+        envvar="PHM_WAREHOUSE",
+    ),
+]
+
+
+def user_errors(fn: F) -> F:
+    """Print a PhmError as one red line and exit 1, without a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*a: Any, **kw: Any) -> Any:
+        try:
+            return fn(*a, **kw)
+        except PhmError as exc:
+            message = Text("error: ", style="bold red")
+            message.append(str(exc), style="red")
+            err_console.print(message)
+            raise typer.Exit(EXIT_USER_ERROR) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"phm {phm.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Population-health indicators from Belgian health-insurance claims, on Spark + Delta Lake."""
+
+
+def _start_spark(app_name: str):
+    from phm.spark import delta_jars, get_spark
+    from phm.spark.session import on_cluster
+
+    message = "Starting Spark..."
+    if not on_cluster() and delta_jars.cached_jars() is None:
+        message = (
+            f"Starting Spark; downloading the Delta jars into {delta_jars.ivy_dir()} "
+            "(first run only)..."
+        )
+    with console.status(message):
+        start = time.perf_counter()
+        spark = get_spark(app_name)
+    console.print(f"[dim]Spark {spark.version} ready in {time.perf_counter() - start:.1f} s[/]")
+    return spark
+
+
+def _stop_spark() -> None:
+    from phm.spark import stop_spark
+
+    stop_spark()
+
+
+def _warehouse(path: str, *, must_exist: bool) -> Warehouse:
+    wh = Warehouse.at(path)
+    if must_exist and wh.is_local and not Path(wh.root).is_dir():
+        raise WarehouseError(
+            f"no warehouse at {wh.root} (create one with `phm generate --warehouse {path}`)"
+        )
+    return wh
+
+
+# --------------------------------------------------------------------------------------- setup
+
+
+@app.command()
+@user_errors
+def setup() -> None:
+    """Start Spark once (downloading the Delta jars on first use); check a Delta write and read."""
+    from phm.spark import delta_jars
+    from phm.spark.session import on_cluster
+
+    cluster = on_cluster()  # decide before starting: afterwards a session is always active
+    spark = _start_spark("phm-setup")
+    try:
+        if cluster:
+            console.print(
+                "[yellow]Running under spark-submit / an existing session: "
+                "skipping the local Delta check.[/]"
+            )
+        else:
+            with tempfile.TemporaryDirectory(prefix="phm-setup-") as tmp:
+                path = os.path.join(tmp, "delta_check")
+                spark.range(5).write.format("delta").save(path)
+                rows = spark.read.format("delta").load(path).count()
+                if rows != 5 or not os.path.isdir(os.path.join(path, "_delta_log")):
+                    raise SetupError(
+                        f"Delta write/read check failed: read {rows} rows back instead of 5"
+                    )
+            console.print("[green]✓[/] Delta write and read in a temporary directory")
+        versions = Table(title="phm environment", title_justify="left", show_header=False)
+        versions.add_column("", style="bold")
+        versions.add_column("")
+        versions.add_row("phm", phm.__version__)
+        versions.add_row("Python", f"{platform.python_version()} ({sys.executable})")
+        versions.add_row("pyspark", metadata.version("pyspark"))
+        versions.add_row("delta-spark", metadata.version("delta-spark"))
+        versions.add_row("Delta artifact", delta_jars.delta_maven_coordinate())
+        versions.add_row("Java", _java_version(spark))
+        versions.add_row("Delta jar cache", str(delta_jars.ivy_dir()))
+        console.print(versions)
+    finally:
+        _stop_spark()
+
+
+def _java_version(spark) -> str:
+    try:
+        system = spark.sparkContext._jvm.java.lang.System  # noqa: SLF001 (no public API for it)
+        return f"{system.getProperty('java.version')} ({system.getProperty('java.vendor')})"
+    except Exception:  # Spark Connect has no JVM gateway
+        return os.environ.get("JAVA_HOME", "unknown")
+
+
+# ------------------------------------------------------------------------------------ generate
+
+
+@app.command()
+@user_errors
+def generate(
+    warehouse: WarehouseOption = "warehouse",
+    persons: Annotated[
+        int | None, typer.Option(help=f"Number of persons (at least {args.MIN_PERSONS}).")
+    ] = None,
+    years: Annotated[
+        str | None, typer.Option(help="Years to generate: a range 2022-2024 or a list 2022,2023.")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Random seed (same seed, same data); 42 when not given.")
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Accounting month YYYY-MM up to which claims have arrived "
+            "(default: chosen by the generator).",
+        ),
+    ] = None,
+    defects: Annotated[
+        bool,
+        typer.Option(
+            "--defects/--no-defects", help="Inject a few defective rows (to exercise quarantine)."
+        ),
+    ] = True,
+    defect_rate: Annotated[float, typer.Option(help="Share of rows made defective.")] = 0.001,
+    next_month: Annotated[
+        bool,
+        typer.Option(
+            "--next-month",
+            help="Append the next accounting month to an existing warehouse "
+            "(settings come from the warehouse).",
+        ),
+    ] = False,
+) -> None:
+    """Generate a synthetic warehouse (population, claims, Farmanet, stays) into Delta tables."""
+    wh = _warehouse(warehouse, must_exist=next_month)
+    if next_month:
+        given = [
+            name
+            for name, v in (
+                ("--persons", persons),
+                ("--years", years),
+                ("--seed", seed),
+                ("--as-of", as_of),
+            )
+            if v is not None
+        ]
+        if given:
+            raise InputError(
+                "--next-month continues the warehouse with its own settings; "
+                f"drop {', '.join(given)}"
+            )
+        if wh.is_local and not wh.read_state():
+            raise WarehouseError(
+                f"{wh.root} holds no generated warehouse (no {wh.root}/_phm/state.json); "
+                "run `phm generate` without --next-month first"
+            )
+    else:
+        if persons is None or years is None:
+            missing = [o for o, v in (("--persons", persons), ("--years", years)) if v is None]
+            raise InputError(
+                f"{' and '.join(missing)} required, e.g. --persons 20000 --years 2022-2024"
+            )
+        args.check_persons(persons)
+        year_list = args.check_consecutive(args.parse_years(years))
+        as_of_date = args.check_as_of(args.parse_month(as_of), year_list) if as_of else None
+        args.check_defect_rate(defect_rate)
+
+    from phm.synth import generator
+
+    spark = _start_spark("phm-generate")
+    try:
+        with render.progress_status(console, "Generating") as progress:
+            if next_month:
+                report = generator.generate_next_month(spark, wh, progress=progress)
+            else:
+                report = generator.generate(
+                    spark,
+                    wh,
+                    persons=persons,
+                    years=year_list,
+                    seed=42 if seed is None else seed,
+                    as_of=as_of_date,
+                    defects=defects,
+                    defect_rate=defect_rate,
+                    progress=progress,
+                )
+        render.render_generate(console, report)
+        console.print(f"Warehouse: [bold]{wh.root}[/]")
+    finally:
+        _stop_spark()
+
+
+# ------------------------------------------------------------------------------------ validate
+
+
+@app.command()
+@user_errors
+def validate(warehouse: WarehouseOption = "warehouse") -> None:
+    """Check the warehouse against the data contract and the Belgian plausibility ranges.
+
+    Exit status 0 when the loaded tables hold no violations (warnings do not count), 2 otherwise.
+    """
+    wh = _warehouse(warehouse, must_exist=True)
+    from phm.data.load import validate_warehouse
+
+    spark = _start_spark("phm-validate")
+    try:
+        with console.status("Validating..."):
+            report = validate_warehouse(spark, wh)
+        render.render_report(console, report, "Validation")
+    finally:
+        _stop_spark()
+    warnings = getattr(report, "warnings", None)
+    if warnings:
+        console.print(
+            f"[yellow]{len(warnings)} range-check warning(s): figures outside their "
+            "plausible Belgian range (they do not fail validation).[/]"
+        )
+    if has_violations(report):
+        err_console.print(Text("Violations found in the loaded tables.", style="bold red"))
+        raise typer.Exit(EXIT_VIOLATIONS)
+    console.print("[green]✓[/] No violations in the loaded tables.")
+
+
+def has_violations(report: Any) -> bool:
+    """Whether a validation report says the loaded tables hold violations.
+
+    Uses the report's own verdict when it has one (``ok`` / ``passed``, a bool or a property),
+    else counts what its ``violations`` field holds (a number, a mapping of numbers, or a list).
+    """
+    for verdict in ("ok", "passed"):
+        if hasattr(report, verdict):
+            return not bool(getattr(report, verdict))
+    if hasattr(report, "violations"):
+        return _nonzero(report.violations)
+    raise TypeError(f"{type(report).__name__} has neither `ok` nor `violations`")
+
+
+def _nonzero(value: Any) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, (bool, int, float)):
+        return value > 0
+    if isinstance(value, Mapping):
+        return any(_nonzero(v) for v in value.values())
+    if isinstance(value, (list, tuple, set)):
+        return len(value) > 0
+    return True
+
+
+# ------------------------------------------------------------------------------------ describe
+
+
+@app.command()
+@user_errors
+def describe(
+    warehouse: WarehouseOption = "warehouse",
+    year: Annotated[int | None, typer.Option(help="Only this year (default: every year).")] = None,
+) -> None:
+    """Row counts per table and year, and headline figures beside the Belgian values."""
+    args.check_year(year)
+    wh = _warehouse(warehouse, must_exist=True)
+    from phm.data.describe import describe as describe_warehouse
+
+    spark = _start_spark("phm-describe")
+    try:
+        with console.status("Describing..."):
+            start = time.perf_counter()
+            description = describe_warehouse(spark, wh, year=year)
+    finally:
+        _stop_spark()
+    if not description.years:
+        where = f" for {year}" if year is not None else ""
+        raise WarehouseError(f"no population rows in {wh.root}{where}")
+    for table in render.describe_tables(description):
+        console.print(table)
+    if description.missing_tables:
+        console.print(
+            f"[yellow]Missing tables (read as empty): {', '.join(description.missing_tables)}[/]"
+        )
+    console.print(
+        "[dim]Crude figures; definitions in lib/phm/data/describe.py. Belgian values from the "
+        "domain primer; \\[I] marks a calibration default, not a published figure. "
+        f"{time.perf_counter() - start:.1f} s.[/]"
+    )
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,181 @@
+"""The CLI's argument checks: a clean one-line error and a non-zero exit, never a traceback.
+
+These cases fail before Spark starts, so they run in milliseconds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pytest
+from phm.cli import args
+from phm.cli.main import app, has_violations
+from phm.errors import InputError
+from typer.testing import CliRunner
+
+runner = CliRunner()
+
+
+def invoke(*argv: str):
+    return runner.invoke(app, list(argv))
+
+
+def assert_clean_error(result, *fragments: str) -> None:
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    text = " ".join(result.output.split())  # rich may wrap long lines
+    assert text.startswith("error: ")
+    for fragment in fragments:
+        assert fragment in text
+
+
+def test_help_lists_the_commands():
+    result = invoke("--help")
+    assert result.exit_code == 0
+    for command in ("setup", "generate", "validate", "describe"):
+        assert command in result.output
+
+
+def test_version():
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert result.output.startswith("phm ")
+
+
+@pytest.mark.parametrize(
+    "years, message",
+    [
+        ("2024-2022", "runs backwards"),
+        ("22-24", "expected a range like 2022-2024"),
+        ("2022,20x3", "'20x3' is not a 4-digit year"),
+        ("2022,2022", "[2022] given twice"),
+        ("1990-1992", "1990 is outside"),
+        ("2022-2023-2024", "expected a range"),
+        ("2022,2024", "2023 missing"),
+    ],
+)
+def test_generate_rejects_bad_years(tmp_path, years, message):
+    result = invoke("generate", "--persons", "1000", "--years", years, "--warehouse", str(tmp_path))
+    assert_clean_error(result, message)
+
+
+def test_generate_rejects_too_few_persons(tmp_path):
+    result = invoke(
+        "generate", "--persons", "99", "--years", "2022-2024", "--warehouse", str(tmp_path)
+    )
+    assert_clean_error(result, "--persons 99", "at least 100")
+
+
+@pytest.mark.parametrize(
+    "as_of, message",
+    [
+        ("2024-13", "month 13"),
+        ("2024/06", "expected a month as YYYY-MM"),
+        ("2021-12", "before the first year"),
+    ],
+)
+def test_generate_rejects_bad_as_of(tmp_path, as_of, message):
+    result = invoke(
+        "generate",
+        "--persons",
+        "1000",
+        "--years",
+        "2022-2024",
+        "--as-of",
+        as_of,
+        "--warehouse",
+        str(tmp_path),
+    )
+    assert_clean_error(result, message)
+
+
+def test_generate_requires_persons_and_years(tmp_path):
+    assert_clean_error(
+        invoke("generate", "--warehouse", str(tmp_path)), "--persons and --years required"
+    )
+
+
+def test_generate_rejects_bad_defect_rate(tmp_path):
+    result = invoke(
+        "generate",
+        "--persons",
+        "1000",
+        "--years",
+        "2023",
+        "--defect-rate",
+        "0.5",
+        "--warehouse",
+        str(tmp_path),
+    )
+    assert_clean_error(result, "--defect-rate 0.5")
+
+
+def test_next_month_takes_no_new_settings(tmp_path):
+    result = invoke("generate", "--next-month", "--persons", "1000", "--warehouse", str(tmp_path))
+    assert_clean_error(result, "drop --persons")
+
+
+def test_next_month_needs_a_generated_warehouse(tmp_path):
+    assert_clean_error(
+        invoke("generate", "--next-month", "--warehouse", str(tmp_path)), "no generated warehouse"
+    )
+
+
+@pytest.mark.parametrize("command", ["validate", "describe"])
+def test_missing_warehouse(tmp_path, command):
+    result = invoke(command, "--warehouse", str(tmp_path / "nowhere"))
+    assert_clean_error(result, "no warehouse at")
+
+
+def test_describe_rejects_bad_year(tmp_path):
+    assert_clean_error(
+        invoke("describe", "--year", "1850", "--warehouse", str(tmp_path)), "--year 1850"
+    )
+
+
+def test_typer_usage_errors_are_not_tracebacks():
+    result = invoke("generate", "--persons", "many")
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+
+
+def test_parsers():
+    assert args.parse_years("2022-2024") == [2022, 2023, 2024]
+    assert args.parse_years("2023, 2022") == [2022, 2023]
+    assert args.parse_years("2023") == [2023]
+    assert args.parse_month("2024-06") == dt.date(2024, 6, 1)
+    with pytest.raises(InputError):
+        args.parse_years("")
+
+
+@dataclass
+class _Warning:
+    check: str
+    status: str
+
+
+@dataclass
+class _Report:
+    violations: dict[str, int] = field(default_factory=dict)
+    warnings: list[_Warning] = field(default_factory=list)
+
+
+def test_has_violations_reads_counts_not_warnings():
+    assert not has_violations(_Report({"population": 0}, [_Warning("bim_share", "warn")]))
+    assert has_violations(_Report({"population": 0, "pharmacy": 3}))
+
+
+def test_warehouse_uris_keep_their_scheme(monkeypatch):
+    from phm.cli import main
+
+    seen = []
+
+    def record(path, must_exist):
+        seen.append(path)
+        raise InputError("stop here")
+
+    monkeypatch.setattr(main, "_warehouse", record)
+    assert_clean_error(invoke("describe", "--warehouse", "s3a://bucket/phm/wh"), "stop here")
+    assert seen == ["s3a://bucket/phm/wh"]
