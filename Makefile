@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: setup
-	$(BIN)/phm generate --persons $(PERSONS) --years $(YEARS) --seed $(SEED) --warehouse $(WAREHOUSE)
+	$(BIN)/phm generate --persons $(PERSONS) --years $(YEARS) --seed $(SEED) --warehouse $(WAREHOUSE) --defects
 	$(BIN)/phm validate --warehouse $(WAREHOUSE)
 	$(BIN)/phm describe --warehouse $(WAREHOUSE)
 

@@ -124,7 +124,7 @@ def outcome(request, spark, refs, population):
     key = table.key[0]
     existing = frame(spark, name, [{**cases[0][1], key: "known"}]).select(*table.key)
     out = rules.validate(df, table, references=refs, population=population, existing_keys=existing)
-    return name, cases, out.select(*table.key, rules.REASONS, rules.ROW_JSON).collect()
+    return name, cases, out.select(*table.key, rules.REASONS, rules.row_json(out, table).alias(rules.ROW_JSON)).collect()
 
 
 def test_each_case_gets_exactly_its_reasons(outcome):

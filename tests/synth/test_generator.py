@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from generated import SMALL, SMALL_AS_OF
 from pyspark.sql import functions as F
 
 from phm.data.schemas import SOURCE_TABLES
@@ -12,7 +13,6 @@ from phm.data.warehouse import Warehouse
 from phm.errors import InputError, WarehouseError
 from phm.synth.generator import build_universe, generate, generate_next_month
 
-from .conftest import SMALL, SMALL_AS_OF
 
 EVENT_TABLES = ("hospital_stay", "health_care", "pharmacy")
 

@@ -195,9 +195,11 @@ def generate(
     defects: Annotated[
         bool,
         typer.Option(
-            "--defects/--no-defects", help="Inject a few defective rows (to exercise quarantine)."
+            "--defects/--no-defects",
+            help="Plant known defective rows (null ids, unknown codes, negative amounts, "
+            "impossible dates, duplicates, orphans) with a manifest, to exercise the quarantine.",
         ),
-    ] = True,
+    ] = False,
     defect_rate: Annotated[float, typer.Option(help="Share of rows made defective.")] = 0.001,
     next_month: Annotated[
         bool,

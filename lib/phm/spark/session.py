@@ -48,8 +48,13 @@ LOCAL_CONFS = {
 
 
 def on_cluster() -> bool:
-    """True when a JVM launched us (spark-submit) or a session already exists (notebooks)."""
-    return "PYSPARK_GATEWAY_PORT" in os.environ or SparkSession.getActiveSession() is not None
+    """True when a JVM launched us (spark-submit), we run on Databricks (notebook or wheel task),
+    or a session already exists (notebooks)."""
+    return (
+        "PYSPARK_GATEWAY_PORT" in os.environ
+        or "DATABRICKS_RUNTIME_VERSION" in os.environ
+        or SparkSession.getActiveSession() is not None
+    )
 
 
 def get_spark(app_name: str = "phm", *, for_tests: bool = False) -> SparkSession:
@@ -107,6 +112,8 @@ def get_spark(app_name: str = "phm", *, for_tests: bool = False) -> SparkSession
 
 
 def _check_delta(spark: SparkSession) -> None:
+    if "DATABRICKS_RUNTIME_VERSION" in os.environ:
+        return  # Delta is built into the Databricks runtime
     extensions = spark.conf.get("spark.sql.extensions", "") or ""
     if "DeltaSparkSessionExtension" not in extensions:
         raise SetupError(
@@ -119,10 +126,8 @@ def _check_delta(spark: SparkSession) -> None:
 
 
 def stop_spark() -> None:
+    """Stop a session phm started itself; a cluster's or notebook's session is not ours to stop."""
     active = SparkSession.getActiveSession()
-    if active is not None and not on_cluster_launched():
+    launched_by_platform = "PYSPARK_GATEWAY_PORT" in os.environ or "DATABRICKS_RUNTIME_VERSION" in os.environ
+    if active is not None and not launched_by_platform:
         active.stop()
-
-
-def on_cluster_launched() -> bool:
-    return "PYSPARK_GATEWAY_PORT" in os.environ

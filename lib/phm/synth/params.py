@@ -87,12 +87,12 @@ class Condition:
 # [I] parameters; targets [S] diabetes 7.1% treated (2021), hypertension 24.6%,
 # hypercholesterolaemia 16.2% (BCHI 2018); polypharmacy 13.5% emerges from these.
 CONDITIONS: tuple[Condition, ...] = (
-    Condition("diabetes", -6.7, 0.074, 10, drugs=(("A10BA02", 0.85), ("A10BK01", 0.30), ("A10BH01", 0.20), ("A10AE04", 0.18), ("A10BB09", 0.10))),
-    Condition("hypertension", -5.7, 0.080, 25, drugs=(("C09AA05", 0.55), ("C09CA01", 0.35), ("C08CA01", 0.40), ("C07AB07", 0.40), ("C03AA03", 0.15))),
+    Condition("diabetes", -6.95, 0.074, 10, drugs=(("A10BA02", 0.85), ("A10BK01", 0.30), ("A10BH01", 0.20), ("A10AE04", 0.18), ("A10BB09", 0.10))),
+    Condition("hypertension", -5.7, 0.080, 25, drugs=(("C09AA05", 0.60), ("C09CA01", 0.40), ("C08CA01", 0.50), ("C07AB07", 0.50), ("C03AA03", 0.30))),
     Condition("lipids", -5.3, 0.080, 30, drugs=(("C10AA05", 0.45), ("C10AA07", 0.35), ("C10AA01", 0.20))),
     Condition("heart_failure", -9.4, 0.090, 45, drugs=(("C03CA01", 0.80), ("B01AF02", 0.50), ("B01AF01", 0.30), ("C07AB07", 0.50))),
-    Condition("cardiovascular", -6.9, 0.068, 40, drugs=(("B01AC06", 0.90),)),
-    Condition("gastric", -4.6, 0.045, 18, drugs=(("A02BC02", 0.55), ("A02BC01", 0.45))),
+    Condition("cardiovascular", -6.7, 0.068, 40, drugs=(("B01AC06", 0.90),)),
+    Condition("gastric", -4.4, 0.045, 18, drugs=(("A02BC02", 0.55), ("A02BC01", 0.45))),
     Condition("airways", -3.4, 0.020, 3, drugs=(("R03AK06", 0.55), ("R03BB04", 0.30), ("R03AC02", 0.60))),
     Condition("depression", -2.75, 0.016, 15, female=1.45, male=0.65, drugs=(("N06AB10", 0.40), ("N06AB04", 0.25), ("N06AX11", 0.25), ("N06AX16", 0.20))),
     Condition("anxiety_sleep", -4.8, 0.038, 18, female=1.4, male=0.7, drugs=(("N05BA12", 0.35), ("N05CD06", 0.35), ("N05BA01", 0.20), ("N05CF01", 0.25))),
@@ -106,7 +106,7 @@ CONDITIONS: tuple[Condition, ...] = (
     Condition("glaucoma", -8.6, 0.070, 40, drugs=(("S01ED01", 1.0),)),
     Condition("breast_cancer", -8.0, 0.050, 35, female=1.0, male=0.0, drugs=(("L02BA01", 1.0),)),
 )
-CONDITION_MORBIDITY_WEIGHT = 0.5  # log-odds per SD of morbidity propensity [I]
+CONDITION_MORBIDITY_WEIGHT = 1.0  # log-odds per SD of morbidity propensity [I]
 
 # Chronic medicine supplies: adherence in [ADHERENCE_MIN, 1] (share of the year covered) [I].
 ADHERENCE_MIN = 0.55
