@@ -16,7 +16,7 @@ POPULATION_REFERENCE_YEAR = 2021  # age-sex structure by region [S] Statbel (ref
 OLDEST_AGE = 104
 
 # Gompertz mortality q(age) = exp(A + B*age) [I], close to Belgian life tables (q80 ~ 4.5%).
-MORTALITY_A = -10.2
+MORTALITY_A = -10.55  # crude death rate ~10 per 1,000 with the frailty spread
 MORTALITY_B = 0.094
 INFANT_MORTALITY = 0.0035
 MORTALITY_FRAILTY = 0.35  # log-hazard per SD of the morbidity propensity [I]
