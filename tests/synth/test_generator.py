@@ -88,7 +88,7 @@ def test_next_month_increment_equals_direct_generation(spark, small_warehouse, t
         date_col = {"hospital_stay": "discharge_date", "health_care": "service_date", "pharmacy": "delivery_date"}[name]
         late += wh.read(spark, name).where((F.col("load_id") == f"{name}-202304") & (F.col(date_col) < F.lit(dt.date(2023, 3, 1)))).count()
     assert late > 0  # the increment carries late claims for earlier months
-    # Rerunning the same month is refused as nothing new... no: it moves on; a rerun of a load id replaces
+    # one load_log row per event table for the month
     assert wh.read(spark, "load_log").where(F.col("load_id").endswith("202304")).count() == 3
 
 

@@ -16,9 +16,7 @@ from phm.synth import params as P
 from phm.synth.population import _by_key, _piecewise
 from phm.synth.rng import geometric, logistic, normal, uniform
 
-EVENT_COLUMNS = ["pid", "person_id", "year", "bim", "service_group", "code_rank", "service_date", "quantity", "amount", "stay_id", "institution_id", "death_date", "k"]
 GP_POOL = 9000  # GPs (synthetic provider numbers)
-PROFESSION_QUALIFICATION = {"1": "004"}
 
 
 def _start(year: Column) -> Column:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 
-import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -174,7 +173,3 @@ def population_rows(py: DataFrame) -> DataFrame:
         "insurer", "bim", "bim_basis", "death_date", "chronic_status", "disability",
         "nursing_home", "medical_house", "gmd",
     )
-
-
-def municipalities_frame() -> pd.DataFrame:
-    return reference.municipalities()

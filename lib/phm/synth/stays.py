@@ -8,13 +8,12 @@ something to find); transfers produce a second stay admitted the same or next da
 
 from __future__ import annotations
 
-import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from phm.data import reference
 from phm.synth import params as P
-from phm.synth.population import _by_key, _piecewise
+from phm.synth.population import _piecewise
 from phm.synth.rng import choice, geometric, uniform
 
 HOSPITALS_PER_100K = 0.9  # ~103 hospitals for 11.5M [S]
