@@ -13,7 +13,7 @@ from pyspark.sql import functions as F
 
 from phm.data import reference
 from phm.synth import params as P
-from phm.synth.population import _by_key, _piecewise
+from phm.synth.columns import by_age_band, by_key, piecewise
 from phm.synth.rng import geometric, logistic, normal, uniform
 
 GP_POOL = 9000  # GPs (synthetic provider numbers)
@@ -46,16 +46,16 @@ def _finish(df: DataFrame, group: str, date: Column, *, quantity: Column | None 
 def gp_contacts(py: DataFrame, *, seed: int) -> DataFrame:
     """Fee-for-service GP consults and home visits (not for medical-house enrolees)."""
     age, m = F.col("age"), F.col("morbidity")
-    region = _by_key(F.col("reg_nis"), P.GP_REGION_EFFECT)
-    any_logit = _piecewise(age, P.GP_ANY_LOGIT_BY_AGE) + 0.6 * F.col("gp_habit") + 0.3 * m + region
+    region = by_key(F.col("reg_nis"), P.GP_REGION_EFFECT)
+    any_logit = piecewise(age, P.GP_ANY_LOGIT_BY_AGE) + 0.6 * F.col("gp_habit") + 0.3 * m + region
     users = py.where(~F.col("medical_house") & ~F.col("non_user") & (uniform(seed, "gp_any", "pid", "year") < logistic(any_logit)))
     log_mean = (
-        _piecewise(age, P.GP_COUNT_LOG_MEAN_BY_AGE) + F.when(F.col("sex") == "F", 0.1).otherwise(0.0)
+        piecewise(age, P.GP_COUNT_LOG_MEAN_BY_AGE) + F.when(F.col("sex") == "F", 0.1).otherwise(0.0)
         + 0.35 * F.col("gp_habit") + 0.25 * m + region + F.when(F.col("nursing_home"), 0.5).otherwise(0.0)
         + P.GP_COUNT_SIGMA * normal(seed, "gp_count", "pid", "year") - 0.3
     )
     contacts = _explode(users, F.greatest(F.lit(1), F.round(F.exp(log_mean)).cast("int")))
-    home = F.col("nursing_home") | (uniform(seed, "gp_home", "pid", "year", "k") < _piecewise(age, P.GP_HOME_VISIT_SHARE_BY_AGE))
+    home = F.col("nursing_home") | (uniform(seed, "gp_home", "pid", "year", "k") < piecewise(age, P.GP_HOME_VISIT_SHARE_BY_AGE))
     rank = F.when(uniform(seed, "gp_code", "pid", "year", "k") < 0.7, 0).otherwise(1)
     consults = contacts.where(~home)
     visits = contacts.where(home)
@@ -75,11 +75,10 @@ def medical_house_forfaits(py: DataFrame) -> DataFrame:
 def ambulatory(py: DataFrame, *, seed: int) -> DataFrame:
     """Specialists, dentists, physiotherapy, lab, imaging, emergency visits, psychiatrists."""
     age, m = F.col("age"), F.col("morbidity")
-    band = F.when(age < 15, 0).when(age < 65, 1).otherwise(2)
     py = py.where(~F.col("non_user"))
     parts = []
     for group, probs, mean in P.AMBULATORY:
-        p = F.when(band == 0, probs[0]).when(band == 1, probs[1]).otherwise(probs[2]) * F.exp(0.35 * m - 0.06)
+        p = by_age_band(age, probs) * F.exp(0.35 * m - 0.06)
         if group == "dentist":
             p = p * F.when(F.col("bim"), 0.75).otherwise(1.0)
         users = py.where(uniform(seed, f"{group}_any", "pid", "year") < p)
@@ -97,7 +96,7 @@ def ambulatory(py: DataFrame, *, seed: int) -> DataFrame:
 
 def home_and_nursing_home(py: DataFrame, *, seed: int) -> DataFrame:
     age, m = F.col("age"), F.col("morbidity")
-    p = _piecewise(age, P.HOME_NURSING_BY_AGE) * F.exp(0.5 * m - 0.125)
+    p = piecewise(age, P.HOME_NURSING_BY_AGE) * F.exp(0.5 * m - 0.125)
     users = py.where(~F.col("nursing_home") & (uniform(seed, "home_nursing", "pid", "year") < p))
     visits = F.greatest(F.lit(1), F.round(F.exp(P.HOME_NURSING_VISITS_LOG_MEAN + 0.9 * normal(seed, "home_nursing_n", "pid", "year"))).cast("int"))
     # One claim line per month of care, quantity = visits that month (keeps rows bounded).
@@ -116,7 +115,7 @@ def screening_and_programmes(py: DataFrame, *, seed: int) -> DataFrame:
     """Breast screening (biennial habit) and diabetes care trajectories."""
     age = F.col("age")
     py = py.where(~F.col("non_user"))
-    screener = (F.col("sex") == "F") & age.between(50, 69) & (uniform(seed, "screener", "pid") < _by_key(F.col("reg_nis"), P.BREAST_SCREENING_2Y_BY_REGION) * 0.97)
+    screener = (F.col("sex") == "F") & age.between(50, 69) & (uniform(seed, "screener", "pid") < by_key(F.col("reg_nis"), P.BREAST_SCREENING_2Y_BY_REGION) * 0.97)
     parity = F.floor(uniform(seed, "screen_parity", "pid") * 2).cast("int")
     screened = py.where(screener & (F.pmod(F.col("year") + parity, F.lit(2)) == 0)).withColumn("k", F.lit(1))
     group_u = uniform(seed, "screen_kind", "pid", "year")

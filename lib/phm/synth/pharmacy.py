@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 
 from phm.data import reference
 from phm.synth import params as P
-from phm.synth.population import _by_key
+from phm.synth.columns import by_age_band, by_key
 from phm.synth.rng import geometric, uniform
 
 
@@ -44,11 +44,10 @@ def _refills(drugs: DataFrame, products: DataFrame, *, seed: int) -> DataFrame:
 
 def acute(py: DataFrame, *, seed: int) -> DataFrame:
     age, m = F.col("age"), F.col("morbidity")
-    band = F.when(age < 15, 0).when(age < 65, 1).otherwise(2)
     py = py.where(~F.col("non_user"))
     courses = []
     for atc, probs, mean in P.ACUTE_DRUGS:
-        p = F.when(band == 0, probs[0]).when(band == 1, probs[1]).otherwise(probs[2]) * F.exp(0.3 * m - 0.045)
+        p = by_age_band(age, probs) * F.exp(0.3 * m - 0.045)
         n = F.when(uniform(seed, "acute." + atc, "pid", "year") < p, F.lit(1) + geometric(F.lit(mean - 1.0), uniform(seed, "acute_n." + atc, "pid", "year"))).otherwise(0)
         courses.append(F.struct(F.lit(atc).alias("atc5"), n.alias("n")))
     c = py.withColumn("_c", F.explode(F.filter(F.array(*courses), lambda x: x["n"] > 0)))
@@ -61,7 +60,7 @@ def flu_and_contraception(py: DataFrame, *, seed: int) -> DataFrame:
     age = F.col("age")
     p = (
         F.when(F.col("nursing_home"), P.FLU_NURSING_HOME)
-        .when(age >= 65, _by_key(F.col("reg_nis"), P.FLU_65PLUS_BY_REGION))
+        .when(age >= 65, by_key(F.col("reg_nis"), P.FLU_65PLUS_BY_REGION))
         .when(F.col("chronic_status") | (F.col("n_conditions") >= 2), P.FLU_UNDER65_CHRONIC)
         .otherwise(P.FLU_UNDER65_OTHER)
     )
@@ -86,7 +85,7 @@ def pharmacy(spark: SparkSession, py: DataFrame, *, seed: int) -> DataFrame:
     rows = rows.where(F.col("death_date").isNull() | (F.col("delivery_date") <= F.col("death_date")))
     rows = rows.join(F.broadcast(products), "atc5")
     gross = F.col("package_price") * F.col("packages")
-    share = _by_key(F.col("reimbursement_category"), P.PHARMACY_PERSONAL_SHARE, 0.3) * F.when(F.col("bim"), 0.6).otherwise(1.0)
+    share = by_key(F.col("reimbursement_category"), P.PHARMACY_PERSONAL_SHARE, 0.3) * F.when(F.col("bim"), 0.6).otherwise(1.0)
     money = lambda c: F.round(c, 2).cast("decimal(12,2)")  # noqa: E731
     gp = F.concat(F.lit("1"), F.lpad(F.pmod(F.xxhash64(F.lit(seed), F.lit("gp"), F.col("pid")), F.lit(9000)).cast("string"), 5, "0"), F.lit("00004"))
     pharmacy_id = F.concat(F.lit("6"), F.lpad(F.pmod(F.xxhash64(F.lit(seed), F.lit("pharmacy"), F.col("pid")), F.lit(4800)).cast("string"), 5, "0"), F.lit("00000"))

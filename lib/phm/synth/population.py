@@ -14,22 +14,8 @@ from pyspark.sql import functions as F
 
 from phm.data import reference
 from phm.synth import categorical, params as P
+from phm.synth.columns import by_key, piecewise
 from phm.synth.rng import choice, logistic, normal, uniform
-
-
-def _piecewise(age: Column, table: list[tuple[int, float]]) -> Column:
-    """Step function of age: value of the last (from_age, value) with from_age <= age."""
-    expr = F.lit(table[0][1])
-    for start, value in table[1:]:
-        expr = F.when(age >= start, F.lit(value)).otherwise(expr)
-    return expr
-
-
-def _by_key(col: Column, mapping: dict[str, float], default: float = 0.0) -> Column:
-    expr = F.lit(default)
-    for key, value in mapping.items():
-        expr = F.when(col == key, F.lit(value)).otherwise(expr)
-    return expr
 
 
 def person_id(seed: int, id_col: Column) -> Column:
@@ -78,8 +64,8 @@ def persons(spark: SparkSession, *, n_persons: int, years: list[int], seed: int)
         .withColumn("birth_year", F.when(newborn, F.col("entry_year")).otherwise(F.lit(first) - age_in_band))
         .drop("age_from", "age_to")
     )
-    arr_effect = _by_key(F.col("arr_nis"), P.ARR_HEALTH_EFFECT)
-    deprived = uniform(seed, "bim", "pid") < _by_key(F.col("reg_nis"), P.BIM_SHARE_BY_REGION)
+    arr_effect = by_key(F.col("arr_nis"), P.ARR_HEALTH_EFFECT)
+    deprived = uniform(seed, "bim", "pid") < by_key(F.col("reg_nis"), P.BIM_SHARE_BY_REGION)
     base = (
         base.withColumn("person_id", person_id(seed, F.col("pid")))
         # morbidity propensity: personal + where one lives + deprivation (social gradient)
@@ -114,9 +100,9 @@ def person_years(people: DataFrame, *, years: list[int], seed: int) -> DataFrame
     age = F.col("age")
     m = F.col("morbidity")
     reg = F.col("reg_nis")
-    arr_effect = _by_key(F.col("arr_nis"), P.ARR_HEALTH_EFFECT)
+    arr_effect = by_key(F.col("arr_nis"), P.ARR_HEALTH_EFFECT)
 
-    bim_p = _by_key(reg, P.BIM_SHARE_BY_REGION) * F.exp(arr_effect)
+    bim_p = by_key(reg, P.BIM_SHARE_BY_REGION) * F.exp(arr_effect)
     for lo, hi, factor in P.BIM_AGE_FACTOR:
         bim_p = F.when((age >= lo) & (age < hi), bim_p * factor).otherwise(bim_p)
     day_of_death = F.floor(uniform(seed, "death_day", "pid") * 365).cast("int")
@@ -126,7 +112,7 @@ def person_years(people: DataFrame, *, years: list[int], seed: int) -> DataFrame
         .withColumn("insurer", _insurer(seed))
         .withColumn("died", F.col("death_year") == F.col("year"))
         .withColumn("death_date", F.when(F.col("died"), F.date_add(F.make_date(F.col("year"), F.lit(1), F.lit(1)), day_of_death)))
-        .withColumn("medical_house", uniform(seed, "medical_house", "pid") < _by_key(reg, P.MEDICAL_HOUSE_BY_REGION) * F.when(age >= 75, 0.6).otherwise(1.0))
+        .withColumn("medical_house", uniform(seed, "medical_house", "pid") < by_key(reg, P.MEDICAL_HOUSE_BY_REGION) * F.when(age >= 75, 0.6).otherwise(1.0))
         .withColumn("nursing_home", (age >= 60) & (uniform(seed, "nursing_home", "pid") < logistic(P.NURSING_HOME_A + P.NURSING_HOME_B * age + 0.5 * m)))
         .withColumn("disability", (age >= 20) & (age < 65) & (uniform(seed, "disability", "pid") < (0.015 + 0.09 * (age - 20) / 45.0) * F.exp(0.5 * m - 0.125)))
     )
@@ -146,7 +132,7 @@ def person_years(people: DataFrame, *, years: list[int], seed: int) -> DataFrame
         | F.col("cond_dementia")
         | (F.col("disability") & (m > 1.0)),
     )
-    non_user_p = _piecewise(age, P.NON_USER_BY_AGE) * F.exp(-0.5 * F.col("gp_habit") - 0.125)
+    non_user_p = piecewise(age, P.NON_USER_BY_AGE) * F.exp(-0.5 * F.col("gp_habit") - 0.125)
     py = py.withColumn(
         "non_user",
         (F.col("n_conditions") == 0) & ~F.col("nursing_home") & ~F.col("disability") & (uniform(seed, "non_user", "pid", "year") < non_user_p),

@@ -13,7 +13,7 @@ from pyspark.sql import functions as F
 
 from phm.data import reference
 from phm.synth import params as P
-from phm.synth.population import _piecewise
+from phm.synth.columns import piecewise
 from phm.synth.rng import choice, geometric, uniform
 
 HOSPITALS_PER_100K = 0.9  # ~103 hospitals for 11.5M [S]
@@ -52,8 +52,8 @@ def index_stays(py: DataFrame, *, seed: int) -> DataFrame:
     age, m = F.col("age"), F.col("morbidity")
     mult = F.exp(P.HOSPITAL_MORBIDITY_WEIGHT * m - P.HOSPITAL_MORBIDITY_WEIGHT**2 / 2)
     u = lambda s: uniform(seed, s, "pid", "year")  # noqa: E731
-    classic = _events(py, geometric(_piecewise(age, P.CLASSIC_RATE_BY_AGE) * mult, u("n_classic")), "classic")
-    day = _events(py, geometric(_piecewise(age, P.DAY_RATE_BY_AGE) * mult, u("n_day")), "day")
+    classic = _events(py, geometric(piecewise(age, P.CLASSIC_RATE_BY_AGE) * mult, u("n_classic")), "classic")
+    day = _events(py, geometric(piecewise(age, P.DAY_RATE_BY_AGE) * mult, u("n_day")), "day")
     maternity = _events(py, F.when((F.col("sex") == "F") & age.between(20, 44) & (u("maternity") < P.MATERNITY_RATE_WOMEN_20_44), 1).otherwise(0), "maternity")
     chemo_p = F.lit(P.CHEMO_PREVALENCE) * F.when(age >= 50, 2.0).otherwise(0.4)
     chemo = _events(py, F.when(uniform(seed, "chemo", "pid", "year") < chemo_p, P.CHEMO_STAYS_PER_YEAR).otherwise(0), "chemo")
@@ -66,7 +66,7 @@ def index_stays(py: DataFrame, *, seed: int) -> DataFrame:
     stays = classic.unionByName(day).unionByName(maternity).unionByName(chemo).unionByName(dialysis).unionByName(psychiatric).unionByName(terminal)
 
     ux = lambda s: uniform(seed, s, "pid", "year", "kind", "k")  # noqa: E731
-    los_classic = F.lit(1) + geometric(_piecewise(age, P.CLASSIC_LOS_MEAN_BY_AGE) * F.exp(0.2 * m) - 1, ux("los"))
+    los_classic = F.lit(1) + geometric(piecewise(age, P.CLASSIC_LOS_MEAN_BY_AGE) * F.exp(0.2 * m) - 1, ux("los"))
     kind = F.col("kind")
     los = (
         F.when(kind == "day", F.lit(0))
@@ -92,7 +92,7 @@ def _attributes(stays: DataFrame, *, seed: int) -> DataFrame:
     ux = lambda s: uniform(seed, s, "pid", "year", "kind", "k")  # noqa: E731
     unplanned = kind.isin("classic", "terminal", "psychiatric", "readmission")
     via_ed = F.when(kind == "readmission", ux("ed") < P.READMISSION_VIA_ED).when(
-        unplanned, ux("ed") < _piecewise(age, P.VIA_ED_SHARE_BY_AGE) * F.when(kind == "psychiatric", 0.7).otherwise(1.0)
+        unplanned, ux("ed") < piecewise(age, P.VIA_ED_SHARE_BY_AGE) * F.when(kind == "psychiatric", 0.7).otherwise(1.0)
     ).otherwise(F.lit(False))
     service = (
         F.when(kind == "psychiatric", "psychiatric")
