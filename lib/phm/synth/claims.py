@@ -13,14 +13,11 @@ from pyspark.sql import functions as F
 
 from phm.data import reference
 from phm.synth import params as P
-from phm.synth.columns import by_age_band, by_key, piecewise
+from phm.synth.columns import by_age_band, by_key, money, piecewise, year_start
 from phm.synth.rng import geometric, logistic, normal, uniform
 
 GP_POOL = 9000  # GPs (synthetic provider numbers)
 
-
-def _start(year: Column) -> Column:
-    return F.make_date(year, F.lit(1), F.lit(1))
 
 
 def _explode(df: DataFrame, count: Column) -> DataFrame:
@@ -28,7 +25,7 @@ def _explode(df: DataFrame, count: Column) -> DataFrame:
 
 
 def _day_in_year(seed: int, stream: str) -> Column:
-    return F.date_add(_start(F.col("year")), F.floor(uniform(seed, stream, "pid", "year", "k") * 365).cast("int"))
+    return F.date_add(year_start(F.col("year")), F.floor(uniform(seed, stream, "pid", "year", "k") * 365).cast("int"))
 
 
 def _finish(df: DataFrame, group: str, date: Column, *, quantity: Column | None = None, amount: Column | None = None, code_rank: Column | None = None) -> DataFrame:
@@ -200,7 +197,6 @@ def price(spark: SparkSession, events: DataFrame, *, seed: int) -> DataFrame:
     seq = F.when(is_gp, gp_seq).otherwise(other_seq)
     qualification = F.when(is_gp, "004").when(F.col("service_group") == "psychiatrist", "780").when(prof == "1", "580").otherwise("000")
     provider = F.concat(prof, F.lpad(seq.cast("string"), 5, "0"), F.lit("00"), qualification)
-    money = lambda c: F.round(c, 2).cast("decimal(12,2)")  # noqa: E731
     claim_id = F.substring(F.sha2(F.concat_ws(":", F.lit("phm-claim"), F.lit(seed), F.col("pid").cast("string"), F.col("service_group"), F.col("service_date").cast("string"), F.coalesce(F.col("stay_id"), F.lit("")), F.col("k").cast("string")), 256), 1, 20)
     return ev.select(
         claim_id.alias("claim_id"),

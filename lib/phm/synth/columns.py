@@ -25,3 +25,13 @@ def by_key(col: Column, mapping: dict[str, float], default: float = 0.0) -> Colu
 def by_age_band(age: Column, values: tuple[float, float, float]) -> Column:
     """Value for children (< 15), adults (15-64) and the elderly (65+)."""
     return F.when(age < 15, values[0]).when(age < 65, values[1]).otherwise(values[2])
+
+
+def year_start(year: Column) -> Column:
+    """1 January of ``year``."""
+    return F.make_date(year, F.lit(1), F.lit(1))
+
+
+def money(amount: Column) -> Column:
+    """An amount in EUR as the contract's decimal(12,2)."""
+    return F.round(amount, 2).cast("decimal(12,2)")

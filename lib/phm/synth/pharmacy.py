@@ -7,17 +7,14 @@ medication continuity and polypharmacy are stable from one year to the next.
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from phm.data import reference
 from phm.synth import params as P
-from phm.synth.columns import by_age_band, by_key
+from phm.synth.columns import by_age_band, by_key, money, year_start
 from phm.synth.rng import geometric, uniform
 
-
-def _start(year: Column) -> Column:
-    return F.make_date(year, F.lit(1), F.lit(1))
 
 
 def chronic(py: DataFrame, *, seed: int) -> DataFrame:
@@ -39,7 +36,7 @@ def _refills(drugs: DataFrame, products: DataFrame, *, seed: int) -> DataFrame:
     offset = uniform(seed, "refill_offset", "pid", "atc5", "year") * interval
     d = d.withColumn("_interval", interval).withColumn("k", F.explode(F.sequence(F.lit(1), F.greatest(n, F.lit(1)))))
     day = F.floor(offset + (F.col("k") - 1) * F.col("_interval")).cast("int")
-    return d.withColumn("delivery_date", F.date_add(_start(F.col("year")), day)).withColumn("packages", F.lit(1)).where(F.year("delivery_date") == F.col("year"))
+    return d.withColumn("delivery_date", F.date_add(year_start(F.col("year")), day)).withColumn("packages", F.lit(1)).where(F.year("delivery_date") == F.col("year"))
 
 
 def acute(py: DataFrame, *, seed: int) -> DataFrame:
@@ -53,7 +50,7 @@ def acute(py: DataFrame, *, seed: int) -> DataFrame:
     c = py.withColumn("_c", F.explode(F.filter(F.array(*courses), lambda x: x["n"] > 0)))
     c = c.withColumn("atc5", F.col("_c.atc5")).withColumn("k", F.explode(F.sequence(F.lit(1), F.col("_c.n")))).drop("_c")
     day = F.floor(uniform(seed, "acute_day", "pid", "year", "atc5", "k") * 365).cast("int")
-    return c.withColumn("delivery_date", F.date_add(_start(F.col("year")), day)).withColumn("packages", F.lit(1))
+    return c.withColumn("delivery_date", F.date_add(year_start(F.col("year")), day)).withColumn("packages", F.lit(1))
 
 
 def flu_and_contraception(py: DataFrame, *, seed: int) -> DataFrame:
@@ -70,7 +67,7 @@ def flu_and_contraception(py: DataFrame, *, seed: int) -> DataFrame:
     flu = flu.withColumn("delivery_date", F.date_add(F.make_date(F.col("year"), F.lit(10), F.lit(1)), F.floor(uniform(seed, "flu_day", "pid", "year") * 75).cast("int"))).withColumn("packages", F.lit(1))
     women = py.where((F.col("sex") == "F") & age.between(15, 49) & (uniform(seed, "contraceptive", "pid") < P.CONTRACEPTIVE_WOMEN_15_49))
     pill = women.withColumn("atc5", F.lit("G03AA07")).withColumn("k", F.explode(F.sequence(F.lit(1), F.lit(4))))
-    pill = pill.withColumn("delivery_date", F.date_add(_start(F.col("year")), ((F.col("k") - 1) * 91 + F.floor(uniform(seed, "pill_day", "pid", "year") * 20)).cast("int"))).withColumn("packages", F.lit(1))
+    pill = pill.withColumn("delivery_date", F.date_add(year_start(F.col("year")), ((F.col("k") - 1) * 91 + F.floor(uniform(seed, "pill_day", "pid", "year") * 20)).cast("int"))).withColumn("packages", F.lit(1))
     return flu.unionByName(pill)
 
 
@@ -86,7 +83,6 @@ def pharmacy(spark: SparkSession, py: DataFrame, *, seed: int) -> DataFrame:
     rows = rows.join(F.broadcast(products), "atc5")
     gross = F.col("package_price") * F.col("packages")
     share = by_key(F.col("reimbursement_category"), P.PHARMACY_PERSONAL_SHARE, 0.3) * F.when(F.col("bim"), 0.6).otherwise(1.0)
-    money = lambda c: F.round(c, 2).cast("decimal(12,2)")  # noqa: E731
     gp = F.concat(F.lit("1"), F.lpad(F.pmod(F.xxhash64(F.lit(seed), F.lit("gp"), F.col("pid")), F.lit(9000)).cast("string"), 5, "0"), F.lit("00004"))
     pharmacy_id = F.concat(F.lit("6"), F.lpad(F.pmod(F.xxhash64(F.lit(seed), F.lit("pharmacy"), F.col("pid")), F.lit(4800)).cast("string"), 5, "0"), F.lit("00000"))
     delivery_id = F.substring(F.sha2(F.concat_ws(":", F.lit("phm-delivery"), F.lit(seed), F.col("pid").cast("string"), F.col("atc5"), F.col("delivery_date").cast("string"), F.col("k").cast("string")), 256), 1, 20)

@@ -13,7 +13,7 @@ from pyspark.sql import functions as F
 
 from phm.data import reference
 from phm.synth import params as P
-from phm.synth.columns import piecewise
+from phm.synth.columns import piecewise, year_start
 from phm.synth.rng import choice, geometric, uniform
 
 HOSPITALS_PER_100K = 0.9  # ~103 hospitals for 11.5M [S]
@@ -44,7 +44,7 @@ def _events(py: DataFrame, count: Column, kind: str) -> DataFrame:
 
 def _adm_date(seed: int, stream: str) -> Column:
     day = F.floor(uniform(seed, stream, "pid", "year", "kind", "k") * 365).cast("int")
-    return F.date_add(F.make_date(F.col("year"), F.lit(1), F.lit(1)), day)
+    return F.date_add(year_start(F.col("year")), day)
 
 
 def index_stays(py: DataFrame, *, seed: int) -> DataFrame:
@@ -77,7 +77,7 @@ def index_stays(py: DataFrame, *, seed: int) -> DataFrame:
     )
     # Planned series are spread over the year; others fall on a uniform day.
     series_day = F.floor((F.col("k") - 1) * 365.0 / F.when(kind == "chemo", P.CHEMO_STAYS_PER_YEAR).otherwise(P.DIALYSIS_STAYS_PER_YEAR) + ux("jitter") * 2).cast("int")
-    admission = F.when(kind.isin("chemo", "dialysis"), F.date_add(F.make_date(F.col("year"), F.lit(1), F.lit(1)), series_day)).otherwise(_adm_date(seed, "admission"))
+    admission = F.when(kind.isin("chemo", "dialysis"), F.date_add(year_start(F.col("year")), series_day)).otherwise(_adm_date(seed, "admission"))
     stays = stays.withColumn("los", los).withColumn("admission_date", admission)
     # A terminal stay ends on the day of death.
     stays = stays.withColumn(
