@@ -364,5 +364,104 @@ def describe(
     )
 
 
+# ------------------------------------------------------------------------------ specs and runs
+
+SpecsDirOption = Annotated[
+    str,
+    typer.Option("--specs-dir", help="Folder of YAML specs.", envvar="PHM_SPECS_DIR"),
+]
+
+
+def _catalogue(specs_dir: str):
+    from phm.spec import load_catalogue
+
+    catalogue = load_catalogue(specs_dir)
+    for warning in catalogue.warnings:
+        err_console.print(Text(f"warning: {warning}", style="yellow"), soft_wrap=True)
+    return catalogue
+
+
+@app.command()
+@user_errors
+def check(specs_dir: SpecsDirOption = "indicator_specs") -> None:
+    """Validate every spec (syntax, fields, references, columns) without starting Spark."""
+    catalogue = _catalogue(specs_dir)
+    console.print(
+        f"[green]✓[/] {len(catalogue.indicators)} indicators, {len(catalogue.features)} features, "
+        f"{len(catalogue.codelists)} code lists, {len(catalogue.age_schemes)} age schemes, "
+        f"{len(catalogue.areas)} area sets: no errors"
+        + (f", {len(catalogue.warnings)} warning(s)" if catalogue.warnings else "")
+    )
+
+
+@app.command()
+@user_errors
+def explain(
+    specs: Annotated[list[str] | None, typer.Argument(help="Indicator ids (default: all).")] = None,
+    specs_dir: SpecsDirOption = "indicator_specs",
+) -> None:
+    """Print, in words, the plan a run of these indicators would execute."""
+    from phm.compile.plan import build_plan, explain as explain_plan
+
+    catalogue = _catalogue(specs_dir)
+    plan = build_plan(catalogue, catalogue.select(specs))
+    console.print(explain_plan(plan, catalogue), highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command()
+@user_errors
+def run(
+    warehouse: WarehouseOption = "warehouse",
+    specs: Annotated[
+        list[str] | None,
+        typer.Option("--specs", help="Indicator ids to run (repeat; default: all)."),
+    ] = None,
+    years: Annotated[
+        str | None, typer.Option(help="Years: a range 2022-2024 or a list (default: all).")
+    ] = None,
+    specs_dir: SpecsDirOption = "indicator_specs",
+) -> None:
+    """Compute indicators into the warehouse's results and metadata tables."""
+    wh = _warehouse(warehouse, must_exist=True)
+    catalogue = _catalogue(specs_dir)
+    chosen = catalogue.select(specs)
+    year_list = args.parse_years(years) if years else None
+    from phm.runs.indicators import run_indicators
+
+    spark = _start_spark("phm-run")
+    try:
+        with console.status(f"Computing {len(chosen)} indicator(s)..."):
+            report = run_indicators(spark, wh, catalogue, [i.id for i in chosen], year_list)
+    finally:
+        _stop_spark()
+    console.print(
+        f"[green]✓[/] run {report.run_id}: {len(report.indicators)} indicator(s), years "
+        f"{', '.join(map(str, report.periods))}: {report.result_rows:,} cells "
+        f"({report.suppressed_rows:,} suppressed) in {report.timings.get('total', 0):.1f} s"
+    )
+    console.print(f"Results: [bold]{wh.path('results')}[/]")
+
+
+@app.command()
+@user_errors
+def export(
+    warehouse: WarehouseOption = "warehouse",
+    out: Annotated[str, typer.Option(help="Output folder.")] = "export",
+    specs: Annotated[
+        list[str] | None, typer.Option("--specs", help="Indicator ids (default: all in results).")
+    ] = None,
+) -> None:
+    """Write published values (suppressed cells blank) as CSV and JSON, one file per indicator."""
+    wh = _warehouse(warehouse, must_exist=True)
+    from phm.publish.export import export_results
+
+    spark = _start_spark("phm-export")
+    try:
+        written = export_results(spark, wh, Path(out), specs)
+    finally:
+        _stop_spark()
+    console.print(f"[green]✓[/] {len(written)} file(s) in [bold]{out}[/]")
+
+
 if __name__ == "__main__":
     app()

@@ -1,0 +1,37 @@
+"""Code lists as Spark predicates.
+
+Lists are expanded once into literal sets: exact codes become one ``isin`` (Spark turns a long
+``IN`` into a hash-set lookup, ``InSet``); ATC prefixes become one ``isin`` per prefix length on
+``substring``, so ``A10`` matches every ATC5 below it without a regex or a join.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from pyspark.sql import Column
+from pyspark.sql import functions as F
+
+from phm.spec.models import CODE_SYSTEMS, CodeList
+
+
+def code_column(codelist: CodeList) -> str:
+    return CODE_SYSTEMS[codelist.system][1]
+
+
+def matches(codelist: CodeList) -> Column:
+    """True where the row's code column holds a code of the list (null codes never match)."""
+    col = F.col(code_column(codelist))
+    if codelist.system != "atc":
+        return F.coalesce(col.isin(sorted(codelist.codes)), F.lit(False))
+    by_length: dict[int, list[str]] = defaultdict(list)
+    for code in codelist.codes:
+        by_length[len(code)].append(code)
+    tests = [
+        (col.isin(sorted(codes)) if length == 7 else F.substring(col, 1, length).isin(sorted(codes)))
+        for length, codes in sorted(by_length.items())
+    ]
+    out = tests[0]
+    for test in tests[1:]:
+        out = out | test
+    return F.coalesce(out, F.lit(False))

@@ -1,0 +1,184 @@
+"""Statistics and disclosure control, one indicator-period at a time.
+
+Runs inside ``groupBy(indicator_id, period).applyInPandas``: each group is one indicator's cells
+for one year (thousands of rows nationally), so scipy's exact intervals and the iterative
+complementary suppression run on small pandas frames, in parallel across groups, on the cluster.
+This is not a hot path: the claims were reduced to cells long before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from phm.compile.plan import Plan
+from phm.disclosure import Hierarchy, suppress
+from phm.spec.models import Indicator
+from phm.stats import intervals
+
+RESULT_COLUMNS = """
+    indicator_id string, indicator_version int, spec_hash string, period int,
+    geo_level string, geo_code string, breakdown_key string,
+    numerator double, denominator double, numerator_persons long, denominator_persons long,
+    value double, ci_low double, ci_high double,
+    value_standardised double, std_ci_low double, std_ci_high double,
+    expected double, oe_ratio double,
+    suppressed boolean, suppression_reason string
+"""
+BELGIUM = "01000"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What finalisation needs to know of an indicator (small and picklable)."""
+
+    version: int
+    spec_hash: str
+    kind: str
+    per: float
+    decimals: int
+    ci: str
+    level: float
+    method: str
+    min_count: int
+    zero_is_safe: bool
+    dims: tuple[str, ...]
+
+    @classmethod
+    def of(cls, ind: Indicator, spec_hash: str) -> Settings:
+        return cls(ind.version, spec_hash, ind.measure.kind, ind.measure.per, ind.measure.decimals,
+                   ind.measure.interval, ind.measure.ci_level, ind.standardisation.method,
+                   ind.disclosure.min_count, ind.disclosure.zero_is_safe,
+                   tuple(ind.breakdowns.dims))
+
+
+def geo_hierarchy(plan: Plan, catalogue) -> Hierarchy:
+    from phm.data.reference import municipalities
+
+    parent: dict[tuple[str, str], tuple[str, str]] = {}
+    for m in municipalities().itertuples():
+        parent[("municipality", m.nis)] = ("arrondissement", m.arr_nis)
+        prov = m.prov_nis if isinstance(m.prov_nis, str) and m.prov_nis else None
+        parent[("arrondissement", m.arr_nis)] = ("province", prov) if prov else ("region", m.reg_nis)
+        if prov:
+            parent[("province", prov)] = ("region", m.reg_nis)
+        parent[("region", m.reg_nis)] = ("belgium", BELGIUM)
+    members = {(f"area:{a}", code): tuple(area.municipalities)
+               for a, _ in plan.area_sets for code, area in catalogue.areas[a].areas.items()}
+    return Hierarchy(geo_parent=parent, area_members=members)
+
+
+def finalise(cells: DataFrame, plan: Plan, catalogue) -> DataFrame:
+    settings = {ind.id: Settings.of(ind, plan.hashes[ind.id]) for ind in plan.indicators}
+    hierarchy = geo_hierarchy(plan, catalogue)
+
+    def per_group(pdf: pd.DataFrame) -> pd.DataFrame:
+        return finalise_group(pdf, settings[pdf["indicator_id"].iloc[0]], hierarchy)
+
+    columns = ["indicator_id", "period", "geo_level", "geo_code", "breakdown_key", "num", "den",
+               "npers", "dpers", "sq", "dsr", "dsr_var_poisson", "dsr_var_mean", "dsr_w_max", "expected"]
+    out = cells.select(*columns).groupBy("indicator_id", "period").applyInPandas(
+        per_group, RESULT_COLUMNS)
+    # rebuilt from the key in Spark (str_to_map turns '' into {'': null}, so split by hand)
+    parts = F.filter(F.split(F.col("breakdown_key"), r"\|"), lambda p: p != "")
+    return out.withColumn("breakdown", F.map_from_arrays(
+        F.transform(parts, lambda p: F.substring_index(p, "=", 1)),
+        F.transform(parts, lambda p: F.regexp_extract(p, "=(.*)$", 1))))
+
+
+def finalise_group(pdf: pd.DataFrame, s: Settings, hierarchy: Hierarchy) -> pd.DataFrame:
+    """Values, intervals, standardised values and suppression of one indicator-period."""
+    num, den = pdf["num"].to_numpy(float), pdf["den"].to_numpy(float)
+    out = pd.DataFrame({
+        "indicator_id": pdf["indicator_id"], "indicator_version": s.version,
+        "spec_hash": s.spec_hash, "period": pdf["period"].astype("int32"),
+        "geo_level": pdf["geo_level"], "geo_code": pdf["geo_code"],
+        "breakdown_key": pdf["breakdown_key"], "numerator": num, "denominator": den,
+        "numerator_persons": pdf["npers"].round().astype("int64"),
+        "denominator_persons": pdf["dpers"].round().astype("int64"),
+    })
+    with np.errstate(divide="ignore", invalid="ignore"):
+        crude = np.where(den > 0, num / den, np.nan)
+        lo, hi = _crude_interval(s, num, den, pdf)
+        out["value"] = crude * s.per
+        out["ci_low"], out["ci_high"] = lo * s.per, hi * s.per
+        std, std_lo, std_hi, expected, oe = _standardised(s, pdf, num)
+    out["value_standardised"], out["std_ci_low"], out["std_ci_high"] = std, std_lo, std_hi
+    out["expected"], out["oe_ratio"] = expected, oe
+    for col in ("value", "ci_low", "ci_high", "value_standardised", "std_ci_low", "std_ci_high"):
+        out[col] = out[col].round(s.decimals)
+    out["oe_ratio"] = out["oe_ratio"].round(3)
+    out = _protect(out, s, hierarchy)
+    return out[[c.split()[0] for c in RESULT_COLUMNS.replace("\n", " ").split(",") if c.strip()]]
+
+
+def _crude_interval(s: Settings, num, den, pdf) -> tuple[np.ndarray, np.ndarray]:
+    nan = np.full(len(num), np.nan)
+    if s.ci == "wilson":
+        return intervals.wilson(num, den, s.level)
+    if s.ci == "exact":
+        return intervals.clopper_pearson(num, den, s.level)
+    if s.ci == "poisson":
+        lo, hi = intervals.poisson_exact(num, s.level)
+        return np.where(den > 0, lo / den, np.nan), np.where(den > 0, hi / den, np.nan)
+    if s.ci == "normal":
+        _, lo, hi = intervals.mean_normal(num, pdf["sq"].to_numpy(float) if "sq" in pdf else nan,
+                                          den, s.level)
+        return lo, hi
+    return nan, nan
+
+
+def _standardised(s: Settings, pdf: pd.DataFrame, num: np.ndarray):
+    n = len(pdf)
+    nan = np.full(n, np.nan)
+    if s.method == "direct":
+        dsr = pdf["dsr"].to_numpy(float)
+        if s.kind == "mean":
+            z = _z(s.level)
+            sd = np.sqrt(pdf["dsr_var_mean"].to_numpy(float))
+            lo, hi = dsr - z * sd, dsr + z * sd
+        else:
+            lo, hi = intervals.fay_feuer(dsr, pdf["dsr_var_poisson"].to_numpy(float),
+                                         pdf["dsr_w_max"].to_numpy(float), s.level)
+        if s.kind == "proportion":  # the gamma interval can pass 100%; a share cannot
+            lo, hi = np.clip(lo, 0.0, 1.0), np.clip(hi, 0.0, 1.0)
+        return dsr * s.per, lo * s.per, hi * s.per, nan, nan
+    if s.method == "indirect":
+        expected = pdf["expected"].to_numpy(float)
+        total = (pdf["geo_level"] == "belgium") & (pdf["breakdown_key"] == "")
+        ref = pdf.loc[total, ["num", "den"]].sum()
+        ref_crude = ref["num"] / ref["den"] if ref["den"] > 0 else np.nan
+        oe, lo, hi = intervals.ratio_poisson(num, expected, s.level)
+        return oe * ref_crude * s.per, lo * ref_crude * s.per, hi * ref_crude * s.per, expected, oe
+    return nan, nan, nan, nan, nan
+
+
+def _z(level: float) -> float:
+    from scipy.stats import norm
+
+    return float(norm.ppf(0.5 + level / 2))
+
+
+def _protect(out: pd.DataFrame, s: Settings, hierarchy: Hierarchy) -> pd.DataFrame:
+    cells = out.assign(num_persons=out["numerator_persons"], den_persons=out["denominator_persons"])
+    parsed = [dict(part.split("=", 1) for part in key.split("|")) if key else {}
+              for key in cells["breakdown_key"]]
+    for dim in s.dims:
+        cells[dim] = [p.get(dim) for p in parsed]
+    flagged = suppress(cells, list(s.dims), hierarchy, min_count=s.min_count,
+                       zero_is_safe=s.zero_is_safe)
+    out = out.assign(suppressed=flagged["suppressed"].to_numpy(bool),
+                     suppression_reason=flagged["suppression_reason"].to_numpy(object))
+    hidden = out["suppressed"]
+    for col in ("numerator", "denominator", "value", "ci_low", "ci_high", "value_standardised",
+                "std_ci_low", "std_ci_high", "expected", "oe_ratio"):
+        out.loc[hidden, col] = np.nan
+    # person counts of suppressed cells are disclosive too
+    for col in ("numerator_persons", "denominator_persons"):
+        out[col] = out[col].astype("Int64")
+        out.loc[hidden, col] = pd.NA
+    return out

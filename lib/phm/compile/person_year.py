@@ -1,0 +1,228 @@
+"""The person-year table: one row per insured person and period year, with every built-in
+attribute and every feature the run needs.
+
+Each source table is read ONCE: all its features are conditional aggregates of one group-by
+(``count(when(cond, 1))``, ``sum(when(cond, x))`` ...). Windowed features (``window_years: 2``)
+stay in the same pass: a row that matches one is also counted for the following year(s) by
+exploding only those rows into their target years, and every other feature's condition requires
+the row's own year. Pharmacy is first summed per person, year and ATC5 so thresholds per medicine
+(polypharmacy's >= 80 DDD) come out of the same scan.
+"""
+
+from __future__ import annotations
+
+from functools import reduce
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from phm.compile.codes import matches
+from phm.compile.plan import Plan, SourcePass
+from phm.data.reference import read_reference
+from phm.data.warehouse import Warehouse
+from phm.spec.attributes import ATTRIBUTES
+from phm.spec.catalogue import Catalogue
+from phm.spec.models import AgeScheme, Condition, Feature
+
+TARGET = "_target_year"
+OFFSET = "_offset"
+
+
+# ---------------------------------------------------------------------------------------------
+# conditions
+
+
+def condition(cond: Condition) -> Column:
+    """A spec condition as a never-null boolean column."""
+    col = F.col(cond.feature)
+    if cond.in_ is not None:
+        test = col.isin(cond.in_)
+    elif cond.equals is not None:
+        test = col == F.lit(cond.equals)
+    else:
+        tests = []
+        if cond.at_least is not None:
+            tests.append(col >= F.lit(cond.at_least))
+        if cond.at_most is not None:
+            tests.append(col <= F.lit(cond.at_most))
+        test = reduce(lambda a, b: a & b, tests)
+    return F.coalesce(test, F.lit(False))
+
+
+def all_of(conds: list[Condition]) -> Column:
+    return reduce(lambda a, b: a & b, (condition(c) for c in conds), F.lit(True))
+
+
+def any_of(conds: list[Condition]) -> Column:
+    return reduce(lambda a, b: a | b, (condition(c) for c in conds), F.lit(False))
+
+
+def _row_condition(f: Feature, catalogue: Catalogue) -> Column | None:
+    """Which source rows a feature reads (None: all rows)."""
+    tests: list[Column] = []
+    if f.codes:
+        tests.append(matches(catalogue.codelists[f.codes]))
+    for column, value in sorted(f.where.items()):
+        test = F.col(column).isin(value) if isinstance(value, list) else F.col(column) == F.lit(value)
+        tests.append(F.coalesce(test, F.lit(False)))
+    return reduce(lambda a, b: a & b, tests) if tests else None
+
+
+# ---------------------------------------------------------------------------------------------
+# one pass per source table
+
+
+def source_features(spark: SparkSession, warehouse: Warehouse, p: SourcePass,
+                    catalogue: Catalogue, years: list[int]) -> DataFrame:
+    """Features of one source table per (person_id, year), from one scan of it."""
+    first, last = min(years), max(years)
+    rows = warehouse.read(spark, p.table).where(F.col("year").between(first - p.max_window + 1, last))
+    conds = {f.id: _row_condition(f, catalogue) for f in p.features}
+    if all(c is not None for c in conds.values()):
+        # every feature selects rows: drop the others before the shuffle
+        rows = rows.where(reduce(lambda a, b: a | b, conds.values()))
+    windowed = [f for f in p.features if f.window_years > 1]
+    if windowed:
+        last_offset = reduce(F.greatest, [
+            F.when(conds[f.id] if conds[f.id] is not None else F.lit(True), f.window_years - 1)
+            .otherwise(0) for f in windowed] + [F.lit(0)])
+        rows = rows.withColumn(OFFSET, F.explode(F.sequence(F.lit(0), last_offset)))
+        for f in p.features:
+            own = F.col(OFFSET) < f.window_years if f.window_years > 1 else F.col(OFFSET) == 0
+            conds[f.id] = own if conds[f.id] is None else conds[f.id] & own
+        rows = rows.withColumn(TARGET, F.col("year") + F.col(OFFSET))
+    else:
+        rows = rows.withColumn(TARGET, F.col("year"))
+    rows = rows.where(F.col(TARGET).between(first, last))
+    if p.per_code:
+        out = _per_code_aggregate(rows, p, conds)
+    else:
+        out = rows.groupBy("person_id", TARGET).agg(*[_aggregate(f, conds[f.id]) for f in p.features])
+    return out.withColumnRenamed(TARGET, "year")
+
+
+def _when(cond: Column | None, value: Column) -> Column:
+    return value if cond is None else F.when(cond, value)
+
+
+def _aggregate(f: Feature, cond: Column | None) -> Column:
+    agg = {
+        "count": lambda: F.count(_when(cond, F.lit(1))),
+        "sum": lambda: F.sum(_when(cond, F.col(f.of))).cast("double"),
+        "count_distinct": lambda: F.count_distinct(_when(cond, F.col(f.of))),
+        "any": lambda: F.bool_or(cond if cond is not None else F.lit(True)),
+        "max": lambda: F.max(_when(cond, F.col(f.of))).cast("double"),
+    }[f.aggregate]()
+    return agg.alias(f.id)
+
+
+def _per_code_aggregate(rows: DataFrame, p: SourcePass, conds: dict[str, Column | None]
+                        ) -> DataFrame:
+    """Two levels: per (person, year, atc5), then per (person, year)."""
+    first, second = [], []
+    for f in p.features:
+        c, tmp = conds[f.id], F.col(f"_l1_{f.id}")
+        if f.having is not None:
+            first.append(F.sum(_when(c, F.col(f.having.sum_of))).alias(f"_l1_{f.id}"))
+            reached = F.col("atc5").isNotNull() & (tmp >= F.lit(f.having.at_least))
+            second.append((F.count(F.when(reached, 1)) if f.aggregate == "count_distinct"
+                           else F.coalesce(F.bool_or(reached), F.lit(False))).alias(f.id))
+            continue
+        present = F.when(c, 1).otherwise(0) if c is not None else F.lit(1)
+        level1, level2 = {  # lambdas: only the chosen aggregate is built (of may be None)
+            "count": lambda: (F.count(_when(c, F.lit(1))), lambda x: F.sum(x)),
+            "sum": lambda: (F.sum(_when(c, F.col(f.of))), lambda x: F.sum(x).cast("double")),
+            "any": lambda: (F.max(present), lambda x: F.max(x) > 0),
+            "max": lambda: (F.max(_when(c, F.col(f.of))), lambda x: F.max(x).cast("double")),
+            # distinct medicines: present per ATC5, then counted
+            "count_distinct": lambda: (F.max(present),
+                                       lambda x: F.sum(F.when(F.col("atc5").isNotNull(), x))),
+        }[f.aggregate]()
+        first.append(level1.alias(f"_l1_{f.id}"))
+        second.append(level2(tmp).alias(f.id))
+    per_code = rows.groupBy("person_id", TARGET, "atc5").agg(*first)
+    return per_code.groupBy("person_id", TARGET).agg(*second)
+
+
+# ---------------------------------------------------------------------------------------------
+# assembly
+
+
+def age_band(scheme: AgeScheme) -> Column:
+    age = F.col("age")
+    out = None
+    for band in scheme.bands:
+        test = age >= band.from_ if band.to is None else age.between(band.from_, band.to)
+        out = F.when(test, band.label) if out is None else out.when(test, band.label)
+    return out
+
+
+def population_attributes(spark: SparkSession, warehouse: Warehouse, years: list[int]
+                          ) -> DataFrame:
+    """Built-in attributes and geography per person-year (see :mod:`phm.spec.attributes`)."""
+    pop = warehouse.read(spark, "population").where(
+        F.col("year").between(min(years) - 1, max(years)))
+    previous = pop.select("person_id", (F.col("year") + 1).alias("year"),
+                          F.lit(True).alias("insured_previous_year"))
+    geo = read_reference(spark, warehouse, "ref_geography").select(
+        F.col("nis").alias("nis_municipality"), F.col("nis"), "arr_nis", "prov_nis", "reg_nis")
+    return (
+        pop.where(F.col("year").isin(years))
+        .join(previous, ["person_id", "year"], "left")
+        .join(F.broadcast(geo), "nis_municipality", "left")
+        .select(
+            "person_id", "year", "nis", "arr_nis", "prov_nis", "reg_nis",
+            (F.col("year") - F.col("birth_year")).alias("age"),
+            "sex", "bim", "bim_basis", "insurer", "nursing_home", "medical_house", "gmd",
+            "chronic_status", "disability",
+            F.col("death_date").isNotNull().alias("died"),
+            F.col("death_date").isNull().alias("alive_at_end"),
+            F.coalesce("insured_previous_year", F.lit(False)).alias("insured_previous_year"),
+        )
+        .withColumn("age5", F.least(F.floor(F.col("age") / 5) * 5, F.lit(95)).cast("int"))
+    )
+
+
+def build_person_year(spark: SparkSession, warehouse: Warehouse, plan: Plan,
+                      catalogue: Catalogue, years: list[int]) -> DataFrame:
+    """The person-year table of ``plan`` (not yet materialised)."""
+    table = population_attributes(spark, warehouse, years)
+    for p in plan.passes:
+        table = table.join(source_features(spark, warehouse, p, catalogue, years),
+                           ["person_id", "year"], "left")
+    fills = {}
+    for p in plan.passes:
+        for f in p.features:
+            fills[f.id] = F.coalesce(F.col(f.id), F.lit(False) if _is_flag(f) else F.lit(0))
+    table = table.withColumns(fills) if fills else table
+    for f in plan.derived:
+        d = f.derived
+        if d.sum_of is not None:
+            value = reduce(lambda a, b: a + b, (F.col(n).cast("double") for n in d.sum_of))
+        else:
+            value = any_of(d.any_of) if d.any_of is not None else all_of(d.all_of)
+        table = table.withColumn(f.id, value)
+    schemes = sorted({dim.split(":", 1)[1] for dim in plan.dims if dim.startswith("age:")})
+    table = table.withColumns({f"age_{s}": age_band(catalogue.age_schemes[s]) for s in schemes})
+    areas = [a for a, _ in plan.area_sets]
+    for area in areas:
+        table = _with_area(spark, table, catalogue, area)
+    return table
+
+
+def _with_area(spark: SparkSession, table: DataFrame, catalogue: Catalogue, area: str
+               ) -> DataFrame:
+    members = [(nis, code) for code, a in catalogue.areas[area].areas.items()
+               for nis in a.municipalities]
+    mapping = spark.createDataFrame(members, f"nis string, area_{area} string")
+    return table.join(F.broadcast(mapping), "nis", "left")
+
+
+def _is_flag(f: Feature) -> bool:
+    return f.aggregate == "any"
+
+
+def person_year_columns(plan: Plan) -> list[str]:
+    """Every column of the person-year table, for tests and docs."""
+    base = ["person_id", "year", "nis", "arr_nis", "prov_nis", "reg_nis", *ATTRIBUTES, "age5"]
+    return base + [f.id for f in plan.features]

@@ -1,0 +1,148 @@
+"""The logical plan of a run: what is computed, in how many passes. Pure Python, no Spark.
+
+Sharing is decided here:
+- every feature needed by the selected indicators is computed once, and all features that read
+  the same source table share one pass over it (conditional aggregates in one group-by);
+- all indicators and all their breakdowns are aggregated in one grouping-sets pass over a small
+  cube (person-year table summed to municipality x breakdown values x age-sex strata).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from phm.spec.catalogue import Catalogue, feature_inputs
+from phm.spec.models import GEO_LEVELS, SOURCES, Feature, Indicator
+
+# the column of the cube that carries each geography level (belgium: no column, all rows)
+GEO_COLUMNS = {"municipality": "nis", "arrondissement": "arr_nis", "province": "prov_nis",
+               "region": "reg_nis", "belgium": None}
+
+
+def dim_column(dim: str) -> str:
+    """Cube column of a breakdown dimension: 'age:atlas' -> 'age_atlas'."""
+    return dim.replace(":", "_")
+
+
+@dataclass(frozen=True)
+class SourcePass:
+    """One scan of a source table computing several features in one aggregation."""
+
+    table: str
+    features: tuple[Feature, ...]
+
+    @property
+    def per_code(self) -> bool:
+        """Pharmacy is first summed per person, year and ATC5, so thresholds per medicine
+        (>= 80 DDD) and distinct medicines come out of the same pass."""
+        return self.table == "pharmacy"
+
+    @property
+    def max_window(self) -> int:
+        return max(f.window_years for f in self.features)
+
+
+@dataclass(frozen=True)
+class Plan:
+    indicators: tuple[Indicator, ...]
+    passes: tuple[SourcePass, ...]
+    derived: tuple[Feature, ...]  # in dependency order
+    dims: tuple[str, ...]  # breakdown dimensions present in the cube
+    grouping_sets: tuple[tuple[str, tuple[str, ...]], ...]  # (geo level, breakdown dims)
+    area_sets: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...]  # (area set, breakdowns)
+    hashes: dict[str, str]
+
+    @property
+    def features(self) -> tuple[Feature, ...]:
+        return tuple(f for p in self.passes for f in p.features) + self.derived
+
+    @property
+    def lookback_years(self) -> int:
+        """Years read before the first period year: windows and 'insured_previous_year'."""
+        return max([p.max_window for p in self.passes] + [2]) - 1
+
+
+def build_plan(catalogue: Catalogue, indicators: list[Indicator]) -> Plan:
+    features = catalogue.features_for(indicators)
+    passes = tuple(
+        SourcePass(table, tuple(f for f in features if f.source == table))
+        for table in SOURCES if any(f.source == table for f in features)
+    )
+    derived = tuple(f for f in features if f.derived is not None)
+    dims = tuple(sorted({d for ind in indicators for d in ind.breakdowns.dims}))
+    sets: list[tuple[str, tuple[str, ...]]] = []
+    for level in GEO_LEVELS:
+        for ind in indicators:
+            if level not in ind.breakdowns.geography:
+                continue
+            for combo in ind.breakdowns.sets:
+                if (level, combo) not in sets:
+                    sets.append((level, combo))
+    area_sets: dict[str, list[tuple[str, ...]]] = {}
+    for ind in indicators:
+        for area in ind.breakdowns.areas:
+            combos = area_sets.setdefault(area, [])
+            combos += [c for c in ind.breakdowns.sets if c not in combos]
+    hashes = {ind.id: catalogue.hash_of("indicators", ind.id) for ind in indicators}
+    return Plan(tuple(indicators), passes, derived, dims, tuple(sets),
+                tuple((a, tuple(c)) for a, c in sorted(area_sets.items())), hashes)
+
+
+def explain(plan: Plan, catalogue: Catalogue) -> str:
+    """The plan in words, for ``phm explain``."""
+    lines = [f"{len(plan.indicators)} indicator(s): "
+             + ", ".join(f"{i.id} v{i.version}" for i in plan.indicators), ""]
+    lines.append("1. Person-year table (materialised once, one row per person and year):")
+    lines.append("   - population: the period years and the year before "
+                 "(age, sex, BIM, residence, flags, insured the previous year)")
+    for p in plan.passes:
+        how = ("summed per person, year and ATC5, then per person and year" if p.per_code
+               else "one group-by per person and year")
+        window = f"; reads {p.max_window - 1} extra year(s) for windows" if p.max_window > 1 else ""
+        lines.append(f"   - {p.table}: ONE pass, {len(p.features)} feature(s) as conditional "
+                     f"aggregates, {how}{window}:")
+        for f in p.features:
+            lines.append(f"       {f.id}: {_describe_feature(f, catalogue)}")
+    if plan.derived:
+        lines.append("   - derived from the above, no extra pass: "
+                     + ", ".join(f.id for f in plan.derived))
+    lines.append("")
+    n_sets = len(plan.grouping_sets)
+    lines.append(f"2. Aggregation: the person-year table summed once into a cube (municipality x "
+                 f"{', '.join(plan.dims) or 'no breakdown'} x age band x sex), then ONE "
+                 f"grouping-sets pass with {n_sets} set(s) for all indicators:")
+    for level, combo in plan.grouping_sets:
+        lines.append(f"   - {level}" + (f" x {' x '.join(combo)}" if combo else ""))
+    for area, combos in plan.area_sets:
+        lines.append(f"   - custom areas {area!r} x {len(combos)} breakdown set(s)")
+    lines.append("")
+    lines.append("3. Per indicator (statistics, then disclosure control):")
+    for ind in plan.indicators:
+        std = ind.standardisation
+        std_text = {"none": "crude only", "direct": f"direct age-sex standardisation on "
+                    f"{std.reference}", "indirect": "indirect standardisation (O/E against "
+                    "Belgium's age-sex rates)"}[std.method]
+        lines.append(f"   - {ind.id} [{plan.hashes[ind.id]}]: {ind.measure.kind} x{ind.measure.per:g}"
+                     f" ({ind.measure.unit}), CI {ind.measure.interval}, {std_text}; cells under "
+                     f"{ind.disclosure.min_count} persons suppressed, plus complementary cells")
+    return "\n".join(lines)
+
+
+def _describe_feature(f: Feature, catalogue: Catalogue) -> str:
+    what = {"count": "number of rows", "sum": f"sum of {f.of}", "count_distinct":
+            f"distinct {f.of}", "any": "at least one row", "max": f"max of {f.of}"}[f.aggregate]
+    parts = [what]
+    if f.codes:
+        cl = catalogue.codelists[f.codes]
+        parts.append(f"with {cl.system} in {f.codes} v{cl.version} ({len(cl.codes)} code(s))")
+    if f.where:
+        parts.append("where " + ", ".join(f"{k} = {v}" for k, v in f.where.items()))
+    if f.having:
+        parts.append(f"counting codes with sum({f.having.sum_of}) >= {f.having.at_least:g}")
+    if f.window_years > 1:
+        parts.append(f"over {f.window_years} years")
+    return " ".join(parts)
+
+
+__all__ = ["GEO_COLUMNS", "Plan", "SourcePass", "build_plan", "dim_column", "explain",
+           "feature_inputs"]

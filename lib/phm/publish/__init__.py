@@ -1,0 +1,1 @@
+"""Publish: the results, metadata and run-ledger Delta tables, and Atlas-ready exports."""

@@ -1,0 +1,102 @@
+"""Schemas of the tables a run publishes into the warehouse (documented like the sources)."""
+
+from __future__ import annotations
+
+from pyspark.sql import types as T
+
+from phm.data.schemas import BOOL, DBL, INT, LONG, STR, Column, Table
+
+TS = T.TimestampType()
+STRS = T.ArrayType(STR, False)
+
+RESULTS = Table(
+    name="results",
+    doc=("Indicator values in long format: one row per indicator x period x geography x "
+         "breakdown cell. Suppressed cells keep their key, flag and reason; every number is null."),
+    key=("indicator_id", "period", "geo_level", "geo_code", "breakdown_key"),
+    kind="published",
+    columns=(
+        Column("indicator_id", STR, "Indicator id (spec file name)."),
+        Column("indicator_version", INT, "Spec version."),
+        Column("spec_hash", STR, "Content hash of the spec and everything it depends on (features, code lists, schemes)."),
+        Column("period", INT, "Reference year."),
+        Column("geo_level", STR, "'municipality', 'arrondissement', 'province', 'region', 'belgium' or 'area:<set>'."),
+        Column("geo_code", STR, "NIS code (Belgium 01000) or custom area code."),
+        Column("breakdown_key", STR, "Breakdown values as 'dim=value|dim=value' sorted by dim; '' for the total."),
+        Column("breakdown", T.MapType(STR, STR), "The same breakdown as a map."),
+        Column("numerator", DBL, "Numerator: persons (proportions), events (rates) or summed amounts.", nullable=True),
+        Column("denominator", DBL, "Denominator: persons, or the summed denominator feature of a ratio.", nullable=True),
+        Column("numerator_persons", LONG, "Persons behind the numerator (disclosure control).", nullable=True),
+        Column("denominator_persons", LONG, "Persons behind the denominator (disclosure control).", nullable=True),
+        Column("value", DBL, "Crude value x per, rounded to the spec's decimals.", nullable=True),
+        Column("ci_low", DBL, "Lower confidence bound of the crude value.", nullable=True),
+        Column("ci_high", DBL, "Upper confidence bound of the crude value.", nullable=True),
+        Column("value_standardised", DBL, "Directly standardised value, or indirectly standardised (O/E x Belgian crude).", nullable=True),
+        Column("std_ci_low", DBL, "Lower bound of the standardised value.", nullable=True),
+        Column("std_ci_high", DBL, "Upper bound of the standardised value.", nullable=True),
+        Column("expected", DBL, "Indirect standardisation: expected numerator from Belgium's age-sex rates.", nullable=True),
+        Column("oe_ratio", DBL, "Indirect standardisation: observed / expected.", nullable=True),
+        Column("suppressed", BOOL, "True when the cell is not published."),
+        Column("suppression_reason", STR, "'primary' (under the minimum count) or 'complementary' (would reveal one).", nullable=True),
+        Column("run_id", STR, "Run that computed the row."),
+        Column("computed_at", TS, "When the run computed it (UTC)."),
+    ),
+)
+
+METADATA = Table(
+    name="indicator_metadata",
+    doc="One row per indicator version (spec hash): labels, definitions, unit and method, the metadata of the Atlas kept in the database.",
+    key=("indicator_id", "spec_hash"),
+    kind="published",
+    columns=(
+        Column("indicator_id", STR, "Indicator id."),
+        Column("indicator_version", INT, "Spec version."),
+        Column("spec_hash", STR, "Content hash (matches results.spec_hash)."),
+        Column("status", STR, "draft, published or retired."),
+        Column("theme", STR, "Atlas theme."),
+        Column("owner", STR, "Owner of the definition."),
+        Column("label_nl", STR, "Label, Dutch."),
+        Column("label_fr", STR, "Label, French."),
+        Column("label_en", STR, "Label, English."),
+        Column("definition_nl", STR, "Definition, Dutch."),
+        Column("definition_fr", STR, "Definition, French."),
+        Column("definition_en", STR, "Definition, English."),
+        Column("measure", STR, "proportion, rate, mean or ratio."),
+        Column("per", DBL, "Multiplier (100 for %, 1000 per 1,000)."),
+        Column("unit", STR, "Unit as published."),
+        Column("decimals", INT, "Decimals published."),
+        Column("confidence_interval", STR, "Interval method of the crude value."),
+        Column("standardisation", STR, "none, direct:<reference> or indirect."),
+        Column("min_count", INT, "Disclosure threshold (persons)."),
+        Column("geography", STRS, "Geography levels published."),
+        Column("breakdowns", STRS, "Breakdown sets published ('sex', 'age:atlas+sex', ...)."),
+        Column("features", T.MapType(STR, INT, False), "Features used -> version."),
+        Column("codelists", T.MapType(STR, INT, False), "Code lists used -> version."),
+        Column("sources", STRS, "Source tables read."),
+        Column("references", STRS, "Sources of the definition."),
+        Column("changelog", STR, "Changelog as JSON."),
+        Column("spec_yaml", STR, "The spec file as written."),
+        Column("updated_at", TS, "When this row was last written."),
+    ),
+)
+
+RUNS = Table(
+    name="run_ledger",
+    doc="One row per run event (started, succeeded, failed): what was computed from what.",
+    key=("run_id", "status"),
+    kind="system",
+    columns=(
+        Column("run_id", STR, "Run id."),
+        Column("status", STR, "started, succeeded or failed."),
+        Column("at", TS, "When the event happened (UTC)."),
+        Column("periods", T.ArrayType(INT, False), "Years computed."),
+        Column("spec_hashes", T.MapType(STR, STR, False), "Indicator id -> spec hash."),
+        Column("input_versions", T.MapType(STR, LONG, False), "Source table -> Delta version read."),
+        Column("code_version", STR, "phm version."),
+        Column("timings", T.MapType(STR, DBL, False), "Seconds per stage."),
+        Column("result_rows", LONG, "Rows published (succeeded only).", nullable=True),
+        Column("error", STR, "Error message (failed only).", nullable=True),
+    ),
+)
+
+PUBLISHED_TABLES = {t.name: t for t in (RESULTS, METADATA, RUNS)}

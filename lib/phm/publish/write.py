@@ -1,0 +1,99 @@
+"""Writing a run's output so that readers never see half of it.
+
+Order matters: metadata rows (keyed by spec hash, so new rows never disturb old results) are
+merged first, then the results of the run's indicators and periods are replaced in ONE Delta
+transaction (``replaceWhere``). A run that dies before that commit leaves the published results
+exactly as they were; a rerun replaces the same slice and converges.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from phm.data.warehouse import Warehouse
+from phm.publish.tables import METADATA, RESULTS, RUNS
+from phm.spec.catalogue import Catalogue
+from phm.spec.models import Indicator
+
+
+def _sql_list(values) -> str:
+    return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
+
+
+def write_results(spark: SparkSession, warehouse: Warehouse, results: DataFrame,
+                  indicator_ids: list[str], periods: list[int]) -> None:
+    rows = results.select(*RESULTS.column_names)
+    predicate = (f"indicator_id IN ({_sql_list(indicator_ids)}) AND "
+                 f"period IN ({', '.join(str(int(p)) for p in periods)})")
+    writer = rows.write.format("delta")
+    if warehouse.exists(spark, RESULTS.name):
+        writer.mode("overwrite").option("replaceWhere", predicate).save(warehouse.path(RESULTS.name))
+    else:
+        writer.mode("overwrite").save(warehouse.path(RESULTS.name))
+
+
+def metadata_rows(catalogue: Catalogue, indicators: list[Indicator], hashes: dict[str, str]
+                  ) -> list[dict]:
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    out = []
+    for ind in indicators:
+        features = catalogue.features_for([ind])
+        std = ind.standardisation
+        out.append({
+            "indicator_id": ind.id, "indicator_version": ind.version,
+            "spec_hash": hashes[ind.id], "status": ind.status, "theme": ind.theme,
+            "owner": ind.owner,
+            **{f"label_{lang}": getattr(ind.label, lang) for lang in ("nl", "fr", "en")},
+            **{f"definition_{lang}": getattr(ind.definition, lang) for lang in ("nl", "fr", "en")},
+            "measure": ind.measure.kind, "per": float(ind.measure.per), "unit": ind.measure.unit,
+            "decimals": ind.measure.decimals, "confidence_interval": ind.measure.interval,
+            "standardisation": std.method if std.method != "direct" else f"direct:{std.reference}",
+            "min_count": ind.disclosure.min_count,
+            "geography": list(ind.breakdowns.geography)
+            + [f"area:{a}" for a in ind.breakdowns.areas],
+            "breakdowns": ["+".join(s) or "total" for s in ind.breakdowns.sets],
+            "features": {f.id: f.version for f in features},
+            "codelists": {f.codes: catalogue.codelists[f.codes].version for f in features if f.codes},
+            "sources": sorted({"population"} | {f.source for f in features if f.source}),
+            "references": list(ind.references),
+            "changelog": json.dumps([c.model_dump(mode="json") for c in ind.changelog]),
+            "spec_yaml": catalogue.sources[("indicators", ind.id)].path.read_text(encoding="utf-8"),
+            "updated_at": now,
+        })
+    return out
+
+
+def write_metadata(spark: SparkSession, warehouse: Warehouse, rows: list[dict]) -> None:
+    frame = spark.createDataFrame(rows, METADATA.schema)
+    path = warehouse.path(METADATA.name)
+    if not warehouse.exists(spark, METADATA.name):
+        frame.write.format("delta").save(path)
+        return
+    from delta.tables import DeltaTable
+
+    (DeltaTable.forPath(spark, path).alias("t")
+     .merge(frame.alias("s"), "t.indicator_id = s.indicator_id AND t.spec_hash = s.spec_hash")
+     .whenMatchedUpdateAll().whenNotMatchedInsertAll().execute())
+
+
+def append_ledger(spark: SparkSession, warehouse: Warehouse, row: dict) -> None:
+    full = {c: row.get(c) for c in RUNS.column_names}
+    full["at"] = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    for key in ("spec_hashes", "input_versions", "timings"):
+        full[key] = full[key] or {}
+    full["periods"] = full["periods"] or []
+    spark.createDataFrame([full], RUNS.schema).write.format("delta").mode("append") \
+        .save(warehouse.path(RUNS.name))
+
+
+def read_results(spark: SparkSession, warehouse: Warehouse) -> DataFrame:
+    return warehouse.read(spark, RESULTS.name)
+
+
+def with_timestamp(results: DataFrame, run_id: str) -> DataFrame:
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return results.withColumn("run_id", F.lit(run_id)).withColumn("computed_at", F.lit(now))

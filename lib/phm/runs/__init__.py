@@ -1,0 +1,1 @@
+"""Runs: orchestration of an indicator computation, its ledger and atomic publication."""

@@ -1,0 +1,464 @@
+"""Load a spec folder into a checked catalogue, with every problem reported at once.
+
+Layout (each file holds one spec whose ``id`` is the file name)::
+
+    indicator_specs/
+      indicators/**/<id>.yaml   features/**/<id>.yaml   codelists/**/<id>.yaml
+      age_schemes/<id>.yaml     areas/<id>.yaml
+
+Checks, in order: YAML syntax and duplicate keys; the shape of each spec (pydantic); then what a
+single file cannot tell: references between specs (code lists, features, age schemes, areas),
+source columns, types of the tests, cycles between derived features. Each problem names the file,
+the line, the field, what was expected, and the closest known name when it looks like a typo.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import types
+import typing
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from phm.data.schemas import SOURCE_TABLES
+from phm.spec.attributes import ATTRIBUTES, BREAKDOWN_ATTRIBUTES
+from phm.spec.issues import SpecError, SpecIssue, dotted, suggest
+from phm.spec.models import (CODE_SYSTEMS, AgeScheme, AreaSet, CodeList, Condition, Feature,
+                             Indicator)
+from phm.spec.yaml_source import YamlSource, read_yaml
+
+KINDS: dict[str, type[BaseModel]] = {
+    "indicators": Indicator,
+    "features": Feature,
+    "codelists": CodeList,
+    "age_schemes": AgeScheme,
+    "areas": AreaSet,
+}
+NUMERIC_TYPES = ("IntegerType", "LongType", "DoubleType", "DecimalType")
+
+
+@dataclass
+class Catalogue:
+    root: Path
+    indicators: dict[str, Indicator] = field(default_factory=dict)
+    features: dict[str, Feature] = field(default_factory=dict)
+    codelists: dict[str, CodeList] = field(default_factory=dict)
+    age_schemes: dict[str, AgeScheme] = field(default_factory=dict)
+    areas: dict[str, AreaSet] = field(default_factory=dict)
+    sources: dict[tuple[str, str], YamlSource] = field(default_factory=dict)
+    warnings: list[SpecIssue] = field(default_factory=list)
+
+    # -- lookups ---------------------------------------------------------------------------
+    def select(self, ids: Iterable[str] | None = None, *, include_drafts: bool = True
+               ) -> list[Indicator]:
+        """Indicators by id (all non-retired when ``ids`` is empty), in id order."""
+        ids = list(ids or [])
+        unknown = [i for i in ids if i not in self.indicators]
+        if unknown:
+            raise SpecError([SpecIssue("--specs", None, "", f"unknown indicator {u!r}"
+                                       f"{suggest(u, self.indicators)}") for u in unknown])
+        chosen = ids or [i for i, s in self.indicators.items() if s.status != "retired"
+                         and (include_drafts or s.status == "published")]
+        return [self.indicators[i] for i in sorted(set(chosen))]
+
+    def variable_kind(self, name: str) -> str | None:
+        """'number', 'flag' or 'category' for an attribute or feature; None when unknown."""
+        if name in ATTRIBUTES:
+            return ATTRIBUTES[name].kind
+        feature = self.features.get(name)
+        if feature is None:
+            return None
+        if feature.derived is not None:
+            return "number" if feature.derived.sum_of is not None else "flag"
+        if feature.aggregate == "any":
+            return "flag"
+        return "number"
+
+    def features_for(self, indicators: Iterable[Indicator]) -> list[Feature]:
+        """Every feature the indicators need, derived features' inputs included, inputs first."""
+        order: list[str] = []
+
+        def visit(name: str) -> None:
+            feature = self.features.get(name)
+            if feature is None or name in order:
+                return
+            for dep in feature_inputs(feature):
+                visit(dep)
+            order.append(name)
+
+        for ind in indicators:
+            for name in indicator_variables(ind):
+                visit(name)
+        return [self.features[n] for n in order]
+
+    # -- content hashes --------------------------------------------------------------------
+    def hash_of(self, kind: str, ident: str) -> str:
+        """sha256 of a spec's canonical content and of everything it depends on."""
+        spec = getattr(self, kind)[ident]
+        deps: list[str] = []
+        if isinstance(spec, Feature):
+            if spec.codes:
+                deps.append(self.hash_of("codelists", spec.codes))
+            deps += [self.hash_of("features", f) for f in feature_inputs(spec) if f in self.features]
+        elif isinstance(spec, Indicator):
+            deps += [self.hash_of("features", f) for f in sorted(indicator_variables(spec))
+                     if f in self.features]
+            deps += [self.hash_of("age_schemes", d.split(":", 1)[1])
+                     for d in spec.breakdowns.dims if d.startswith("age:")]
+            deps += [self.hash_of("areas", a) for a in spec.breakdowns.areas]
+        payload = json.dumps([spec.model_dump(mode="json", by_alias=True), deps], sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def feature_inputs(feature: Feature) -> list[str]:
+    if feature.derived is None:
+        return []
+    if feature.derived.sum_of is not None:
+        return list(feature.derived.sum_of)
+    return [c.feature for c in (feature.derived.any_of or feature.derived.all_of or [])]
+
+
+def indicator_conditions(ind: Indicator) -> list[tuple[tuple, Condition]]:
+    out = [(("population", "where", i), c) for i, c in enumerate(ind.population.where)]
+    out += [(("population", "exclude", i), c) for i, c in enumerate(ind.population.exclude)]
+    out += [(("numerator", "where", i), c) for i, c in enumerate(ind.numerator.where or [])]
+    return out
+
+
+def indicator_variables(ind: Indicator) -> set[str]:
+    names = {c.feature for _, c in indicator_conditions(ind)}
+    names |= {n for n in (ind.numerator.sum, ind.measure.denominator_sum) if n}
+    names |= {d for d in ind.breakdowns.dims if not d.startswith("age:")}
+    return names
+
+
+# ---------------------------------------------------------------------------------------------
+# loading
+
+
+def load_catalogue(root: Path | str) -> Catalogue:
+    """Load and check every spec under ``root``; raise :class:`SpecError` listing all errors."""
+    root = Path(root)
+    if not root.is_dir():
+        raise SpecError([SpecIssue(str(root), None, "", "spec folder not found")])
+    cat = Catalogue(root)
+    issues: list[SpecIssue] = []
+    for folder, model in KINDS.items():
+        for path in sorted((root / folder).rglob("*.yaml")) if (root / folder).is_dir() else []:
+            try:
+                source = read_yaml(path)
+            except SpecError as exc:
+                issues += exc.issues
+                continue
+            spec = _validate(source, model, issues)
+            if spec is None:
+                continue
+            if spec.id != path.stem:
+                issues.append(SpecIssue(source.name, source.line_of(("id",)), "id",
+                                        f"id {spec.id!r} differs from the file name "
+                                        f"{path.stem!r}; name the file <id>.yaml"))
+            bucket = getattr(cat, folder)
+            if spec.id in bucket:
+                first = cat.sources[(folder, spec.id)].name
+                issues.append(SpecIssue(source.name, source.line_of(("id",)), "id",
+                                        f"{folder[:-1]} {spec.id!r} is already defined in {first}"))
+                continue
+            bucket[spec.id] = spec
+            cat.sources[(folder, spec.id)] = source
+    issues += _check_references(cat)
+    cat.warnings = [i for i in issues if i.severity != "error"]
+    errors = [i for i in issues if i.severity == "error"]
+    if errors:
+        raise SpecError(errors)
+    return cat
+
+
+def _validate(source: YamlSource, model: type[BaseModel], issues: list[SpecIssue]) -> Any:
+    if not isinstance(source.data, dict):
+        issues.append(SpecIssue(source.name, 1, "", f"expected a mapping of fields, got "
+                                f"{type(source.data).__name__}"))
+        return None
+    try:
+        return model.model_validate(source.data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            issues.append(_issue_from_pydantic(source, model, err))
+        return None
+
+
+def _issue_from_pydantic(source: YamlSource, model: type[BaseModel], err: dict) -> SpecIssue:
+    # keep only the parts of the location that exist in the YAML (unions add type tags)
+    loc: tuple = ()
+    for part in err["loc"]:
+        if loc + (part,) in source.lines or err["type"] == "missing":
+            loc += (part,)
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        allowed = _fields_at(model, loc[:-1])
+        message = f"unknown field {loc[-1]!r}{suggest(str(loc[-1]), allowed)}"
+        if allowed:
+            message += f" (allowed: {', '.join(sorted(allowed))})"
+    elif err["type"] == "missing":
+        message = "required field missing"
+    elif err["type"] == "literal_error":
+        expected = err.get("ctx", {}).get("expected", "")
+        choices = [c.strip(" '") for c in expected.replace(" or ", ",").split(",")]
+        message = f"expected one of {expected}, got {err.get('input')!r}" \
+                  f"{suggest(str(err.get('input')), choices)}"
+    elif "input" in err and not isinstance(err["input"], (dict, list)):
+        message += f" (got {err['input']!r})"
+    line = source.line_of(loc if err["type"] != "missing" else loc[:-1])
+    return SpecIssue(source.name, line, dotted(loc), message)
+
+
+def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
+    """Field names (aliases) of the model found at ``loc`` inside ``model``, for suggestions."""
+    current: Any = model
+    for part in loc:
+        current = _unwrap(current, part)
+        if current is None:
+            return []
+    current = _unwrap(current, None)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [f.alias or n for n, f in current.model_fields.items()]
+    return []
+
+
+def _unwrap(tp: Any, part: Any) -> Any:
+    """Step from a type into its field / item ``part`` (None = just unwrap containers)."""
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        if part is None:
+            return tp
+        for name, f in tp.model_fields.items():
+            if part in (name, f.alias):
+                return f.annotation
+        return None
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        for arg in args:
+            found = _unwrap(arg, part)
+            if found is not None:
+                return found
+        return None
+    if origin is typing.Annotated:
+        return _unwrap(args[0], part)
+    if origin is list and part is not None and isinstance(part, int):
+        return args[0]
+    if origin is dict and part is not None and isinstance(part, str):
+        return args[1]
+    return None if part is not None else tp
+
+
+# ---------------------------------------------------------------------------------------------
+# checks across specs
+
+
+def _check_references(cat: Catalogue) -> list[SpecIssue]:
+    issues: list[SpecIssue] = []
+    for fid, feature in cat.features.items():
+        issues += _check_feature(cat, fid, feature)
+    issues += _check_cycles(cat)
+    for iid, ind in cat.indicators.items():
+        issues += _check_indicator(cat, iid, ind)
+    for aid, area_set in cat.areas.items():
+        issues += _check_areas(cat, aid, area_set)
+    for cid, codelist in cat.codelists.items():
+        issues += _check_codelist(cat, cid, codelist)
+    return issues
+
+
+def _at(cat: Catalogue, kind: str, ident: str, loc: tuple, message: str,
+        severity: str = "error") -> SpecIssue:
+    source = cat.sources[(kind, ident)]
+    return SpecIssue(source.name, source.line_of(loc), dotted(loc), message, severity)
+
+
+def _check_condition(cat: Catalogue, kind: str, ident: str, loc: tuple, cond: Condition
+                     ) -> list[SpecIssue]:
+    var_kind = cat.variable_kind(cond.feature)
+    if var_kind is None:
+        known = list(cat.features) + list(ATTRIBUTES)
+        return [_at(cat, kind, ident, loc + ("feature",), f"unknown feature or attribute "
+                    f"{cond.feature!r}{suggest(cond.feature, known)}")]
+    numeric_test = cond.at_least is not None or cond.at_most is not None
+    if numeric_test and var_kind != "number":
+        return [_at(cat, kind, ident, loc, f"{cond.feature!r} is a {var_kind}: test it with "
+                    "equals/in, not at_least/at_most")]
+    if var_kind == "flag" and cond.equals is not None and not isinstance(cond.equals, bool):
+        return [_at(cat, kind, ident, loc + ("equals",), f"{cond.feature!r} is a flag: expected "
+                    f"true or false, got {cond.equals!r}")]
+    return []
+
+
+def _check_feature(cat: Catalogue, fid: str, f: Feature) -> list[SpecIssue]:
+    issues: list[SpecIssue] = []
+    if f.derived is not None and f.derived.sum_of is not None:
+        for i, name in enumerate(f.derived.sum_of):
+            kind = cat.variable_kind(name)
+            if kind != "number":
+                what = "unknown feature" if kind is None else f"{kind} feature"
+                issues.append(_at(cat, "features", fid, ("derived", "sum_of", i), f"{what} "
+                                  f"{name!r}: sum_of adds numeric features"
+                                  f"{suggest(name, cat.features) if kind is None else ''}"))
+        return issues
+    if f.derived is not None:
+        conds = f.derived.any_of or f.derived.all_of or []
+        key = "any_of" if f.derived.any_of else "all_of"
+        for i, cond in enumerate(conds):
+            issues += _check_condition(cat, "features", fid, ("derived", key, i), cond)
+        return issues
+    table = SOURCE_TABLES[f.source]
+    columns = {c.name: c for c in table.columns}
+    if f.codes is not None:
+        codelist = cat.codelists.get(f.codes)
+        if codelist is None:
+            issues.append(_at(cat, "features", fid, ("codes",), f"unknown code list {f.codes!r}"
+                              f"{suggest(f.codes, cat.codelists)}"))
+        else:
+            want_table, column = CODE_SYSTEMS[codelist.system]
+            if want_table != f.source:
+                issues.append(_at(cat, "features", fid, ("codes",), f"code list {f.codes!r} holds "
+                                  f"{codelist.system} codes, matched on {want_table}.{column}; "
+                                  f"this feature reads {f.source}"))
+    for col in f.where:
+        if col not in columns:
+            issues.append(_at(cat, "features", fid, ("where", col), f"{f.source} has no column "
+                              f"{col!r}{suggest(col, columns)}"))
+    if f.of is not None:
+        if f.of not in columns:
+            issues.append(_at(cat, "features", fid, ("of",), f"{f.source} has no column "
+                              f"{f.of!r}{suggest(f.of, columns)}"))
+        elif f.aggregate in ("sum", "max") and type(columns[f.of].dtype).__name__ not in NUMERIC_TYPES:
+            issues.append(_at(cat, "features", fid, ("of",), f"{f.aggregate} needs a numeric "
+                              f"column; {f.source}.{f.of} is {columns[f.of].dtype.simpleString()}"))
+    if f.source == "pharmacy" and f.aggregate == "count_distinct" and f.of != "atc5":
+        # pharmacy is aggregated per person, year and ATC5 first (for thresholds per medicine)
+        issues.append(_at(cat, "features", fid, ("of",), "on pharmacy, count_distinct counts "
+                          "medicines: expected of: atc5"))
+    if f.having is not None:
+        if f.source != "pharmacy":
+            issues.append(_at(cat, "features", fid, ("having",), "'having' (a threshold per "
+                              "medicine) is available on pharmacy only"))
+        elif f.having.sum_of not in columns or \
+                type(columns[f.having.sum_of].dtype).__name__ not in NUMERIC_TYPES:
+            issues.append(_at(cat, "features", fid, ("having", "sum_of"), f"expected a numeric "
+                              f"pharmacy column (ddd, packages, amounts), got {f.having.sum_of!r}"))
+    return issues
+
+
+def _check_cycles(cat: Catalogue) -> list[SpecIssue]:
+    issues: list[SpecIssue] = []
+    state: dict[str, int] = {}
+
+    def visit(name: str, path: list[str]) -> None:
+        if state.get(name) == 2 or name not in cat.features:
+            return
+        if state.get(name) == 1:
+            cycle = path[path.index(name):] + [name]
+            issues.append(_at(cat, "features", name, ("derived",),
+                              f"derived features form a cycle: {' -> '.join(cycle)}"))
+            return
+        state[name] = 1
+        for dep in feature_inputs(cat.features[name]):
+            visit(dep, path + [name])
+        state[name] = 2
+
+    for name in cat.features:
+        visit(name, [])
+    return issues
+
+
+def _check_indicator(cat: Catalogue, iid: str, ind: Indicator) -> list[SpecIssue]:
+    issues: list[SpecIssue] = []
+    for loc, cond in indicator_conditions(ind):
+        issues += _check_condition(cat, "indicators", iid, loc, cond)
+    for loc, name in ((("numerator", "sum"), ind.numerator.sum),
+                      (("measure", "denominator_sum"), ind.measure.denominator_sum)):
+        if name is None:
+            continue
+        kind = cat.variable_kind(name)
+        if kind is None:
+            issues.append(_at(cat, "indicators", iid, loc, f"unknown feature {name!r}"
+                              f"{suggest(name, cat.features)}"))
+        elif kind != "number":
+            issues.append(_at(cat, "indicators", iid, loc, f"{name!r} is a {kind}; a sum needs a "
+                              "numeric feature (count, sum, ...)"))
+    for i, item in enumerate(ind.breakdowns.by):
+        for dim in [item] if isinstance(item, str) else item:
+            message = _check_dim(cat, dim)
+            if message:
+                issues.append(_at(cat, "indicators", iid, ("breakdowns", "by", i), message))
+    for i, area in enumerate(ind.breakdowns.areas):
+        if area not in cat.areas:
+            issues.append(_at(cat, "indicators", iid, ("breakdowns", "areas", i), f"unknown area "
+                              f"set {area!r}{suggest(area, cat.areas)}"))
+    if ind.population.sex and "sex" in ind.breakdowns.dims:
+        issues.append(_at(cat, "indicators", iid, ("breakdowns", "by"), "the population has one "
+                          "sex only: a breakdown by sex repeats the total", "warning"))
+    return issues
+
+
+def _check_dim(cat: Catalogue, dim: str) -> str | None:
+    if dim.startswith("age:"):
+        scheme = dim.split(":", 1)[1]
+        if scheme not in cat.age_schemes:
+            return f"unknown age scheme {scheme!r}{suggest(scheme, cat.age_schemes)}"
+        return None
+    if dim in BREAKDOWN_ATTRIBUTES or cat.variable_kind(dim) == "flag":
+        return None
+    if dim == "age":
+        return "break down by age through a named scheme: 'age:<scheme>' such as 'age:atlas'"
+    known = list(BREAKDOWN_ATTRIBUTES) + [f"age:{s}" for s in cat.age_schemes] + \
+        [f for f in cat.features if cat.variable_kind(f) == "flag"]
+    if cat.variable_kind(dim) == "number":
+        return f"{dim!r} is a number; break down by flags or categories only"
+    return f"unknown breakdown {dim!r}{suggest(dim, known)}"
+
+
+def _check_areas(cat: Catalogue, aid: str, area_set: AreaSet) -> list[SpecIssue]:
+    from phm.data.reference import municipalities
+
+    known = set(municipalities()["nis"])
+    issues = []
+    seen: dict[str, str] = {}
+    for code, area in area_set.areas.items():
+        for i, nis in enumerate(area.municipalities):
+            if nis in seen:
+                # areas of one set partition (part of) the country, so an area is a geography level
+                issues.append(_at(cat, "areas", aid, ("areas", code, "municipalities", i),
+                                  f"municipality {nis} is already in area {seen[nis]!r}; areas of "
+                                  "one set must not overlap (make a second set instead)"))
+            seen.setdefault(nis, code)
+            if nis not in known:
+                issues.append(_at(cat, "areas", aid, ("areas", code, "municipalities", i),
+                                  f"unknown municipality NIS code {nis!r} (2019-2024 codes)"
+                                  f"{suggest(nis, known)}"))
+    return issues
+
+
+def _check_codelist(cat: Catalogue, cid: str, cl: CodeList) -> list[SpecIssue]:
+    """Codes absent from the shipped reference tables are warnings: real lists may hold codes
+    the synthetic warehouse never uses."""
+    from phm.data.reference import nomenclature, products
+
+    if cl.system == "nomenclature":
+        known = set(nomenclature()["nomen_code"])
+        missing = [c for c in cl.codes if c not in known]
+    elif cl.system == "atc":
+        atc = set(products()["atc5"])
+        missing = [c for c in cl.codes if not any(a.startswith(c) for a in atc)]
+    elif cl.system == "cnk":
+        known = set(products()["cnk"])
+        missing = [c for c in cl.codes if c not in known]
+    else:
+        missing = []
+    if missing:
+        return [_at(cat, "codelists", cid, ("codes",), f"{len(missing)} code(s) not in the "
+                    f"reference tables: {missing[:5]}", "warning")]
+    return []

@@ -1,0 +1,406 @@
+"""The spec language as typed models: what a valid indicator, feature, code list, age scheme or
+area set looks like on its own. Checks that need other specs or the data model (does this code
+list exist? is ``stay_typ`` a column?) live in :mod:`phm.spec.catalogue`.
+
+Every model forbids unknown keys, so a typo such as ``numerater:`` is an error, not a silently
+ignored block. ``docs/specs.md`` explains the language with examples; the JSON Schema for editors
+is generated from these classes (:mod:`phm.spec.schema`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Ident = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", min_length=2, max_length=64,
+                             description="Lower-case identifier: letters, digits and _.")]
+Scalar = bool | int | float | str
+
+THEMES = ("demography", "prevention", "health_status", "care_consumption", "accessibility",
+          "organisation")
+GEO_LEVELS = ("municipality", "arrondissement", "province", "region", "belgium")
+SOURCES = ("health_care", "pharmacy", "hospital_stay")
+# the code column each code-list system is matched against
+CODE_SYSTEMS = {
+    "nomenclature": ("health_care", "nomen_code"),
+    "atc": ("pharmacy", "atc5"),
+    "cnk": ("pharmacy", "cnk"),
+    "diagnosis_group": ("hospital_stay", "main_diagnosis_group"),
+}
+ATC_PREFIX = re.compile(r"^[A-Z]([0-9]{2}([A-Z]([A-Z]([0-9]{2})?)?)?)?$")
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Text(Model):
+    """The same text in the three languages the Atlas publishes in."""
+
+    nl: str = Field(min_length=1)
+    fr: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+class ChangeEntry(Model):
+    version: int = Field(ge=1)
+    date: dt.date
+    change: str = Field(min_length=3)
+
+
+# ---------------------------------------------------------------------------------------------
+# conditions on person-year variables (features or built-in attributes)
+
+
+class Condition(Model):
+    """A test on one person-year variable: a feature id or a built-in attribute (age, sex, bim,
+    nursing_home, ...). Give exactly one kind of test; ``at_least``/``at_most`` may be combined."""
+
+    feature: str = Field(description="Feature id or built-in person attribute.")
+    at_least: float | None = None
+    at_most: float | None = None
+    equals: Scalar | None = None
+    in_: list[Scalar] | None = Field(default=None, alias="in")
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Condition:
+        kinds = [self.at_least is not None or self.at_most is not None,
+                 self.equals is not None, self.in_ is not None]
+        if sum(kinds) != 1:
+            raise ValueError("give exactly one test: at_least/at_most, equals or in")
+        if self.in_ is not None and not self.in_:
+            raise ValueError("'in' needs at least one value")
+        return self
+
+
+# ---------------------------------------------------------------------------------------------
+# features
+
+
+class Having(Model):
+    """Keep only codes whose yearly total reaches a threshold (e.g. >= 80 DDD of an ATC5)."""
+
+    sum_of: str = Field(description="Column summed per person, year and code (e.g. ddd).")
+    at_least: float
+
+
+class Derived(Model):
+    """A feature built from other features and attributes: a flag (any_of / all_of conditions)
+    or a number (sum_of numeric features, e.g. health care + pharmacy amounts)."""
+
+    any_of: list[Condition] | None = None
+    all_of: list[Condition] | None = None
+    sum_of: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Derived:
+        given = [x for x in (self.any_of, self.all_of, self.sum_of) if x is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of any_of, all_of or sum_of")
+        if not given[0]:
+            raise ValueError("the list is empty")
+        return self
+
+
+class Feature(Model):
+    """A person-year variable defined once and reused by many indicators (the IMA 'PATI' idea).
+
+    Either an aggregate of one source table's rows (``source`` + ``aggregate``), selected by a code
+    list and column filters, or ``derived`` from other features."""
+
+    id: Ident
+    version: int = Field(ge=1)
+    label: Text
+    description: str | None = None
+    unit: str | None = None
+    source: Literal["health_care", "pharmacy", "hospital_stay"] | None = None
+    codes: Ident | None = Field(default=None, description="Code list id selecting source rows.")
+    where: dict[str, Scalar | list[Scalar]] = Field(
+        default_factory=dict, description="Column filters: column -> value or list of values.")
+    aggregate: Literal["count", "sum", "count_distinct", "any", "max"] | None = None
+    of: str | None = Field(default=None, description="Column for sum / count_distinct / max.")
+    having: Having | None = None
+    window_years: int = Field(default=1, ge=1, le=5, description=(
+        "Years the feature looks back over, the period year included (2 = this year and the "
+        "previous one). Only for count, sum and any."))
+    derived: Derived | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> Feature:
+        if self.derived is not None:
+            extra = [k for k in ("source", "codes", "aggregate", "of", "having")
+                     if getattr(self, k) is not None] + (["where"] if self.where else [])
+            if extra:
+                raise ValueError(f"a derived feature takes no {', '.join(extra)}")
+            if self.window_years != 1:
+                raise ValueError("a derived feature takes no window_years (window its inputs)")
+            return self
+        if self.source is None or self.aggregate is None:
+            raise ValueError("give source and aggregate (or derived)")
+        if self.aggregate in ("sum", "count_distinct", "max") and not self.of:
+            raise ValueError(f"aggregate {self.aggregate!r} needs 'of' (the column)")
+        if self.aggregate in ("count", "any") and self.of:
+            raise ValueError(f"aggregate {self.aggregate!r} takes no 'of'")
+        if self.window_years > 1 and self.aggregate not in ("count", "sum", "any"):
+            raise ValueError("window_years > 1 only adds up count, sum or any over the years")
+        if self.having is not None and self.aggregate not in ("count_distinct", "any"):
+            raise ValueError("'having' goes with aggregate count_distinct (codes reaching the "
+                             "threshold) or any")
+        return self
+
+
+# ---------------------------------------------------------------------------------------------
+# indicators
+
+
+class AgeRange(Model):
+    min: int | None = Field(default=None, ge=0, le=120)
+    max: int | None = Field(default=None, ge=0, le=120)
+
+    @model_validator(mode="after")
+    def _order(self) -> AgeRange:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is above max ({self.max})")
+        return self
+
+
+class Population(Model):
+    """The denominator: persons of the population table in the period year (age at 31 December)
+    who pass every filter."""
+
+    age: AgeRange = AgeRange()
+    sex: Literal["M", "F"] | None = None
+    alive_at_end: bool = Field(default=False, description="Leave out persons who died in the year.")
+    insured_previous_year: bool = Field(
+        default=False, description="Keep only persons also in the population the year before.")
+    where: list[Condition] = Field(default_factory=list, description="All must hold.")
+    exclude: list[Condition] = Field(default_factory=list, description="Any one excludes.")
+
+
+class Numerator(Model):
+    """Persons meeting conditions (proportions) or the sum of a feature (rates, means, ratios)."""
+
+    where: list[Condition] | None = None
+    sum: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Numerator:
+        if (self.where is None) == (self.sum is None):
+            raise ValueError("give exactly one of where (persons meeting conditions) or sum")
+        if self.where is not None and not self.where:
+            raise ValueError("'where' needs at least one condition")
+        return self
+
+
+DEFAULT_CI = {"proportion": "wilson", "rate": "poisson", "mean": "normal", "ratio": "none"}
+ALLOWED_CI = {
+    "proportion": {"wilson", "exact", "none"},
+    "rate": {"poisson", "none"},
+    "mean": {"normal", "none"},
+    "ratio": {"none"},
+}
+
+
+class Measure(Model):
+    kind: Literal["proportion", "rate", "mean", "ratio"]
+    per: float = Field(default=1.0, gt=0, description="Multiplier: 100 for %, 1000 for per 1,000.")
+    unit: str = Field(min_length=1, description="Unit as published, e.g. '%', 'per 1,000', 'EUR'.")
+    decimals: int = Field(default=1, ge=0, le=6)
+    denominator_sum: str | None = Field(
+        default=None, description="Ratio only: the feature summed in the denominator.")
+    ci: Literal["wilson", "exact", "poisson", "normal", "none"] | None = None
+    ci_level: float = Field(default=0.95, gt=0.5, lt=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Measure:
+        if (self.kind == "ratio") != (self.denominator_sum is not None):
+            raise ValueError("denominator_sum is required for a ratio and only for a ratio")
+        if self.ci is not None and self.ci not in ALLOWED_CI[self.kind]:
+            raise ValueError(f"ci {self.ci!r} does not fit a {self.kind}; use one of "
+                             f"{sorted(ALLOWED_CI[self.kind])}")
+        return self
+
+    @property
+    def interval(self) -> str:
+        return self.ci or DEFAULT_CI[self.kind]
+
+
+class Breakdowns(Model):
+    """Every combination is published at every geography level (a grouping set each)."""
+
+    geography: list[Literal["municipality", "arrondissement", "province", "region", "belgium"]] = \
+        Field(default_factory=lambda: list(GEO_LEVELS))
+    areas: list[Ident] = Field(default_factory=list, description="Area-set ids (custom areas).")
+    by: list[str | list[str]] = Field(default_factory=list, description=(
+        "Breakdowns: 'sex', 'bim', 'age:<scheme>' or a person attribute; a list crosses them."))
+
+    @field_validator("geography")
+    @classmethod
+    def _has_belgium(cls, v: list[str]) -> list[str]:
+        if "belgium" not in v:
+            raise ValueError("include 'belgium': totals anchor the disclosure hierarchy")
+        if len(set(v)) != len(v):
+            raise ValueError("a level is listed twice")
+        return v
+
+    @property
+    def sets(self) -> list[tuple[str, ...]]:
+        """Breakdown combinations, the total () first, each sorted, without repeats."""
+        out: list[tuple[str, ...]] = [()]
+        for item in self.by:
+            combo = tuple(sorted({item} if isinstance(item, str) else set(item)))
+            if combo not in out:
+                out.append(combo)
+        return out
+
+    @property
+    def dims(self) -> list[str]:
+        return sorted({d for s in self.sets for d in s})
+
+
+class Standardisation(Model):
+    method: Literal["none", "direct", "indirect"] = "none"
+    reference: str | None = Field(default=None, description=(
+        "Direct: 'esp2013' or 'belgium_<year>' (age-sex reference population). Indirect: "
+        "reference rates are Belgium's, same year."))
+
+    @model_validator(mode="after")
+    def _reference(self) -> Standardisation:
+        if self.method == "direct":
+            if self.reference is None:
+                raise ValueError("direct standardisation needs a reference "
+                                 "('esp2013' or 'belgium_<year>')")
+            if not re.fullmatch(r"esp2013|belgium_20(19|20|21)", self.reference):
+                raise ValueError(f"unknown reference {self.reference!r}; expected 'esp2013' or "
+                                 "'belgium_<year>' for a year with Statbel figures shipped "
+                                 "(2019, 2020, 2021)")
+        elif self.reference is not None:
+            raise ValueError(f"method {self.method!r} takes no reference")
+        return self
+
+
+class Disclosure(Model):
+    min_count: int = Field(default=5, ge=1, description="Smallest publishable count of persons.")
+    zero_is_safe: bool = Field(default=True, description="A numerator of 0 persons is publishable.")
+
+
+class Indicator(Model):
+    """One published indicator: who is counted (population), what is counted (numerator), how it
+    is expressed (measure), by what it is broken down, standardised and protected."""
+
+    id: Ident
+    version: int = Field(ge=1)
+    status: Literal["draft", "published", "retired"]
+    owner: str = Field(min_length=2)
+    changelog: list[ChangeEntry] = Field(min_length=1)
+    theme: Literal["demography", "prevention", "health_status", "care_consumption",
+                   "accessibility", "organisation"]
+    label: Text
+    definition: Text
+    references: list[str] = Field(default_factory=list, description="Sources of the definition.")
+    grain: Literal["person_year"] = Field(default="person_year", description=(
+        "What is counted. Event grains (index events with follow-up windows) extend this."))
+    population: Population = Population()
+    numerator: Numerator
+    measure: Measure
+    breakdowns: Breakdowns = Breakdowns()
+    standardisation: Standardisation = Standardisation()
+    disclosure: Disclosure = Disclosure()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Indicator:
+        kind = self.measure.kind
+        if kind == "proportion" and self.numerator.where is None:
+            raise ValueError("a proportion counts persons: give numerator.where")
+        if kind != "proportion" and self.numerator.sum is None:
+            raise ValueError(f"a {kind} adds up a feature: give numerator.sum")
+        if self.standardisation.method != "none" and kind == "ratio":
+            raise ValueError("a ratio of two sums cannot be age-sex standardised here")
+        versions = [c.version for c in self.changelog]
+        if self.version not in versions:
+            raise ValueError(f"the changelog has no entry for version {self.version}")
+        return self
+
+
+# ---------------------------------------------------------------------------------------------
+# code lists, age schemes, areas
+
+
+class CodeList(Model):
+    """A versioned list of codes. ATC lists may hold prefixes (``A10`` = every ATC5 under A10)."""
+
+    id: Ident
+    version: int = Field(ge=1)
+    label: Text
+    system: Literal["nomenclature", "atc", "cnk", "diagnosis_group"]
+    codes: list[str] = Field(min_length=1)
+    references: list[str] = Field(default_factory=list)
+    synthetic: bool = Field(default=False, description="Codes are placeholders, not the real list.")
+
+    @model_validator(mode="after")
+    def _formats(self) -> CodeList:
+        bad = {
+            "nomenclature": [c for c in self.codes if not re.fullmatch(r"\d{6}", c)],
+            "atc": [c for c in self.codes if not ATC_PREFIX.fullmatch(c)],
+            "cnk": [c for c in self.codes if not re.fullmatch(r"\d{7}", c)],
+            "diagnosis_group": [c for c in self.codes if not re.fullmatch(r"[a-z][a-z0-9_]*", c)],
+        }[self.system]
+        if bad:
+            expected = {"nomenclature": "6-digit codes", "atc": "ATC codes or prefixes (A10, "
+                        "A10B, A10BA02)", "cnk": "7-digit CNK codes",
+                        "diagnosis_group": "lower-case group names"}[self.system]
+            raise ValueError(f"expected {expected}, got {bad[:5]}")
+        if len(set(self.codes)) != len(self.codes):
+            raise ValueError("a code is listed twice")
+        return self
+
+
+class AgeBand(Model):
+    from_: int = Field(alias="from", ge=0, le=120)
+    to: int | None = Field(default=None, ge=0, le=120, description="Inclusive; none = open.")
+
+    @property
+    def label(self) -> str:
+        return f"{self.from_}+" if self.to is None else f"{self.from_}-{self.to}"
+
+
+class AgeScheme(Model):
+    """Named age bands for breakdowns; they must cover 0 to any age without gaps or overlaps."""
+
+    id: Ident
+    label: Text
+    bands: list[AgeBand] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _contiguous(self) -> AgeScheme:
+        expected = 0
+        for i, band in enumerate(self.bands):
+            if band.from_ != expected:
+                raise ValueError(f"band {i} starts at {band.from_}, expected {expected} "
+                                 "(bands must be contiguous from 0)")
+            if band.to is None:
+                if i != len(self.bands) - 1:
+                    raise ValueError(f"band {i} is open-ended but is not the last")
+                return self
+            if band.to < band.from_:
+                raise ValueError(f"band {i} ends before it starts")
+            expected = band.to + 1
+        raise ValueError("the last band must be open-ended (to: none)")
+
+
+class Area(Model):
+    label: str
+    municipalities: list[str] = Field(min_length=1)
+
+
+class AreaSet(Model):
+    """Custom areas (primary-care zones, pilot regions) defined as sets of municipalities."""
+
+    id: Ident
+    version: int = Field(ge=1)
+    label: Text
+    description: str | None = None
+    areas: dict[str, Area] = Field(min_length=1)
