@@ -1,0 +1,587 @@
+"""catalogue: loading a spec folder, the checks across specs, and what the loader gives back.
+
+Broken specs are written as YAML text into a copy of the repository's features, code lists, age
+schemes and area sets, so the line of every problem is known.
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from phm.spec import SpecError, catalogue, load_catalogue
+from phm.spec.catalogue import Catalogue
+from phm.spec.models import THEMES
+from phm.spec.yaml_source import YamlSource, read_yaml
+
+REPO_SPECS = Path(__file__).resolve().parents[2] / "indicator_specs"
+
+# The header every indicator below shares: 9 lines, so the body starts on line 10.
+HEAD = """\
+id: @ID@
+version: 1
+status: draft
+owner: tests
+changelog:
+  - {version: 1, date: 2026-01-01, change: First version.}
+theme: care_consumption
+label: {nl: Test, fr: Test, en: Test}
+definition: {nl: Test, fr: Test, en: Test}
+"""
+# a valid body: lines 10-16
+BODY = """\
+numerator:
+  where:
+    - {feature: gp_contacts, at_least: 1}
+measure:
+  kind: proportion
+  per: 100
+  unit: "%"
+"""
+
+
+def line_of(text: str, snippet: str) -> int:
+    """1-based line of the only line of ``text`` containing ``snippet`` (the expected line)."""
+    found = [i for i, line in enumerate(text.splitlines(), 1) if snippet in line]
+    assert len(found) == 1, (snippet, found)
+    return found[0]
+
+
+@pytest.fixture(scope="module")
+def repo() -> Catalogue:
+    return load_catalogue(REPO_SPECS)
+
+
+class Specs:
+    """A spec folder in tmp_path; file names in issues are relative to tmp_path (the cwd)."""
+
+    def __init__(self, tmp_path: Path):
+        self.root = tmp_path / "specs"
+        for kind in ("features", "codelists", "age_schemes", "areas"):
+            shutil.copytree(REPO_SPECS / kind, self.root / kind)
+        (self.root / "indicators").mkdir()
+
+    def write(self, rel: str, text: str) -> str:
+        text = textwrap.dedent(text)
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return text
+
+    def indicator(self, ident: str, body: str = BODY, extra: str = "", *,
+                  rel: str | None = None) -> str:
+        """HEAD + body (lines 10-16 by default) + extra (from line 17 on), each dedented."""
+        text = HEAD.replace("@ID@", ident) + textwrap.dedent(body) + textwrap.dedent(extra)
+        return self.write(rel or f"indicators/{ident}.yaml", text)
+
+    def feature(self, ident: str, body: str) -> str:
+        head = f"id: {ident}\nversion: 1\nlabel: {{nl: F, fr: F, en: F}}\n"
+        return self.write(f"features/{ident}.yaml", head + textwrap.dedent(body))
+
+    def load(self) -> Catalogue:
+        return load_catalogue(self.root)
+
+    def issues(self) -> list:
+        with pytest.raises(SpecError) as info:
+            self.load()
+        return info.value.issues
+
+
+_PARSED: dict[str, tuple] = {}
+
+
+def _read_yaml_once(path: Path) -> YamlSource:
+    """read_yaml, parsing each distinct text once: the ~60 copied specs are the same in every
+    test and pure-Python YAML parsing is most of a load's time. Files that fail are not cached."""
+    text = path.read_text(encoding="utf-8")
+    if text not in _PARSED:
+        source = read_yaml(path)
+        _PARSED[text] = (source.data, source.lines)
+    data, lines = _PARSED[text]
+    return YamlSource(path, copy.deepcopy(data), dict(lines))
+
+
+@pytest.fixture
+def specs(tmp_path, monkeypatch) -> Specs:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(catalogue, "read_yaml", _read_yaml_once)
+    return Specs(tmp_path)
+
+
+def only(issues, field: str | None = None):
+    """The one issue (on ``field`` when given)."""
+    chosen = [i for i in issues if field is None or i.field == field]
+    assert len(chosen) == 1, "\n".join(map(str, issues))
+    return chosen[0]
+
+
+# -- the repository's catalogue ----------------------------------------------------------------
+
+
+def test_repository_catalogue_loads(repo):
+    assert len(repo.indicators) >= 25
+    assert {i.theme for i in repo.indicators.values()} == set(THEMES)
+    assert set(THEMES) == {"demography", "prevention", "health_status", "care_consumption",
+                           "accessibility", "organisation"}
+    for ind in repo.indicators.values():
+        for text in (ind.label, ind.definition):
+            for lang in ("nl", "fr", "en"):
+                assert getattr(text, lang).strip(), f"{ind.id}: empty {lang}"
+    assert all(w.severity == "warning" for w in repo.warnings)
+
+
+def test_repository_catalogue_without_indicators_is_valid(specs):
+    cat = specs.load()
+    assert cat.indicators == {} and "gp_contacts" in cat.features and "atlas" in cat.age_schemes
+
+
+def test_valid_indicator_loads(specs):
+    specs.indicator("tiny")
+    cat = specs.load()
+    assert cat.indicators["tiny"].numerator.where[0].feature == "gp_contacts"
+    assert cat.sources[("indicators", "tiny")].name == "specs/indicators/tiny.yaml"
+
+
+# -- shape errors, with lines and suggestions --------------------------------------------------
+
+
+def test_typo_in_a_top_level_field(specs):
+    text = specs.indicator("typo", BODY.replace("numerator:", "numerater:"))
+    issues = specs.issues()
+    assert [(i.line, i.field) for i in issues] == [(1, "numerator"), (10, "numerater")]
+    typo = only(issues, "numerater")
+    assert typo.file == "specs/indicators/typo.yaml"
+    assert typo.line == line_of(text, "numerater:") == 10
+    assert typo.message.startswith(
+        "unknown field 'numerater'; did you mean 'numerator'? (allowed: ")
+    assert "breakdowns, changelog, definition" in typo.message
+    assert str(typo).startswith("specs/indicators/typo.yaml:10  numerater: unknown field")
+    missing = only(issues, "numerator")
+    assert missing.message == "required field missing"
+
+
+def test_typo_in_a_nested_field(specs):
+    text = specs.indicator("typo", BODY.replace("{feature: gp_contacts, at_least: 1}",
+                                                "{featur: gp_contacts, at_least: 1}"))
+    issue = only(specs.issues(), "numerator.where[0].featur")
+    assert issue.line == line_of(text, "featur:") == 12
+    assert issue.message.startswith("unknown field 'featur'; did you mean 'feature'? "
+                                    "(allowed: at_least, at_most, equals, feature, in)")
+
+
+def test_bad_literal_suggests_the_close_one(specs):
+    text = specs.indicator("lit", BODY.replace("kind: proportion", "kind: proportio"))
+    issue = only(specs.issues())
+    assert (issue.field, issue.line) == ("measure.kind", line_of(text, "proportio"))
+    assert issue.line == 14
+    assert issue.message == ("expected one of 'proportion', 'rate', 'mean' or 'ratio', got "
+                             "'proportio'; did you mean 'proportion'?")
+
+
+def test_model_rule_is_reported_at_the_spec(specs):
+    specs.write("indicators/ver.yaml",
+                HEAD.replace("@ID@", "ver").replace("version: 1\n", "version: 2\n", 1) + BODY)
+    issue = only(specs.issues())
+    assert (issue.file, issue.line, issue.field) == ("specs/indicators/ver.yaml", 1, "")
+    assert issue.message == "the changelog has no entry for version 2"
+
+
+def test_not_a_mapping(specs):
+    specs.write("indicators/empty.yaml", "# nothing yet\n")
+    specs.write("indicators/list.yaml", "- id: list\n")
+    issues = specs.issues()
+    assert [(i.file, i.line, i.message) for i in issues] == [
+        ("specs/indicators/empty.yaml", 1, "expected a mapping of fields, got NoneType"),
+        ("specs/indicators/list.yaml", 1, "expected a mapping of fields, got list"),
+    ]
+
+
+def test_yaml_errors_are_collected_with_the_others(specs):
+    specs.write("indicators/dup.yaml", HEAD.replace("@ID@", "dup") + BODY + "theme: demography\n")
+    specs.write("indicators/syntax.yaml", "id: syntax\nlabel:\n  nl: a\n fr: b\n")
+    issues = specs.issues()
+    assert [(i.file, i.line) for i in issues] == [("specs/indicators/dup.yaml", 17),
+                                                  ("specs/indicators/syntax.yaml", 4)]
+    assert issues[0].message == "duplicate key 'theme' (first given on line 7)"
+    assert issues[1].message.startswith("YAML syntax error")
+
+
+# -- references between specs ------------------------------------------------------------------
+
+
+def test_unknown_feature_in_a_condition(specs):
+    text = specs.indicator("unk", BODY.replace("gp_contacts", "gp_contact"))
+    issue = only(specs.issues())
+    assert (issue.file, issue.line, issue.field) == (
+        "specs/indicators/unk.yaml", line_of(text, "gp_contact,"), "numerator.where[0].feature")
+    assert issue.message == ("unknown feature or attribute 'gp_contact'; did you mean "
+                             "'gp_contacts'?")
+
+
+def test_unknown_feature_in_population_exclude(specs):
+    text = specs.indicator("unk", BODY, """\
+        population:
+          exclude:
+            - {feature: medical_hous, equals: true}
+        """)
+    issue = only(specs.issues())
+    assert (issue.line, issue.field) == (line_of(text, "medical_hous"),
+                                         "population.exclude[0].feature")
+    assert issue.message.endswith("did you mean 'medical_house'?")
+
+
+def test_unknown_code_list_in_a_feature(specs):
+    text = specs.feature("gp_visits", """\
+        source: health_care
+        codes: gp_contacs
+        aggregate: count
+        """)
+    issue = only(specs.issues())
+    assert (issue.file, issue.line, issue.field) == ("specs/features/gp_visits.yaml",
+                                                     line_of(text, "codes:"), "codes")
+    assert issue.line == 5
+    assert issue.message == "unknown code list 'gp_contacs'; did you mean 'gp_contact'?"
+
+
+def test_code_list_of_the_wrong_system(specs):
+    text = specs.feature("gp_medicines", """\
+        source: pharmacy
+        codes: gp_contact
+        aggregate: any
+        """)
+    issue = only(specs.issues())
+    assert (issue.line, issue.field) == (line_of(text, "codes:"), "codes")
+    assert issue.message == ("code list 'gp_contact' holds nomenclature codes, matched on "
+                             "health_care.nomen_code; this feature reads pharmacy")
+
+
+def test_unknown_source_column_in_where(specs):
+    text = specs.feature("long_stays", """\
+        source: hospital_stay
+        where:
+          stay_typ: classic
+          admitted_via_ed: true
+        aggregate: count
+        """)
+    issue = only(specs.issues())
+    assert (issue.line, issue.field) == (line_of(text, "stay_typ"), "where.stay_typ")
+    assert issue.line == 6
+    assert issue.message == "hospital_stay has no column 'stay_typ'; did you mean 'stay_type'?"
+
+
+def test_of_must_be_a_numeric_column_for_sum(specs):
+    text = specs.feature("odd_sum", """\
+        source: health_care
+        aggregate: sum
+        of: nomen_code
+        """)
+    issue = only(specs.issues())
+    assert (issue.line, issue.field) == (line_of(text, "of:"), "of")
+    assert issue.message == "sum needs a numeric column; health_care.nomen_code is string"
+
+
+def test_at_least_on_a_flag_feature(specs):
+    text = specs.indicator("flag", BODY.replace("{feature: gp_contacts, at_least: 1}",
+                                                "{feature: antidepressant_user, at_least: 1}"))
+    issue = only(specs.issues())
+    assert (issue.line, issue.field) == (line_of(text, "antidepressant_user"),
+                                         "numerator.where[0]")
+    assert issue.message == ("'antidepressant_user' is a flag: test it with equals/in, not "
+                             "at_least/at_most")
+
+
+def test_flag_equals_must_be_boolean(specs):
+    text = specs.indicator("flag", BODY.replace("{feature: gp_contacts, at_least: 1}",
+                                                "{feature: bim, equals: yes-please}"))
+    issue = only(specs.issues())
+    assert (issue.line, issue.field) == (line_of(text, "yes-please"), "numerator.where[0].equals")
+    assert issue.message == "'bim' is a flag: expected true or false, got 'yes-please'"
+
+
+def test_unknown_breakdown_and_unknown_age_scheme(specs):
+    text = specs.indicator("brk", BODY, """\
+        breakdowns:
+          by:
+            - sex
+            - bmi
+            - [sex, "age:atlass"]
+            - age
+        """)
+    issues = specs.issues()
+    assert [(i.line, i.field, i.message) for i in issues] == [
+        (line_of(text, "- bmi"), "breakdowns.by[1]",
+         "unknown breakdown 'bmi'; did you mean 'bim'?"),
+        (line_of(text, "atlass"), "breakdowns.by[2]",
+         "unknown age scheme 'atlass'; did you mean 'atlas'?"),
+        (line_of(text, "- age"), "breakdowns.by[3]",
+         "break down by age through a named scheme: 'age:<scheme>' such as 'age:atlas'"),
+    ]
+    assert [i.line for i in issues] == [20, 21, 22]
+
+
+def test_numeric_feature_is_no_breakdown(specs):
+    specs.indicator("brk", BODY + "breakdowns:\n  by: [gp_contacts]\n")
+    issue = only(specs.issues())
+    assert issue.message == "'gp_contacts' is a number; break down by flags or categories only"
+
+
+def test_unknown_area_set(specs):
+    text = specs.indicator("areas", BODY, """\
+        breakdowns:
+          areas: [pilot_region]
+        """)
+    issue = only(specs.issues())
+    assert (issue.line, issue.field) == (line_of(text, "pilot_region"), "breakdowns.areas[0]")
+    assert issue.message == "unknown area set 'pilot_region'; did you mean 'pilot_regions'?"
+
+
+AREAS = """\
+id: zones
+version: 1
+label: {nl: Z, fr: Z, en: Z}
+areas:
+  leuven:
+    label: Leuven
+    municipalities: ["24062", "24038"]
+  herent:
+    label: Herent
+    municipalities:
+      - "24009"
+      - "24038"
+"""
+
+
+def test_overlapping_areas_in_one_set(specs):
+    specs.write("areas/zones.yaml", AREAS)
+    issue = only(specs.issues())
+    assert (issue.file, issue.line, issue.field) == ("specs/areas/zones.yaml", 12,
+                                                     "areas.herent.municipalities[1]")
+    assert issue.message.startswith("municipality 24038 is already in area 'leuven'; areas of "
+                                    "one set must not overlap")
+
+
+def test_unknown_municipality_in_an_area(specs):
+    specs.write("areas/zones.yaml", AREAS.replace('- "24038"', '- "99999"'))
+    issue = only(specs.issues())
+    assert (issue.line, issue.field) == (12, "areas.herent.municipalities[1]")
+    assert issue.message.startswith("unknown municipality NIS code '99999' (2019-2024 codes)")
+
+
+def test_derived_feature_cycle(specs):
+    text = specs.feature("cyc_a", "derived:\n  any_of:\n    - {feature: cyc_b, equals: true}\n")
+    specs.feature("cyc_b", "derived:\n  all_of:\n    - {feature: cyc_a, equals: true}\n")
+    issue = only(specs.issues())
+    assert (issue.file, issue.line, issue.field) == ("specs/features/cyc_a.yaml",
+                                                     line_of(text, "derived:"), "derived")
+    assert issue.message == "derived features form a cycle: cyc_a -> cyc_b -> cyc_a"
+
+
+def test_sum_of_needs_numeric_features(specs):
+    text = specs.feature("odd_total", "derived:\n  sum_of: [reimbursed_hc, bim, reimbursed_ph]\n")
+    issues = specs.issues()
+    assert [(i.line, i.field, i.message) for i in issues] == [
+        (line_of(text, "sum_of"), "derived.sum_of[1]",
+         "flag feature 'bim': sum_of adds numeric features"),
+        (line_of(text, "sum_of"), "derived.sum_of[2]",
+         ("unknown feature 'reimbursed_ph': sum_of adds numeric features; did you mean "
+          "'reimbursed_hc'?")),
+    ]
+
+
+# -- ids ---------------------------------------------------------------------------------------
+
+
+def test_id_differs_from_file_name(specs):
+    specs.indicator("gp_share", rel="indicators/gp_contact_share.yaml")
+    issue = only(specs.issues())
+    assert (issue.file, issue.line, issue.field) == ("specs/indicators/gp_contact_share.yaml",
+                                                     1, "id")
+    assert issue.message == ("id 'gp_share' differs from the file name 'gp_contact_share'; name "
+                             "the file <id>.yaml")
+
+
+def test_the_same_id_twice(specs):
+    specs.indicator("twice", rel="indicators/a/twice.yaml")
+    specs.indicator("twice", rel="indicators/b/twice.yaml")
+    issue = only(specs.issues())
+    assert (issue.file, issue.line, issue.field) == ("specs/indicators/b/twice.yaml", 1, "id")
+    assert issue.message == "indicator 'twice' is already defined in specs/indicators/a/twice.yaml"
+
+
+def test_several_errors_at_once_sorted_by_file_and_line(specs):
+    specs.indicator("b_two", BODY.replace("gp_contacts", "gp_contact").replace(
+        "kind: proportion", "kind: proportio"))
+    specs.indicator("a_one", BODY + "breakdowns:\n  by: [bmi]\n")
+    specs.feature("z_feature", "source: pharmacy\ncodes: gp_contacs\naggregate: any\n")
+    with pytest.raises(SpecError) as info:
+        specs.load()
+    issues = info.value.issues
+    assert [(i.file, i.line, i.field) for i in issues] == [
+        ("specs/features/z_feature.yaml", 5, "codes"),
+        ("specs/indicators/a_one.yaml", 18, "breakdowns.by[0]"),
+        ("specs/indicators/b_two.yaml", 14, "measure.kind"),
+    ]
+    # (b_two's unknown feature is not among them: its shape failed, so it is not cross-checked)
+    assert str(info.value).startswith(
+        "3 problems in the specs:\n  specs/features/z_feature.yaml:5  codes: ")
+
+
+def test_every_reference_error_of_a_file_is_reported(specs):
+    text = specs.indicator("many", BODY.replace("gp_contacts", "gp_contact"), """\
+        population:
+          where:
+            - {feature: agee, at_least: 18}
+        breakdowns:
+          areas: [zonez]
+          by: [sexe]
+        """)
+    issues = specs.issues()
+    assert [(i.line, i.field) for i in issues] == [
+        (line_of(text, "gp_contact,"), "numerator.where[0].feature"),
+        (line_of(text, "agee"), "population.where[0].feature"),
+        (line_of(text, "zonez"), "breakdowns.areas[0]"),
+        (line_of(text, "sexe"), "breakdowns.by[0]"),
+    ]
+    assert [i.line for i in issues] == [12, 19, 21, 22]
+
+
+# -- warnings ----------------------------------------------------------------------------------
+
+
+def test_codes_absent_from_reference_tables_are_warnings(specs):
+    text = specs.write("codelists/rare.yaml", """\
+        id: rare
+        version: 1
+        label: {nl: R, fr: R, en: R}
+        system: nomenclature
+        codes: ["101032", "999999", "999998"]
+        """)
+    specs.feature("rare_acts", "source: health_care\ncodes: rare\naggregate: count\n")
+    cat = specs.load()
+    assert "rare_acts" in cat.features
+    warning = only([w for w in cat.warnings if w.file == "specs/codelists/rare.yaml"])
+    assert (warning.severity, warning.line, warning.field) == ("warning", line_of(text, "codes"),
+                                                               "codes")
+    assert warning.message == "2 code(s) not in the reference tables: ['999999', '999998']"
+    assert str(warning).startswith("specs/codelists/rare.yaml:5  [warning] codes: ")
+
+
+def test_sex_breakdown_of_a_one_sex_population_is_a_warning(specs):
+    specs.indicator("women", BODY + "population:\n  sex: F\nbreakdowns:\n  by: [sex]\n")
+    cat = specs.load()
+    warning = only([w for w in cat.warnings if "women" in w.file])
+    assert (warning.line, warning.field) == (20, "breakdowns.by")
+    assert warning.message.startswith("the population has one sex only")
+
+
+def test_warnings_are_not_errors_when_errors_exist(specs):
+    specs.indicator("women", BODY.replace("gp_contacts", "nope") +
+                    "population:\n  sex: F\nbreakdowns:\n  by: [sex]\n")
+    issues = specs.issues()
+    assert all(i.severity == "error" for i in issues)
+    assert [i.field for i in issues] == ["numerator.where[0].feature"]
+
+
+# -- lookups -----------------------------------------------------------------------------------
+
+
+def test_select_unknown_id_suggests_the_close_one(repo):
+    with pytest.raises(SpecError) as info:
+        repo.select(["gp_contact_share", "gp_contact_shar"])
+    [issue] = info.value.issues
+    assert issue.message == "unknown indicator 'gp_contact_shar'; did you mean 'gp_contact_share'?"
+
+
+def test_select(repo, specs):
+    chosen = repo.select(["mortality_per_1000", "bim_share", "bim_share"])
+    assert [i.id for i in chosen] == ["bim_share", "mortality_per_1000"]
+    assert [i.id for i in repo.select()] == sorted(
+        i for i, s in repo.indicators.items() if s.status != "retired")
+    specs.indicator("draft_one")
+    specs.indicator("old_one", rel="indicators/old_one.yaml")
+    path = specs.root / "indicators/old_one.yaml"
+    path.write_text(path.read_text().replace("status: draft", "status: retired"))
+    cat = specs.load()
+    assert [i.id for i in cat.select()] == ["draft_one"]
+    assert cat.select(include_drafts=False) == []
+    assert [i.id for i in cat.select(["old_one"])] == ["old_one"]
+
+
+def test_features_for_returns_inputs_before_derived_features(repo):
+    chosen = repo.select(["treated_diabetes_share", "reimbursed_per_capita"])
+    names = [f.id for f in repo.features_for(chosen)]
+    assert len(names) == len(set(names))
+    for derived, inputs in (("treated_diabetes", ["antidiabetic_ddd", "diabetes_care_trajectory"]),
+                            ("reimbursed_total", ["reimbursed_hc", "reimbursed_pharmacy"])):
+        for name in inputs:
+            assert names.index(name) < names.index(derived), names
+    everything = [f.id for f in repo.features_for(repo.indicators.values())]
+    for position, name in enumerate(everything):
+        feature = repo.features[name]
+        if feature.derived is not None:
+            inputs = feature.derived.sum_of or [
+                c.feature for c in feature.derived.any_of or feature.derived.all_of]
+            for dep in inputs:
+                if dep in repo.features:
+                    assert everything.index(dep) < position, (dep, name)
+
+
+def test_variable_kind(repo):
+    assert repo.variable_kind("age") == "number"
+    assert repo.variable_kind("bim") == "flag"
+    assert repo.variable_kind("sex") == "category"
+    assert repo.variable_kind("gp_contacts") == "number"
+    assert repo.variable_kind("antidepressant_user") == "flag"
+    assert repo.variable_kind("treated_diabetes") == "flag"
+    assert repo.variable_kind("reimbursed_total") == "number"
+    assert repo.variable_kind("nope") is None
+
+
+# -- content hashes ----------------------------------------------------------------------------
+
+
+def test_hash_of_follows_the_code_lists_it_depends_on(specs):
+    specs.indicator("gp_any")          # gp_contacts -> gp_contact code list
+    specs.indicator("dentist_any", BODY.replace("gp_contacts", "dentist_contacts"))
+    first = specs.load()
+    again = specs.load()
+    keys = [("indicators", "gp_any"), ("indicators", "dentist_any"), ("features", "gp_contacts"),
+            ("codelists", "gp_contact")]
+    before = {k: first.hash_of(*k) for k in keys}
+    assert before == {k: again.hash_of(*k) for k in keys}
+    assert len(set(before.values())) == len(before)
+
+    # comments and layout do not change the hash
+    path = specs.root / "indicators/gp_any.yaml"
+    path.write_text("# a comment\n" + path.read_text().replace("per: 100", "per:   100.0"))
+    assert specs.load().hash_of("indicators", "gp_any") == before[("indicators", "gp_any")]
+
+    codes = specs.root / "codelists/gp_contact.yaml"
+    codes.write_text(codes.read_text().replace('  - "104230"\n', ""))
+    after = specs.load()
+    assert after.hash_of("codelists", "gp_contact") != before[("codelists", "gp_contact")]
+    assert after.hash_of("features", "gp_contacts") != before[("features", "gp_contacts")]
+    assert after.hash_of("indicators", "gp_any") != before[("indicators", "gp_any")]
+    assert after.hash_of("indicators", "dentist_any") == before[("indicators", "dentist_any")]
+
+
+def test_hash_of_follows_derived_inputs_age_schemes_and_areas(specs):
+    specs.indicator("diab", BODY.replace("{feature: gp_contacts, at_least: 1}",
+                                         "{feature: treated_diabetes, equals: true}")
+                    + "breakdowns:\n  areas: [pilot_regions]\n  by: [\"age:atlas\"]\n")
+    before = specs.load().hash_of("indicators", "diab")
+    for rel, old, new in (
+            ("codelists/atc_antidiabetics.yaml", "version: 1", "version: 2"),
+            ("age_schemes/atlas.yaml", "en: Age groups (Atlas)", "en: Atlas age groups"),
+            ("areas/pilot_regions.yaml", "label: Namur et environs", "label: Namur"),
+            ("features/treated_diabetes.yaml", "at_least: 90", "at_least: 60")):
+        path = specs.root / rel
+        assert old in path.read_text(), rel
+        path.write_text(path.read_text().replace(old, new))
+        after = specs.load().hash_of("indicators", "diab")
+        assert after != before, rel
+        before = after
