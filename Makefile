@@ -1,5 +1,6 @@
 # Two commands for a new user (Python 3.11 and Java 17 present, nothing else):
-#   make demo   set up, generate a synthetic warehouse, validate and describe it
+#   make demo   set up, generate a synthetic warehouse, validate it, compute the Atlas
+#               catalogue into it and export the published values
 #   make test   set up and run the test suite
 # Both are idempotent: the virtual environment (.venv/) and the Delta jars
 # (.cache/ivy) are created once and reused.
@@ -30,6 +31,9 @@ demo: setup
 	$(BIN)/phm generate --persons $(PERSONS) --years $(YEARS) --seed $(SEED) --warehouse $(WAREHOUSE) --defects
 	$(BIN)/phm validate --warehouse $(WAREHOUSE)
 	$(BIN)/phm describe --warehouse $(WAREHOUSE)
+	$(BIN)/phm check
+	$(BIN)/phm run --warehouse $(WAREHOUSE)
+	$(BIN)/phm export --warehouse $(WAREHOUSE) --out $(WAREHOUSE)/export
 
 test: setup
 	$(BIN)/python -m pytest

@@ -34,7 +34,7 @@ def assert_clean_error(result, *fragments: str) -> None:
 def test_help_lists_the_commands():
     result = invoke("--help")
     assert result.exit_code == 0
-    for command in ("setup", "generate", "validate", "describe"):
+    for command in ("setup", "generate", "validate", "describe", "check", "explain", "run", "export"):
         assert command in result.output
 
 
@@ -179,3 +179,41 @@ def test_warehouse_uris_keep_their_scheme(monkeypatch):
     monkeypatch.setattr(main, "_warehouse", record)
     assert_clean_error(invoke("describe", "--warehouse", "s3a://bucket/phm/wh"), "stop here")
     assert seen == ["s3a://bucket/phm/wh"]
+
+
+# ----------------------------------------------------------------------- specs (no Spark)
+
+
+def test_check_passes_on_the_repository_specs():
+    result = invoke("check")
+    assert result.exit_code == 0, result.output
+    assert "no errors" in " ".join(result.output.split())
+
+
+def test_check_names_file_line_field_and_suggestion(tmp_path):
+    import shutil
+
+    specs = tmp_path / "specs"
+    shutil.copytree("indicator_specs", specs)
+    target = specs / "indicators" / "atlas" / "gp_contact_share.yaml"
+    lines = target.read_text().splitlines()
+    number = next(i for i, line in enumerate(lines) if line.startswith("numerator:"))
+    lines[number] = "numerater:"
+    target.write_text("\n".join(lines) + "\n")
+    result = invoke("check", "--specs-dir", str(specs))
+    assert_clean_error(result, f"gp_contact_share.yaml:{number + 1}", "numerater",
+                       "did you mean 'numerator'?")
+
+
+def test_explain_prints_one_pass_per_source():
+    result = invoke("explain", "gp_contact_share", "polypharmacy_65plus")
+    assert result.exit_code == 0, result.output
+    assert "health_care: ONE pass" in result.output and "pharmacy: ONE pass" in result.output
+    assert "grouping-sets pass" in result.output
+
+
+def test_run_rejects_an_unknown_indicator_before_spark(tmp_path):
+    (tmp_path / "wh").mkdir()
+    result = invoke("run", "--warehouse", str(tmp_path / "wh"), "--specs", "gp_contact_shar")
+    assert_clean_error(result, "unknown indicator 'gp_contact_shar'",
+                       "did you mean 'gp_contact_share'?")

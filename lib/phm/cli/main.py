@@ -372,12 +372,13 @@ SpecsDirOption = Annotated[
 ]
 
 
-def _catalogue(specs_dir: str):
+def _catalogue(specs_dir: str, *, show_warnings: bool = False):
     from phm.spec import load_catalogue
 
     catalogue = load_catalogue(specs_dir)
-    for warning in catalogue.warnings:
-        err_console.print(Text(f"warning: {warning}", style="yellow"), soft_wrap=True)
+    if show_warnings:
+        for warning in catalogue.warnings:
+            err_console.print(Text(f"warning: {warning}", style="yellow"), soft_wrap=True)
     return catalogue
 
 
@@ -385,7 +386,7 @@ def _catalogue(specs_dir: str):
 @user_errors
 def check(specs_dir: SpecsDirOption = "indicator_specs") -> None:
     """Validate every spec (syntax, fields, references, columns) without starting Spark."""
-    catalogue = _catalogue(specs_dir)
+    catalogue = _catalogue(specs_dir, show_warnings=True)
     console.print(
         f"[green]✓[/] {len(catalogue.indicators)} indicators, {len(catalogue.features)} features, "
         f"{len(catalogue.codelists)} code lists, {len(catalogue.age_schemes)} age schemes, "

@@ -42,6 +42,9 @@ def export_results(spark: SparkSession, warehouse: Warehouse, out: Path,
     metadata = warehouse.read(spark, "indicator_metadata")
     if ids:
         results = results.where(F.col("indicator_id").isin(ids))
+    else:  # drafts are computed for review, not published unless asked for by name
+        drafts = metadata.where(F.col("status") == "draft").select("indicator_id")
+        results = results.join(drafts, "indicator_id", "left_anti")
     out.mkdir(parents=True, exist_ok=True)
     names = geo_names()
     written: list[Path] = []
