@@ -43,11 +43,6 @@ import platform
 import time
 from pathlib import Path
 
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
-from rich.console import Console
-from rich.table import Table
-
 from phm.compile.finalise import finalise
 from phm.compile.plan import build_plan
 from phm.data.warehouse import Warehouse
@@ -55,6 +50,10 @@ from phm.runs.indicators import available_years, compute_cells, run_indicators
 from phm.spark import get_spark
 from phm.spec import load_catalogue
 from phm.spec.models import SOURCES
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from rich.console import Console
+from rich.table import Table
 
 console = Console()
 
@@ -69,9 +68,9 @@ def _noop(df: DataFrame) -> None:
     df.write.format("noop").mode("overwrite").save()
 
 
-def _timed(fn) -> tuple[float, object]:
+def _timed(fn, *args) -> tuple[float, object]:
     started = time.perf_counter()
-    out = fn()
+    out = fn(*args)
     return time.perf_counter() - started, out
 
 
@@ -95,7 +94,7 @@ def floor(spark: SparkSession, wh: Warehouse, years: list[int]) -> dict[str, flo
         aggs = [F.count("*").alias("n")]
         if "amount_reimbursed" in df.columns:
             aggs.append(F.sum("amount_reimbursed").alias("amount"))
-        seconds, _ = _timed(lambda: _noop(df.groupBy("person_id", "year").agg(*aggs)))
+        seconds, _ = _timed(_noop, df.groupBy("person_id", "year").agg(*aggs))
         out[table] = seconds
     return out
 
@@ -114,14 +113,12 @@ def catalogue_run(spark: SparkSession, wh: Warehouse, cat, years: list[int]) -> 
 
 def naive_run(spark: SparkSession, wh: Warehouse, cat, years: list[int]) -> dict[str, float]:
     out = {}
+    def go(plan) -> None:
+        cells = compute_cells(spark, wh, plan, cat, years, materialise=False)
+        _noop(finalise(cells, plan, cat))
+
     for ind in cat.select():
-        plan = build_plan(cat, [ind])
-
-        def go() -> None:
-            cells = compute_cells(spark, wh, plan, cat, years, materialise=False)
-            _noop(finalise(cells, plan, cat))
-
-        out[ind.id], _ = _timed(go)
+        out[ind.id], _ = _timed(go, build_plan(cat, [ind]))
         console.print(f"  naive {ind.id:40s} {out[ind.id]:7.1f} s")
     return out
 

@@ -211,3 +211,26 @@ def test_results_carry_no_person_ids_and_the_spec_hash(spark, handbuilt_warehous
     assert set(meta.indicator_id) == set(results.indicator_id)
     assert (meta.set_index("indicator_id").loc["t_gp_share", "standardisation"]
             == "direct:esp2013")
+
+
+def test_shared_plan_equals_indicators_run_one_at_a_time(spark, handbuilt_warehouse, results,
+                                                         tmp_path):
+    # the optimised plan (all indicators, one pass per source) against naive one-indicator plans
+    from phm.compile.finalise import finalise
+    from phm.compile.plan import build_plan
+    from phm.runs.indicators import compute_cells
+    from phm.spec import load_catalogue
+
+    catalogue = load_catalogue(write_specs(tmp_path, SPECS, AREAS))
+    columns = ["geo_level", "geo_code", "breakdown_key", "numerator", "denominator", "value",
+               "value_standardised", "suppressed"]
+    for ident in ("t_gp_share", "t_poly65", "t_ed_indirect", "t_mammo"):
+        plan = build_plan(catalogue, catalogue.select([ident]))
+        cells = compute_cells(spark, handbuilt_warehouse, plan, catalogue, [2023],
+                              materialise=False)
+        alone = finalise(cells, plan, catalogue).toPandas()[columns]
+        shared = results[results.indicator_id == ident][columns]
+        key = ["geo_level", "geo_code", "breakdown_key"]
+        pd_alone = alone.sort_values(key).reset_index(drop=True)
+        pd_shared = shared.sort_values(key).reset_index(drop=True)
+        assert pd_alone.equals(pd_shared), ident

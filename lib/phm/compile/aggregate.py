@@ -7,17 +7,16 @@
    age band x sex x year. Every measure is a sum, so every coarser cell is a sum of cube cells;
    the cube is small (tens of thousands of rows nationally) whatever the population size.
 3. ONE grouping-sets aggregation of the cube gives every (geography level x breakdown set) of
-   every indicator, keeping the age-sex strata for standardisation; each output row is handed to
-   the indicators that asked for its grouping set (an explode, not one job per indicator).
-4. Strata are rolled up per cell: crude sums, the directly standardised rate (weights of the
-   reference population) and the expected count for indirect standardisation.
+   every indicator, keeping the age-sex strata for standardisation.
+4. Strata are rolled up per cell, still wide (all indicators side by side): crude sums, the
+   directly standardised rate (weights of the reference population) and the expected count for
+   indirect standardisation. Only then is the row unpivoted into one row per indicator.
 """
 
 from __future__ import annotations
 
 from functools import reduce
 
-import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -85,22 +84,9 @@ def cube_columns(plan: Plan) -> list[str]:
     return ["year", *geo, *dims, *STRATA]
 
 
-def _set_columns(level: str, combo: tuple[str, ...]) -> list[str]:
-    geo = [f"area_{level[5:]}"] if level.startswith("area:") else \
-        [GEO_COLUMNS[level]] if GEO_COLUMNS[level] else []
-    return ["year", *geo, *(dim_column(d) for d in combo if d not in STRATA), *STRATA]
-
-
 def all_sets(plan: Plan) -> list[tuple[str, tuple[str, ...]]]:
     return list(plan.grouping_sets) + [(f"area:{a}", c) for a, combos in plan.area_sets
                                        for c in combos]
-
-
-def grouping_id(columns: list[str], in_set: list[str]) -> int:
-    """Spark's grouping_id(): one bit per grouping column, first column most significant, set
-    when the column is aggregated away (not in the set)."""
-    n = len(columns)
-    return sum(1 << (n - 1 - i) for i, c in enumerate(columns) if c not in in_set)
 
 
 def build_cube(person_year: DataFrame, plan: Plan) -> DataFrame:
@@ -119,134 +105,150 @@ def build_cube(person_year: DataFrame, plan: Plan) -> DataFrame:
     return rows.groupBy(*cube_columns(plan)).agg(*[F.sum(m).alias(m) for m in measures])
 
 
-def strata_cells(cube: DataFrame, plan: Plan) -> DataFrame:
-    """One row per indicator x cell x stratum from one grouping-sets pass over the cube.
+def _stratum_index() -> Column:
+    """0..39: (age band, sex) as an array index, so weights are an O(1) lookup per row."""
+    return (F.col("age5") / 5).cast("int") * 2 + F.when(F.col("sex") == "M", 1).otherwise(0)
 
-    Several views can share one grouping set: sex is always grouped (it is a stratum), so
-    "municipality" and "municipality x sex" are the same set, read twice (summed over sex, or
-    not). Each output row is exploded into the (indicator, view) pairs that asked for its set.
+
+def _weights_array(ind: Indicator) -> list[float]:
+    std = ind.standardisation
+    w = reference_weights(std.reference, min_age=ind.population.age.min,
+                          max_age=ind.population.age.max)
+    out = [0.0] * 40
+    for row in w.itertuples():
+        out[int(row.age5) // 5 * 2 + (1 if row.sex == "M" else 0)] = float(row.weight)
+    return out
+
+
+def reference_rates(cube: DataFrame, plan: Plan, years: list[int]) -> dict[int, list]:
+    """Belgium's stratum rates per indirectly standardised indicator: [year][stratum] flattened.
+    A tiny result (40 strata x years), so it is brought to the driver and inlined."""
+    ks = [k for k, ind in enumerate(plan.indicators) if ind.standardisation.method == "indirect"]
+    if not ks:
+        return {}
+    rows = (cube.groupBy("year", _stratum_index().alias("_s"))
+            .agg(*[F.sum(_m(k, m)).alias(f"{m}{k}") for k in ks for m in ("num", "den")])
+            .collect())
+    first = min(years)
+    out = {k: [None] * (40 * (max(years) - first + 1)) for k in ks}
+    for r in rows:
+        for k in ks:
+            den = r[f"den{k}"]
+            if den:
+                out[k][(r["year"] - first) * 40 + r["_s"]] = float(r[f"num{k}"]) / float(den)
+    return out
+
+
+def indicator_cells(spark: SparkSession, cube: DataFrame, plan: Plan, years: list[int]
+                    ) -> DataFrame:
+    """One row per indicator x cell with the sums the statistics need.
+
+    The wide cube (every indicator side by side) is unpivoted into one row per indicator and
+    cube cell, dropping cells where the indicator has nobody. Each row is then copied once per
+    grouping set *of its own indicator* (geography level x breakdown set: a hand-made
+    GROUPING SETS that does not copy every measure of every indicator into every set), and
+    summed per (cell, age band, sex). A second group-by adds the strata up per cell:
+
+    - direct standardisation: sum of w (strata present), w x rate, w^2 x num / den^2 (Poisson
+      variance), w^2 x var / den (means) and max w / den, with the reference weights as an O(1)
+      array lookup. The weights are normalised over the strata present in the cell
+      (den > 0): a cell restricted to women or to ages 65-74 is standardised within its own
+      strata, and a population shaped like the reference gives standardised = crude exactly;
+    - indirect standardisation: the expected count, sum of persons x Belgium's stratum rate of
+      the same indicator and year.
+
+    Sex stays a key of the second group-by only in the sets broken down by sex.
     """
-    columns = cube_columns(plan)
-    views: dict[int, list[tuple[int, str, tuple[str, ...]]]] = {}
-    set_columns: dict[int, list[str]] = {}
-    for level, combo in all_sets(plan):
-        cols = _set_columns(level, combo)
-        gid = grouping_id(columns, cols)
-        set_columns[gid] = cols
-        for k, ind in enumerate(plan.indicators):
-            wants = (level in ind.breakdowns.geography or
-                     (level.startswith("area:") and level[5:] in ind.breakdowns.areas))
-            if wants and combo in ind.breakdowns.sets:
-                views.setdefault(gid, []).append((k, level, combo))
-    sums = [F.sum(c).alias(c) for c in cube.columns if c not in columns]
-    grouped = cube.groupingSets([[F.col(c) for c in cols] for cols in set_columns.values()],
-                                *columns).agg(*sums, F.grouping_id().alias("_gid"))
-    views_of = F.create_map(*[x for gid, vs in views.items() for x in (F.lit(gid), F.array(*[
-        F.struct(F.lit(str(k)).alias("k"), F.lit(level).alias("level"),
-                 F.array(*[F.lit(d) for d in combo]).cast("array<string>").alias("dims"))
-        for k, level, combo in vs]))])
-    measures_of = F.create_map(*[x for k in range(len(plan.indicators)) for x in (
-        F.lit(str(k)), F.struct(*[F.col(_m(k, m)).cast("double").alias(m) for m in MEASURES]))])
-    ids_of = F.create_map(*[x for k, ind in enumerate(plan.indicators)
-                            for x in (F.lit(str(k)), F.lit(ind.id))])
-    dim_values = F.create_map(*[x for d in plan.dims
-                                for x in (F.lit(d), F.col(dim_column(d)).cast("string"))]) \
-        if plan.dims else F.create_map().cast("map<string,string>")
+    n = len(plan.indicators)
+    keys = [c for c in cube_columns(plan) if c not in STRATA]
+    values = [F.struct(*[F.col(_m(k, m)).cast("double").alias(m) for m in MEASURES]).alias(str(k))
+              for k in range(n)]
+    long = (cube.select(*keys, *STRATA, *values)
+            .unpivot([*keys, *STRATA], [str(k) for k in range(n)], "_k", "_v")
+            .withColumn("_k", F.col("_k").cast("int"))
+            .where((F.col("_v.den") != 0) | (F.col("_v.num") != 0) | (F.col("_v.dpers") != 0)))
+
+    # the grouping sets of each indicator: (level, breakdown dims)
+    sets_by_k = []
+    for ind in plan.indicators:
+        own = [(level, combo) for level, combo in all_sets(plan)
+               if (level in ind.breakdowns.geography
+                   or (level.startswith("area:") and level[5:] in ind.breakdowns.areas))
+               and combo in ind.breakdowns.sets]
+        sets_by_k.append(F.array(*[
+            F.struct(F.lit(level).alias("level"),
+                     F.array(*[F.lit(d) for d in combo]).cast("array<string>").alias("dims"))
+            for level, combo in own]))
+    stratum = _stratum_index()
+    kidx = F.col("_k") + 1
+    direct = [ind.standardisation.method == "direct" for ind in plan.indicators]
+    weights = F.array(*[F.array(*[F.lit(w) for w in (_weights_array(ind) if d else [0.0] * 40)])
+                        for ind, d in zip(plan.indicators, direct)])
+    refs = reference_rates(cube, plan, years)
+    width = 40 * (max(years) - min(years) + 1)
+    ref_rates = F.array(*[F.array(*[F.lit(r).cast("double") for r in refs.get(k, [None] * width)])
+                          for k in range(n)])
+    ref = F.element_at(F.element_at(ref_rates, kidx), (F.col("year") - min(years)) * 40 + stratum + 1)
+
+    level = F.col("_set.level")
     geo_code = reduce(
-        lambda acc, level_col: acc.when(F.col("geo_level") == level_col[0], F.col(level_col[1])),
+        lambda acc, lc: acc.when(level == lc[0], F.col(lc[1])),
         [(lvl, GEO_COLUMNS[lvl]) for lvl in ("municipality", "arrondissement", "province", "region")]
         + [(f"area:{a}", f"area_{a}") for a, _ in plan.area_sets],
-        F.when(F.col("geo_level") == "belgium", F.lit(BELGIUM)),
+        F.when(level == "belgium", F.lit(BELGIUM)),
     )
-    dims = F.col("_v.dims")
-    out = (
-        grouped.withColumn("_v", F.explode(F.element_at(views_of, F.col("_gid"))))
-        .withColumn("geo_level", F.col("_v.level"))
-        .withColumn("geo_code", geo_code)
+    set_dims = F.col("_set.dims")
+    in_set = {d: F.array_contains(set_dims, d) for d in plan.dims}
+    breakdown_values = [F.when(in_set[d], F.col(dim_column(d)).cast("string")).alias(f"_d_{i}")
+                        for i, d in enumerate(plan.dims)]
+    cell_keys = ["_k", "year", "geo_level", "geo_code", *[f"_d_{i}" for i in range(len(plan.dims))]]
+    # stage 1: every (cell, stratum) of every indicator's own grouping sets
+    strata = (
+        long.withColumn("_set", F.explode(F.element_at(F.array(*sets_by_k), kidx)))
+        .groupBy("_k", "year", level.alias("geo_level"), geo_code.alias("geo_code"),
+                 *breakdown_values, *STRATA)
+        .agg(*[F.sum(f"_v.{m}").alias(m) for m in MEASURES])
         .where(F.col("geo_code").isNotNull())  # e.g. Brussels at province level
-        .withColumn("_m", F.element_at(measures_of, F.col("_v.k")))
-        .select(
-            F.element_at(ids_of, F.col("_v.k")).alias("indicator_id"),
-            F.col("year").alias("period"), "geo_level", "geo_code",
-            F.map_from_arrays(dims, F.transform(dims, lambda d: F.element_at(dim_values, d)))
-            .alias("breakdown"),
-            *STRATA, *[F.col(f"_m.{m}").alias(m) for m in MEASURES],
+    )
+    # stage 2: strata add up per cell, with the standardisation terms of each stratum
+    num, den, sq = F.col("num"), F.col("den"), F.col("sq")
+    rate = F.try_divide(num, den)
+    var_s = F.when(den > 1, (sq - num * rate) / (den - 1)).otherwise(0.0)
+    w = F.col("_w")
+    cells = (
+        strata.withColumn("_w", F.when(
+            F.element_at(F.array(*[F.lit(d) for d in direct]), kidx) & (den > 0),
+            F.element_at(F.element_at(weights, kidx), stratum + 1)))
+        .groupBy(*cell_keys)
+        .agg(
+            *[F.sum(m).alias(m) for m in MEASURES],
+            F.sum(w).alias("_wt"),
+            F.sum(w * rate).alias("_wr"),
+            F.sum(w * w * F.try_divide(num, den * den)).alias("_w2p"),
+            F.sum(w * w * F.try_divide(var_s, den)).alias("_w2v"),
+            F.max(F.try_divide(w, den)).alias("_wm"),
+            F.sum(den * ref).alias("_exp"),
         )
+    )
+    names = F.array(*[F.lit(ind.id) for ind in plan.indicators])
+    indirect = F.array(*[F.lit(ind.standardisation.method == "indirect") for ind in plan.indicators])
+    present = [F.when(F.col(f"_d_{i}").isNotNull(), F.struct(F.lit(d).alias("k"),
+                                                              F.col(f"_d_{i}").alias("v")))
+               for i, d in enumerate(plan.dims)]
+    entries = F.filter(F.array(*present), lambda e: e.isNotNull()) if present \
+        else F.array().cast("array<struct<k:string,v:string>>")
+    total = F.col("_wt")
+    out = cells.select(
+        F.element_at(names, F.col("_k") + 1).alias("indicator_id"),
+        F.col("year").alias("period"), "geo_level", "geo_code",
+        F.map_from_entries(entries).alias("breakdown"),
+        *MEASURES,
+        F.try_divide(F.col("_wr"), total).alias("dsr"),
+        F.try_divide(F.col("_w2p"), total * total).alias("dsr_var_poisson"),
+        F.try_divide(F.col("_w2v"), total * total).alias("dsr_var_mean"),
+        F.try_divide(F.col("_wm"), total).alias("dsr_w_max"),
+        F.when(F.element_at(indirect, F.col("_k") + 1), F.col("_exp")).alias("expected"),
     )
     key = F.array_join(F.transform(F.array_sort(F.map_keys(F.col("breakdown"))),
                                    lambda d: F.concat(d, F.lit("="), F.col("breakdown")[d])), "|")
     return out.withColumn("breakdown_key", key)
-
-
-# ---------------------------------------------------------------------------------------------
-# standardisation inputs and roll-up over strata
-
-
-def weights_frame(spark: SparkSession, plan: Plan) -> DataFrame | None:
-    frames = []
-    for ind in plan.indicators:
-        std = ind.standardisation
-        if std.method != "direct":
-            continue
-        w = reference_weights(std.reference, min_age=ind.population.age.min,
-                              max_age=ind.population.age.max)
-        frames.append(w.assign(indicator_id=ind.id)[["indicator_id", "age5", "sex", "weight"]])
-    if not frames:
-        return None
-    pdf = pd.concat(frames, ignore_index=True)
-    pdf["age5"] = pdf["age5"].astype("int32")
-    pdf["weight"] = pdf["weight"].astype(float)
-    return spark.createDataFrame(pdf, "indicator_id string, age5 int, sex string, weight double")
-
-
-def roll_up(strata: DataFrame, plan: Plan, weights: DataFrame | None) -> DataFrame:
-    """Per cell: crude sums and the standardisation sums the statistics need.
-
-    Direct standardisation normalises the reference weights over the strata present in the cell
-    (den > 0): a cell restricted to women or to ages 65-74 is standardised within its own strata,
-    and a population shaped like the reference gives standardised = crude exactly.
-    Indirect standardisation uses Belgium's stratum rates of the same indicator and year.
-    """
-    indirect = [ind.id for ind in plan.indicators if ind.standardisation.method == "indirect"]
-    rows = strata
-    if weights is not None:
-        rows = rows.join(F.broadcast(weights), ["indicator_id", *STRATA], "left")
-    else:
-        rows = rows.withColumn("weight", F.lit(None).cast("double"))
-    if indirect:
-        ref = (strata.where(F.col("indicator_id").isin(indirect) & (F.col("geo_level") == "belgium")
-                            & (F.col("breakdown_key") == ""))
-               .select("indicator_id", "period", *STRATA,
-                       F.try_divide(F.col("num"), F.col("den")).alias("ref_rate")))
-        rows = rows.join(ref, ["indicator_id", "period", *STRATA], "left")
-    else:
-        rows = rows.withColumn("ref_rate", F.lit(None).cast("double"))
-    present = F.col("den") > 0
-    w = F.when(present, F.col("weight"))
-    rate = F.try_divide(F.col("num"), F.col("den"))
-    stratum_var = F.when(F.col("den") > 1, (F.col("sq") - F.col("num") * rate) / (F.col("den") - 1)) \
-        .otherwise(0.0)
-    agg = (
-        rows.groupBy("indicator_id", "period", "geo_level", "geo_code", "breakdown_key")
-        .agg(
-            F.first("breakdown").alias("breakdown"),
-            *[F.sum(m).alias(m) for m in MEASURES],
-            F.sum(w).alias("w_total"),
-            F.sum(w * rate).alias("w_rate"),
-            F.sum(w * w * F.try_divide(F.col("num"), F.col("den") * F.col("den"))).alias("w2_poisson"),
-            F.sum(w * w * F.try_divide(stratum_var, F.col("den"))).alias("w2_var"),
-            F.max(F.try_divide(w, F.col("den"))).alias("w_max"),
-            F.sum(F.col("den") * F.col("ref_rate")).alias("expected"),
-        )
-    )
-    total = F.col("w_total")
-    return agg.select(
-        "indicator_id", "period", "geo_level", "geo_code", "breakdown_key", "breakdown",
-        *MEASURES,
-        F.try_divide(F.col("w_rate"), total).alias("dsr"),
-        F.try_divide(F.col("w2_poisson"), total * total).alias("dsr_var_poisson"),
-        F.try_divide(F.col("w2_var"), total * total).alias("dsr_var_mean"),
-        F.try_divide(F.col("w_max"), total).alias("dsr_w_max"),
-        F.when(F.col("indicator_id").isin(indirect) if indirect else F.lit(False),
-               F.col("expected")).alias("expected"),
-    )

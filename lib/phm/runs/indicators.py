@@ -16,7 +16,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 import phm
-from phm.compile.aggregate import build_cube, roll_up, strata_cells, weights_frame
+from phm.compile.aggregate import build_cube, indicator_cells
 from phm.compile.finalise import finalise
 from phm.compile.person_year import build_person_year
 from phm.compile.plan import Plan, build_plan
@@ -66,9 +66,7 @@ def compute_cells(spark: SparkSession, warehouse: Warehouse, plan: Plan, catalog
          .partitionBy("year").save(warehouse.path(PERSON_YEAR)))
         person_year = warehouse.read(spark, PERSON_YEAR)
         timings["person_year"] = round(time.perf_counter() - t0, 2)
-    cube = build_cube(person_year, plan)
-    strata = strata_cells(cube, plan)
-    return roll_up(strata, plan, weights_frame(spark, plan))
+    return indicator_cells(spark, build_cube(person_year, plan), plan, years)
 
 
 def run_indicators(spark: SparkSession, warehouse: Warehouse, specs: Path | str | Catalogue,
