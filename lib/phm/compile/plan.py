@@ -110,7 +110,8 @@ def explain(plan: Plan, catalogue: Catalogue) -> str:
     n_sets = len(plan.grouping_sets)
     lines.append(f"2. Aggregation: the person-year table summed once into a cube (municipality x "
                  f"{', '.join(plan.dims) or 'no breakdown'} x age band x sex), then ONE "
-                 f"grouping-sets pass with {n_sets} set(s) for all indicators:")
+                 f"grouping-sets pass over it ({n_sets} set(s); each indicator's rows go to "
+                 "its own sets only), strata added up per cell:")
     for level, combo in plan.grouping_sets:
         lines.append(f"   - {level}" + (f" x {' x '.join(combo)}" if combo else ""))
     for area, combos in plan.area_sets:
