@@ -78,7 +78,7 @@ def person_measures(ind: Indicator, k: int) -> dict[str, Column]:
 
 
 def cube_columns(plan: Plan) -> list[str]:
-    """Grouping columns of the cube, in the order grouping_id() bits refer to."""
+    """Grouping columns of the cube: time, geography, breakdowns, then the age-sex strata."""
     geo = [c for c in GEO_COLUMNS.values() if c] + [f"area_{a}" for a, _ in plan.area_sets]
     dims = [dim_column(d) for d in plan.dims if d not in STRATA]
     return ["year", *geo, *dims, *STRATA]

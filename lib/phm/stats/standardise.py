@@ -130,8 +130,8 @@ def direct(
     instead of reading half or a tenth of its rate, and a cell shaped like the reference gives
     dsr = crude exactly. The price: a small area with an empty stratum is standardised on a
     slightly different standard (the missing weight is spread over the others). The Spark
-    compiler (:func:`phm.compile.aggregate.roll_up`) does exactly this. A cell with no stratum
-    present gives NaN for all three.
+    compiler (:func:`phm.compile.aggregate.indicator_cells`) does exactly this. A cell with no
+    stratum present gives NaN for all three.
 
     >>> dsr, var, wm = direct([2, 6], [100, 200], [0.5, 0.5]); print(f"{dsr:.3f}")
     0.025
