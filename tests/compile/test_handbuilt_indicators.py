@@ -234,3 +234,15 @@ def test_shared_plan_equals_indicators_run_one_at_a_time(spark, handbuilt_wareho
         pd_alone = alone.sort_values(key).reset_index(drop=True)
         pd_shared = shared.sort_values(key).reset_index(drop=True)
         assert pd_alone.equals(pd_shared), ident
+
+
+def test_person_year_table_has_every_builtin_attribute(spark, handbuilt_warehouse, tmp_path):
+    # the spec checker accepts exactly phm.spec.attributes.ATTRIBUTES; the compiler must build them
+    from phm.compile.person_year import build_person_year, person_year_columns
+    from phm.compile.plan import build_plan
+    from phm.spec import load_catalogue
+
+    catalogue = load_catalogue(write_specs(tmp_path, SPECS, AREAS))
+    plan = build_plan(catalogue, catalogue.select())
+    table = build_person_year(spark, handbuilt_warehouse, plan, catalogue, [2023])
+    assert set(person_year_columns(plan)) <= set(table.columns)

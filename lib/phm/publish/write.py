@@ -90,10 +90,6 @@ def append_ledger(spark: SparkSession, warehouse: Warehouse, row: dict) -> None:
         .save(warehouse.path(RUNS.name))
 
 
-def read_results(spark: SparkSession, warehouse: Warehouse) -> DataFrame:
-    return warehouse.read(spark, RESULTS.name)
-
-
 def with_timestamp(results: DataFrame, run_id: str) -> DataFrame:
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     return results.withColumn("run_id", F.lit(run_id)).withColumn("computed_at", F.lit(now))
