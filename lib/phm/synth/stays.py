@@ -194,7 +194,8 @@ def _readmissions(base: DataFrame, *, seed: int) -> DataFrame:
 
 def _transfers(base: DataFrame, *, seed: int) -> DataFrame:
     ux = lambda s: uniform(seed, s, "pid", "year", "kind", "k")  # noqa: E731
-    other = F.concat(F.lit("7109"), F.lpad(F.floor(ux("transfer_to") * 5).cast("string"), 3, "0"), F.lit("000"))  # a referral centre
+    # a referral centre: 710 + "99" (no arrondissement) + index + 000, 11 digits like the others
+    other = F.concat(F.lit("71099"), F.lpad(F.floor(ux("transfer_to") * 5).cast("string"), 3, "0"), F.lit("000"))
     return (
         base.where(F.col("transferred"))
         .withColumn("hospital_id", other)
