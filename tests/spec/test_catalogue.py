@@ -126,7 +126,11 @@ def test_repository_catalogue_loads(repo):
     assert len(repo.indicators) >= 25
     assert {i.theme for i in repo.indicators.values()} == set(THEMES)
     assert set(THEMES) == {"demography", "prevention", "health_status", "care_consumption",
-                           "accessibility", "organisation"}
+                           "accessibility", "organisation", "quality_of_care"}
+    quality = {i.id for i in repo.select(collections=["quality"])}
+    assert {"readmission_via_ed_7d", "polypharmacy_65plus", "emergency_admissions_per_1000",
+            "medication_continuity_statins", "avoidable_hospitalisations_acsc"} <= quality
+    assert len(repo.events) >= 8
     for ind in repo.indicators.values():
         for text in (ind.label, ind.definition):
             for lang in ("nl", "fr", "en"):
@@ -152,16 +156,23 @@ def test_valid_indicator_loads(specs):
 def test_typo_in_a_top_level_field(specs):
     text = specs.indicator("typo", BODY.replace("numerator:", "numerater:"))
     issues = specs.issues()
-    assert [(i.line, i.field) for i in issues] == [(1, "numerator"), (10, "numerater")]
+    # numerator is optional (event indicators have none), so the typo is the one problem
+    assert [(i.line, i.field) for i in issues] == [(10, "numerater")]
     typo = only(issues, "numerater")
     assert typo.file == "specs/indicators/typo.yaml"
     assert typo.line == line_of(text, "numerater:") == 10
     assert typo.message.startswith(
         "unknown field 'numerater'; did you mean 'numerator'? (allowed: ")
-    assert "breakdowns, changelog, definition" in typo.message
+    assert "breakdowns, changelog, collections, definition" in typo.message
     assert str(typo).startswith("specs/indicators/typo.yaml:10  numerater: unknown field")
-    missing = only(issues, "numerator")
-    assert missing.message == "required field missing"
+
+
+def test_missing_numerator(specs):
+    specs.indicator("bare", "\n".join(line for line in BODY.splitlines()
+                                      if not line.startswith(("numerator:", "  where:",
+                                                              "    - {feature"))))
+    issues = specs.issues()
+    assert [i.message for i in issues] == ["give a numerator (where or sum)"]
 
 
 def test_typo_in_a_nested_field(specs):

@@ -15,7 +15,8 @@ REGENERATE = ("python -c \"from pathlib import Path; from phm.spec.schema import
 
 def test_one_schema_per_spec_kind():
     schemas = json_schemas()
-    assert list(schemas) == ["indicators", "features", "codelists", "age_schemes", "areas"]
+    assert list(schemas) == ["indicators", "features", "events", "codelists", "age_schemes",
+                             "areas"]
     assert set(schemas) == set(KINDS)          # the folders the loader reads
     for kind, schema in schemas.items():
         assert schema["$id"] == f"{kind}.schema.json"
@@ -30,10 +31,12 @@ def test_indicator_schema_forbids_unknown_fields():
     schema = json_schemas()["indicators"]
     assert schema["additionalProperties"] is False
     assert "numerator" in schema["properties"] and "numerater" not in schema["properties"]
-    assert {"numerator", "measure", "changelog", "theme"} <= set(schema["required"])
+    assert {"measure", "changelog", "theme"} <= set(schema["required"])
+    assert "numerator" not in schema["required"]  # event indicators have none
     assert schema["properties"]["theme"]["enum"] == [
         "demography", "prevention", "health_status", "care_consumption", "accessibility",
-        "organisation"]
+        "organisation", "quality_of_care"]
+    assert schema["properties"]["grain"]["enum"] == ["person_year", "stay", "person"]
     defs = schema["$defs"]
     # nested blocks forbid unknown keys too, and use the YAML spelling of aliased fields
     for name in ("Numerator", "Measure", "Condition", "Population", "Breakdowns"):
@@ -54,8 +57,8 @@ def test_other_schemas_use_yaml_names():
 def test_write_json_schemas(tmp_path):
     paths = write_json_schemas(tmp_path / "out")
     assert [p.name for p in paths] == ["indicators.schema.json", "features.schema.json",
-                                       "codelists.schema.json", "age_schemes.schema.json",
-                                       "areas.schema.json"]
+                                       "events.schema.json", "codelists.schema.json",
+                                       "age_schemes.schema.json", "areas.schema.json"]
     for path, (kind, schema) in zip(paths, json_schemas().items(), strict=True):
         text = path.read_text(encoding="utf-8")
         assert text.endswith("}\n") and not text.endswith("\n\n")

@@ -28,13 +28,14 @@ from pydantic import BaseModel, ValidationError
 from phm.data.schemas import SOURCE_TABLES
 from phm.spec.attributes import ATTRIBUTES, BREAKDOWN_ATTRIBUTES
 from phm.spec.issues import SpecError, SpecIssue, dotted, suggest
-from phm.spec.models import (CODE_SYSTEMS, AgeScheme, AreaSet, CodeList, Condition, Feature,
-                             Indicator)
+from phm.spec.models import (CODE_SYSTEMS, EPISODE_COLUMNS, AgeScheme, AreaSet, CodeList,
+                             Condition, Event, Feature, Indicator, Selection)
 from phm.spec.yaml_source import YamlSource, read_yaml
 
 KINDS: dict[str, type[BaseModel]] = {
     "indicators": Indicator,
     "features": Feature,
+    "events": Event,
     "codelists": CodeList,
     "age_schemes": AgeScheme,
     "areas": AreaSet,
@@ -47,6 +48,7 @@ class Catalogue:
     root: Path
     indicators: dict[str, Indicator] = field(default_factory=dict)
     features: dict[str, Feature] = field(default_factory=dict)
+    events: dict[str, Event] = field(default_factory=dict)
     codelists: dict[str, CodeList] = field(default_factory=dict)
     age_schemes: dict[str, AgeScheme] = field(default_factory=dict)
     areas: dict[str, AreaSet] = field(default_factory=dict)
@@ -54,16 +56,25 @@ class Catalogue:
     warnings: list[SpecIssue] = field(default_factory=list)
 
     # -- lookups ---------------------------------------------------------------------------
-    def select(self, ids: Iterable[str] | None = None, *, include_drafts: bool = True
-               ) -> list[Indicator]:
-        """Indicators by id (all non-retired when ``ids`` is empty), in id order."""
-        ids = list(ids or [])
+    def select(self, ids: Iterable[str] | None = None, *, include_drafts: bool = True,
+               collections: Iterable[str] | None = None) -> list[Indicator]:
+        """Indicators by id, plus those of the named collections (all non-retired when both
+        are empty), in id order."""
+        ids, collections = list(ids or []), list(collections or [])
         unknown = [i for i in ids if i not in self.indicators]
-        if unknown:
-            raise SpecError([SpecIssue("--specs", None, "", f"unknown indicator {u!r}"
-                                       f"{suggest(u, self.indicators)}") for u in unknown])
-        chosen = ids or [i for i, s in self.indicators.items() if s.status != "retired"
-                         and (include_drafts or s.status == "published")]
+        known = {c for s in self.indicators.values() for c in s.collections}
+        issues = [SpecIssue("--specs", None, "", f"unknown indicator {u!r}"
+                            f"{suggest(u, self.indicators)}") for u in unknown]
+        issues += [SpecIssue("--collection", None, "", f"unknown collection {c!r}"
+                             f"{suggest(c, known)} (known: {', '.join(sorted(known))})")
+                   for c in collections if c not in known]
+        if issues:
+            raise SpecError(issues)
+        live = [i for i, s in self.indicators.items() if s.status != "retired"
+                and (include_drafts or s.status == "published")]
+        chosen = ids + [i for i in live if set(self.indicators[i].collections) & set(collections)]
+        if not ids and not collections:
+            chosen = live
         return [self.indicators[i] for i in sorted(set(chosen))]
 
     def variable_kind(self, name: str) -> str | None:
@@ -78,6 +89,10 @@ class Catalogue:
         if feature.aggregate == "any":
             return "flag"
         return "number"
+
+    def events_for(self, indicators: Iterable[Indicator]) -> list[Event]:
+        """Event sequences the indicators count, in id order."""
+        return [self.events[e] for e in sorted({i.events for i in indicators if i.events})]
 
     def features_for(self, indicators: Iterable[Indicator]) -> list[Feature]:
         """Every feature the indicators need, derived features' inputs included, inputs first."""
@@ -105,9 +120,14 @@ class Catalogue:
             if spec.codes:
                 deps.append(self.hash_of("codelists", spec.codes))
             deps += [self.hash_of("features", f) for f in feature_inputs(spec) if f in self.features]
+        elif isinstance(spec, Event):
+            deps += [self.hash_of("codelists", c) for c in event_codelists(spec)
+                     if c in self.codelists]
         elif isinstance(spec, Indicator):
             deps += [self.hash_of("features", f) for f in sorted(indicator_variables(spec))
                      if f in self.features]
+            if spec.events and spec.events in self.events:
+                deps.append(self.hash_of("events", spec.events))
             deps += [self.hash_of("age_schemes", d.split(":", 1)[1])
                      for d in spec.breakdowns.dims if d.startswith("age:")]
             deps += [self.hash_of("areas", a) for a in spec.breakdowns.areas]
@@ -123,17 +143,30 @@ def feature_inputs(feature: Feature) -> list[str]:
     return [c.feature for c in (feature.derived.any_of or feature.derived.all_of or [])]
 
 
+def event_codelists(event: Event) -> list[str]:
+    return [c for sel in (event.index, event.follow_up) for c in (sel.codes, sel.exclude_codes)
+            if c]
+
+
 def indicator_conditions(ind: Indicator) -> list[tuple[tuple, Condition]]:
     out = [(("population", "where", i), c) for i, c in enumerate(ind.population.where)]
     out += [(("population", "exclude", i), c) for i, c in enumerate(ind.population.exclude)]
-    out += [(("numerator", "where", i), c) for i, c in enumerate(ind.numerator.where or [])]
+    numerator = ind.numerator.where if ind.numerator else None
+    out += [(("numerator", "where", i), c) for i, c in enumerate(numerator or [])]
     return out
+
+
+# risk factors that are not person-year variables of their own
+MODEL_ONLY_FACTORS = ("age5",)
 
 
 def indicator_variables(ind: Indicator) -> set[str]:
     names = {c.feature for _, c in indicator_conditions(ind)}
-    names |= {n for n in (ind.numerator.sum, ind.measure.denominator_sum) if n}
+    names |= {n for n in (ind.numerator.sum if ind.numerator else None,
+                          ind.measure.denominator_sum) if n}
     names |= {d for d in ind.breakdowns.dims if not d.startswith("age:")}
+    if ind.hospital_comparison:
+        names |= {f for f in ind.hospital_comparison.risk_factors if f not in MODEL_ONLY_FACTORS}
     return names
 
 
@@ -264,6 +297,8 @@ def _check_references(cat: Catalogue) -> list[SpecIssue]:
     for fid, feature in cat.features.items():
         issues += _check_feature(cat, fid, feature)
     issues += _check_cycles(cat)
+    for eid, event in cat.events.items():
+        issues += _check_event(cat, eid, event)
     for iid, ind in cat.indicators.items():
         issues += _check_indicator(cat, iid, ind)
     for aid, area_set in cat.areas.items():
@@ -334,7 +369,7 @@ def _check_feature(cat: Catalogue, fid: str, f: Feature) -> list[SpecIssue]:
         if f.of not in columns:
             issues.append(_at(cat, "features", fid, ("of",), f"{f.source} has no column "
                               f"{f.of!r}{suggest(f.of, columns)}"))
-        elif f.aggregate in ("sum", "max") and type(columns[f.of].dtype).__name__ not in NUMERIC_TYPES:
+        elif f.aggregate in ("sum", "max", "pdc") and type(columns[f.of].dtype).__name__ not in NUMERIC_TYPES:
             issues.append(_at(cat, "features", fid, ("of",), f"{f.aggregate} needs a numeric "
                               f"column; {f.source}.{f.of} is {columns[f.of].dtype.simpleString()}"))
     if f.source == "pharmacy" and f.aggregate == "count_distinct" and f.of != "atc5":
@@ -349,6 +384,43 @@ def _check_feature(cat: Catalogue, fid: str, f: Feature) -> list[SpecIssue]:
                 type(columns[f.having.sum_of].dtype).__name__ not in NUMERIC_TYPES:
             issues.append(_at(cat, "features", fid, ("having", "sum_of"), f"expected a numeric "
                               f"pharmacy column (ddd, packages, amounts), got {f.having.sum_of!r}"))
+    return issues
+
+
+def _check_event(cat: Catalogue, eid: str, event: Event) -> list[SpecIssue]:
+    issues: list[SpecIssue] = []
+    for part, sel in (("index", event.index), ("follow_up", event.follow_up)):
+        source = sel.source
+        columns = EPISODE_COLUMNS if source == "hospital_stay" else \
+            {c.name: c for c in SOURCE_TABLES[source].columns}
+        issues += _check_selection(cat, "events", eid, (part,), sel, source, columns)
+    return issues
+
+
+def _check_selection(cat: Catalogue, kind: str, ident: str, loc: tuple, sel: Selection,
+                     source: str, columns) -> list[SpecIssue]:
+    issues: list[SpecIssue] = []
+    for key in ("codes", "exclude_codes"):
+        name = getattr(sel, key)
+        if name is None:
+            continue
+        codelist = cat.codelists.get(name)
+        if codelist is None:
+            issues.append(_at(cat, kind, ident, loc + (key,), f"unknown code list {name!r}"
+                              f"{suggest(name, cat.codelists)}"))
+            continue
+        want_table, column = CODE_SYSTEMS[codelist.system]
+        if want_table != source:
+            issues.append(_at(cat, kind, ident, loc + (key,), f"code list {name!r} holds "
+                              f"{codelist.system} codes, matched on {want_table}.{column}; "
+                              f"this event reads {source}"))
+    for key in ("where", "exclude"):
+        for col in getattr(sel, key):
+            if col not in columns:
+                what = "a hospital episode" if source == "hospital_stay" else source
+                issues.append(_at(cat, kind, ident, loc + (key, col), f"{what} has no column "
+                                  f"{col!r}{suggest(col, columns)} (columns: "
+                                  f"{', '.join(sorted(columns))})"))
     return issues
 
 
@@ -378,7 +450,18 @@ def _check_indicator(cat: Catalogue, iid: str, ind: Indicator) -> list[SpecIssue
     issues: list[SpecIssue] = []
     for loc, cond in indicator_conditions(ind):
         issues += _check_condition(cat, "indicators", iid, loc, cond)
-    for loc, name in ((("numerator", "sum"), ind.numerator.sum),
+    if ind.events is not None and ind.events not in cat.events:
+        issues.append(_at(cat, "indicators", iid, ("events",), f"unknown event {ind.events!r}"
+                          f"{suggest(ind.events, cat.events)}"))
+    if ind.hospital_comparison is not None:
+        for i, name in enumerate(ind.hospital_comparison.risk_factors):
+            if name not in MODEL_ONLY_FACTORS and cat.variable_kind(name) is None:
+                known = list(cat.features) + list(ATTRIBUTES) + list(MODEL_ONLY_FACTORS)
+                issues.append(_at(cat, "indicators", iid,
+                                  ("hospital_comparison", "risk_factors", i),
+                                  f"unknown risk factor {name!r}{suggest(name, known)}; expected "
+                                  "'age5', a person attribute or a feature"))
+    for loc, name in ((("numerator", "sum"), ind.numerator.sum if ind.numerator else None),
                       (("measure", "denominator_sum"), ind.measure.denominator_sum)):
         if name is None:
             continue

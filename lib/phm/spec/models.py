@@ -20,7 +20,7 @@ Ident = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", min_length=2, max_len
 Scalar = bool | int | float | str
 
 THEMES = ("demography", "prevention", "health_status", "care_consumption", "accessibility",
-          "organisation")
+          "organisation", "quality_of_care")
 GEO_LEVELS = ("municipality", "arrondissement", "province", "region", "belgium")
 SOURCES = ("health_care", "pharmacy", "hospital_stay")
 # the code column each code-list system is matched against
@@ -120,7 +120,10 @@ class Feature(Model):
     codes: Ident | None = Field(default=None, description="Code list id selecting source rows.")
     where: dict[str, Scalar | list[Scalar]] = Field(
         default_factory=dict, description="Column filters: column -> value or list of values.")
-    aggregate: Literal["count", "sum", "count_distinct", "any", "max"] | None = None
+    aggregate: Literal["count", "sum", "count_distinct", "any", "max", "pdc"] | None = Field(
+        default=None, description=(
+            "pdc: proportion of days covered (0-1) from the first delivery in the year to 31 "
+            "December, each delivery covering 'of' days (ddd), overlapping supplies shifted."))
     of: str | None = Field(default=None, description="Column for sum / count_distinct / max.")
     having: Having | None = None
     window_years: int = Field(default=1, ge=1, le=5, description=(
@@ -140,16 +143,102 @@ class Feature(Model):
             return self
         if self.source is None or self.aggregate is None:
             raise ValueError("give source and aggregate (or derived)")
-        if self.aggregate in ("sum", "count_distinct", "max") and not self.of:
+        if self.aggregate in ("sum", "count_distinct", "max", "pdc") and not self.of:
             raise ValueError(f"aggregate {self.aggregate!r} needs 'of' (the column)")
         if self.aggregate in ("count", "any") and self.of:
             raise ValueError(f"aggregate {self.aggregate!r} takes no 'of'")
+        if self.aggregate == "pdc" and (self.source != "pharmacy" or not self.codes):
+            raise ValueError("aggregate 'pdc' reads pharmacy deliveries of a code list: give "
+                             "source: pharmacy and codes")
         if self.window_years > 1 and self.aggregate not in ("count", "sum", "any"):
             raise ValueError("window_years > 1 only adds up count, sum or any over the years")
         if self.having is not None and self.aggregate not in ("count_distinct", "any"):
             raise ValueError("'having' goes with aggregate count_distinct (codes reaching the "
                              "threshold) or any")
         return self
+
+
+# ---------------------------------------------------------------------------------------------
+# event sequences: an index event, a follow-up event and a window between them
+
+
+class Selection(Model):
+    """Which rows an event is: a code list and column filters (all must hold), minus exclusions
+    (a code list, or column filters of which any one excludes)."""
+
+    codes: Ident | None = Field(default=None, description="Code list the rows must match.")
+    where: dict[str, Scalar | list[Scalar]] = Field(
+        default_factory=dict, description="Column filters, all must hold: column -> value(s).")
+    exclude_codes: Ident | None = Field(default=None, description=(
+        "Code list whose rows are left out (e.g. planned care: chemotherapy, dialysis)."))
+    exclude: dict[str, Scalar | list[Scalar]] = Field(
+        default_factory=dict, description="Column filters, any one leaves the row out.")
+
+
+# Columns of a hospital episode (classic stays chained across transfers), what index and
+# hospital follow-up selections filter on. "first" = of the first stay, "last" = of the last.
+EPISODE_COLUMNS = {
+    "admission_date": "admission of the first stay",
+    "discharge_date": "discharge of the last stay",
+    "hospital_id": "discharging hospital (last stay)",
+    "admitted_via_ed": "first stay admitted through the emergency department",
+    "discharge_destination": "destination at the last discharge (home, death, transfer, ...)",
+    "service_type": "service of the last stay (general, psychiatric, ...)",
+    "main_diagnosis_group": "linked main diagnosis group of the first stay (null: not linked)",
+    "stay_type": "always 'classic': episodes chain classic stays",
+    "n_stays": "stays chained in the episode",
+    "transferred": "the episode chains stays of more than one hospital",
+}
+
+
+class IndexEvent(Selection):
+    """The index: a hospital episode (classic stays chained across transfers), selected on its
+    columns (admission and discharge, discharging hospital, destination, service, diagnosis)."""
+
+    source: Literal["hospital_stay"] = "hospital_stay"
+
+
+class Window(Model):
+    """Days after the index discharge, both ends included (1-30: the day after to day 30)."""
+
+    from_days: int = Field(ge=0, le=365)
+    to_days: int = Field(ge=0, le=365)
+
+    @model_validator(mode="after")
+    def _order(self) -> Window:
+        if self.to_days < self.from_days:
+            raise ValueError(f"to_days ({self.to_days}) is before from_days ({self.from_days})")
+        return self
+
+
+class FollowUp(Selection):
+    """What is looked for after the index: another hospital episode (by its admission date) or
+    a health-care claim (by its service date)."""
+
+    source: Literal["hospital_stay", "health_care"]
+    window: Window
+
+    @model_validator(mode="after")
+    def _later_episode(self) -> FollowUp:
+        if self.source == "hospital_stay" and self.window.from_days < 1:
+            raise ValueError("a later episode starts at least 1 day after the discharge (an "
+                             "admission on the discharge day is chained into the episode): "
+                             "window.from_days must be 1 or more")
+        return self
+
+
+class Event(Model):
+    """An event sequence: index events, each with or without a follow-up inside the window.
+
+    Index events whose window reaches past the end of the available data are left out, so that
+    every counted index had its whole window observed."""
+
+    id: Ident
+    version: int = Field(ge=1)
+    label: Text
+    description: str | None = None
+    index: IndexEvent
+    follow_up: FollowUp
 
 
 # ---------------------------------------------------------------------------------------------
@@ -178,6 +267,24 @@ class Population(Model):
         default=False, description="Keep only persons also in the population the year before.")
     where: list[Condition] = Field(default_factory=list, description="All must hold.")
     exclude: list[Condition] = Field(default_factory=list, description="Any one excludes.")
+
+
+class HospitalComparison(Model):
+    """Per discharging hospital: observed vs expected follow-ups, the expected count from a
+    logistic risk model fitted on every index stay of the year, with funnel-plot limits."""
+
+    risk_factors: list[str] = Field(min_length=1, description=(
+        "Person-year variables of the model: 'age5' (5-year bands), 'sex', flags, numbers."))
+    funnel: list[float] = Field(default_factory=lambda: [0.95, 0.998], min_length=1,
+                                description="Control-limit levels (two-sided).")
+
+    @field_validator("funnel")
+    @classmethod
+    def _levels(cls, v: list[float]) -> list[float]:
+        bad = [x for x in v if not 0.5 < x < 1]
+        if bad:
+            raise ValueError(f"levels are between 0.5 and 1 (e.g. 0.95, 0.998), got {bad}")
+        return sorted(set(v))
 
 
 class Numerator(Model):
@@ -297,31 +404,55 @@ class Indicator(Model):
     owner: str = Field(min_length=2)
     changelog: list[ChangeEntry] = Field(min_length=1)
     theme: Literal["demography", "prevention", "health_status", "care_consumption",
-                   "accessibility", "organisation"]
+                   "accessibility", "organisation", "quality_of_care"]
     label: Text
     definition: Text
     references: list[str] = Field(default_factory=list, description="Sources of the definition.")
-    grain: Literal["person_year"] = Field(default="person_year", description=(
-        "What is counted. Event grains (index events with follow-up windows) extend this."))
+    collections: list[Ident] = Field(default_factory=lambda: ["atlas"], min_length=1,
+                                     description="Sets the indicator is published in.")
+    grain: Literal["person_year", "stay", "person"] = Field(default="person_year", description=(
+        "What is counted: persons (person_year), index stays of an event ('stay') or persons "
+        "with an index stay ('person')."))
+    events: Ident | None = Field(default=None, description=(
+        "Event id (grain stay or person): the proportion of index events with a follow-up."))
     population: Population = Population()
-    numerator: Numerator
+    numerator: Numerator | None = None
     measure: Measure
     breakdowns: Breakdowns = Breakdowns()
     standardisation: Standardisation = Standardisation()
     disclosure: Disclosure = Disclosure()
+    hospital_comparison: HospitalComparison | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Indicator:
         kind = self.measure.kind
+        versions = [c.version for c in self.changelog]
+        if self.version not in versions:
+            raise ValueError(f"the changelog has no entry for version {self.version}")
+        if self.grain != "person_year":
+            if self.events is None:
+                raise ValueError(f"grain {self.grain!r} counts index events: give 'events'")
+            if self.numerator is not None:
+                raise ValueError("an event indicator's numerator is the index events with a "
+                                 "follow-up: leave 'numerator' out")
+            if kind != "proportion":
+                raise ValueError("an event indicator is a proportion (of index events with a "
+                                 "follow-up): measure.kind must be 'proportion'")
+            if self.hospital_comparison is not None and self.grain != "stay":
+                raise ValueError("hospital_comparison needs grain 'stay'")
+            return self
+        if self.events is not None:
+            raise ValueError("'events' needs grain 'stay' or 'person'")
+        if self.hospital_comparison is not None:
+            raise ValueError("hospital_comparison needs grain 'stay'")
+        if self.numerator is None:
+            raise ValueError("give a numerator (where or sum)")
         if kind == "proportion" and self.numerator.where is None:
             raise ValueError("a proportion counts persons: give numerator.where")
         if kind != "proportion" and self.numerator.sum is None:
             raise ValueError(f"a {kind} adds up a feature: give numerator.sum")
         if self.standardisation.method != "none" and kind == "ratio":
             raise ValueError("a ratio of two sums cannot be age-sex standardised here")
-        versions = [c.version for c in self.changelog]
-        if self.version not in versions:
-            raise ValueError(f"the changelog has no entry for version {self.version}")
         return self
 
 

@@ -32,12 +32,13 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from phm.spec.models import AgeScheme, AreaSet, CodeList, Feature, Indicator
+from phm.spec.models import AgeScheme, AreaSet, CodeList, Event, Feature, Indicator
 
 # spec folder (kind) -> model of one file in it; same order as the loader's
 SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "indicators": Indicator,
     "features": Feature,
+    "events": Event,
     "codelists": CodeList,
     "age_schemes": AgeScheme,
     "areas": AreaSet,
@@ -46,8 +47,8 @@ DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 
 def json_schemas() -> dict[str, dict]:
-    """``{kind: JSON Schema}`` for the five spec kinds (indicators, features, codelists,
-    age_schemes, areas), keys as written in YAML (``in``, ``from``)."""
+    """``{kind: JSON Schema}`` for the six spec kinds (indicators, features, events,
+    codelists, age_schemes, areas), keys as written in YAML (``in``, ``from``)."""
     out: dict[str, dict] = {}
     for kind, model in SCHEMA_MODELS.items():
         schema = model.model_json_schema(by_alias=True)
