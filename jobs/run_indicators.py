@@ -1,7 +1,7 @@
 """spark-submit entry point: the nightly indicator run (what `phm run` does).
 
 python jobs/run_indicators.py --warehouse s3://bucket/phm --specs-dir indicator_specs \
-    [--specs ID ...] [--years 2022-2024]
+    [--specs ID ...] [--collection quality ...] [--years 2022-2024] [--data-end 2024-03-31]
 
 The spec folder is read on the driver: ship it with the job (e.g. in the --archives bundle or on
 a shared volume). Exit status 1 on a user error (bad spec, missing year), with the message only.
@@ -21,9 +21,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warehouse", required=True, help="warehouse root (directory or URI)")
     parser.add_argument("--specs-dir", default="indicator_specs")
     parser.add_argument("--specs", nargs="*", help="indicator ids (default: all non-retired)")
+    parser.add_argument("--collection", nargs="*", help="collections, e.g. atlas quality")
     parser.add_argument("--years", help="a range 2022-2024 or a list 2022,2023 (default: all)")
+    parser.add_argument("--data-end", help="last day of complete data (YYYY-MM-DD) for the "
+                        "follow-up windows (default: 31 December of the last year present)")
     ns = parser.parse_args(argv)
     years = checks.parse_years(ns.years) if ns.years else None
+    data_end = checks.parse_date(ns.data_end) if ns.data_end else None
 
     from phm.runs.indicators import run_indicators
     from phm.spark import get_spark
@@ -33,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     for warning in catalogue.warnings:
         log(f"warning: {warning}")
     spark = get_spark("phm-run")
-    report = run_indicators(spark, Warehouse.at(ns.warehouse), catalogue, ns.specs, years)
+    report = run_indicators(spark, Warehouse.at(ns.warehouse), catalogue, ns.specs, years,
+                            collections=ns.collection, data_end=data_end)
     log(f"run {report.run_id}: {len(report.indicators)} indicators, years {report.periods}: "
         f"{report.result_rows} cells ({report.suppressed_rows} suppressed); "
         f"timings {report.timings}")

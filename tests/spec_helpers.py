@@ -26,8 +26,9 @@ def indicator(id: str, **parts) -> dict:
 
 
 def write_specs(root: Path, indicators: list[dict], areas: list[dict] = ()) -> Path:
-    """A spec folder: the repository's features, code lists and schemes plus these specs."""
-    for folder in ("features", "codelists", "age_schemes"):
+    """A spec folder: the repository's features, events, code lists and schemes plus these
+    specs."""
+    for folder in ("features", "events", "codelists", "age_schemes"):
         shutil.copytree(REPO_SPECS / folder, root / folder)
     for kind, specs in (("indicators", indicators), ("areas", areas)):
         (root / kind).mkdir(exist_ok=True)

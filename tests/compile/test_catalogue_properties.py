@@ -11,6 +11,7 @@ import pytest
 from spec_helpers import REPO_SPECS, indicator, write_specs
 from sample_rows import claim, frame, person
 
+from phm.compile.events import index_events
 from phm.compile.finalise import finalise
 from phm.compile.person_year import build_person_year
 from phm.compile.plan import build_plan
@@ -35,15 +36,16 @@ def catalogue_cells(spark, calibration_warehouse, catalogue):
     return plan, cells, cells.drop("breakdown").toPandas()
 
 
-def test_catalogue_covers_the_six_themes(catalogue):
+def test_catalogue_covers_every_theme(catalogue):
     themes = {i.theme for i in catalogue.indicators.values()}
     assert len(catalogue.indicators) >= 25
     assert themes == {"demography", "prevention", "health_status", "care_consumption",
-                      "accessibility", "organisation"}
+                      "accessibility", "organisation", "quality_of_care"}
 
 
 def test_one_scan_per_source_table(spark, calibration_warehouse, catalogue):
-    plan = build_plan(catalogue, catalogue.select())
+    # the Atlas: person-year features only (events are indexed in their own pass, below)
+    plan = build_plan(catalogue, catalogue.select(collections=["atlas"]))
     person_year = build_person_year(spark, calibration_warehouse, plan, catalogue, [2023])
     physical = person_year._jdf.queryExecution().executedPlan().toString()
     for table in ("health_care", "pharmacy", "hospital_stay"):
@@ -51,6 +53,33 @@ def test_one_scan_per_source_table(spark, calibration_warehouse, catalogue):
             physical.count(f"{calibration_warehouse.path(table)},")
         assert scans == 1, f"{table} is scanned {scans} times:\n{physical}"
     assert len(plan.passes) == 3 and sum(len(p.features) for p in plan.passes) >= 25
+
+
+def test_stays_are_indexed_once_for_every_event(spark, calibration_warehouse, catalogue):
+    plan = build_plan(catalogue, catalogue.select())
+    assert len(plan.events) >= 8
+    index = index_events(spark, calibration_warehouse, list(plan.events), catalogue, [2023],
+                         {e.id: date(2023, 12, 31) for e in plan.events})
+    physical = index._jdf.queryExecution().executedPlan().toString()
+    for table, expected in (("hospital_stay", 1), ("health_care", 1)):
+        path = calibration_warehouse.path(table)
+        scans = physical.count(f"{path}]") + physical.count(f"{path},")
+        assert scans == expected, f"{table} is scanned {scans} times:\n{physical}"
+
+
+def test_hospitals_add_up_to_belgium(catalogue_cells):
+    _, _, cells = catalogue_cells
+    hospitals = cells[cells.geo_level == "hospital"]
+    compared = sorted(hospitals.indicator_id.unique())
+    assert "readmission_via_ed_7d" in compared and len(compared) >= 5
+    belgium = cells[(cells.geo_level == "belgium") & (cells.breakdown_key == "")] \
+        .set_index("indicator_id").loc[compared, ["num", "den"]]
+    summed = hospitals.groupby("indicator_id")[["num", "den"]].sum()
+    pd.testing.assert_frame_equal(summed.sort_index(), belgium.sort_index(), check_dtype=False)
+    # a logistic model with an intercept expects as many events as were observed
+    expected = hospitals.groupby("indicator_id")["expected_risk"].sum()
+    assert expected.to_numpy() == pytest.approx(summed["num"].to_numpy(), rel=1e-6)
+    assert hospitals.geo_code.str.match(r"^7\d{10}$").all()
 
 
 def test_municipalities_add_up_to_every_level(catalogue_cells):

@@ -78,6 +78,15 @@ def parse_month(text: str, option: str = "--as-of") -> dt.date:
     return dt.date(year, month, 1)
 
 
+def parse_date(text: str, option: str = "--data-end") -> dt.date:
+    """A day as YYYY-MM-DD."""
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(f"{option}: expected a date as YYYY-MM-DD (e.g. 2024-03-31), "
+                         f"got {text!r}") from None
+
+
 def check_persons(persons: int) -> int:
     if persons < MIN_PERSONS:
         raise InputError(f"--persons {persons}: at least {MIN_PERSONS} persons are needed")

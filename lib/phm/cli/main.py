@@ -399,13 +399,17 @@ def check(specs_dir: SpecsDirOption = "indicator_specs") -> None:
 @user_errors
 def explain(
     specs: Annotated[list[str] | None, typer.Argument(help="Indicator ids (default: all).")] = None,
+    collection: Annotated[
+        list[str] | None,
+        typer.Option("--collection", help="Collections to include (repeat), e.g. quality."),
+    ] = None,
     specs_dir: SpecsDirOption = "indicator_specs",
 ) -> None:
     """Print, in words, the plan a run of these indicators would execute."""
     from phm.compile.plan import build_plan, explain as explain_plan
 
     catalogue = _catalogue(specs_dir)
-    plan = build_plan(catalogue, catalogue.select(specs))
+    plan = build_plan(catalogue, catalogue.select(specs, collections=collection))
     console.print(explain_plan(plan, catalogue), highlight=False, markup=False, soft_wrap=True)
 
 
@@ -417,22 +421,33 @@ def run(
         list[str] | None,
         typer.Option("--specs", help="Indicator ids to run (repeat; default: all)."),
     ] = None,
+    collection: Annotated[
+        list[str] | None,
+        typer.Option("--collection", help="Collections to include (repeat), e.g. quality."),
+    ] = None,
     years: Annotated[
         str | None, typer.Option(help="Years: a range 2022-2024 or a list (default: all).")
+    ] = None,
+    data_end: Annotated[
+        str | None,
+        typer.Option(help="Last day of complete data, YYYY-MM-DD, for follow-up windows "
+                          "(default: 31 December of the last year present)."),
     ] = None,
     specs_dir: SpecsDirOption = "indicator_specs",
 ) -> None:
     """Compute indicators into the warehouse's results and metadata tables."""
     wh = _warehouse(warehouse, must_exist=True)
     catalogue = _catalogue(specs_dir)
-    chosen = catalogue.select(specs)
+    chosen = catalogue.select(specs, collections=collection)
     year_list = args.parse_years(years) if years else None
+    end = args.parse_date(data_end) if data_end else None
     from phm.runs.indicators import run_indicators
 
     spark = _start_spark("phm-run")
     try:
         with console.status(f"Computing {len(chosen)} indicator(s)..."):
-            report = run_indicators(spark, wh, catalogue, [i.id for i in chosen], year_list)
+            report = run_indicators(spark, wh, catalogue, [i.id for i in chosen], year_list,
+                                    data_end=end)
     finally:
         _stop_spark()
     console.print(

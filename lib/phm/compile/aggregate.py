@@ -20,6 +20,7 @@ from functools import reduce
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from phm.compile.events import followed_count, index_count
 from phm.compile.person_year import all_of, any_of
 from phm.compile.plan import GEO_COLUMNS, Plan, dim_column
 from phm.spec.models import Indicator
@@ -55,6 +56,8 @@ def person_measures(ind: Indicator, k: int) -> dict[str, Column]:
     in_pop = population_filter(ind)
     one = lambda c: F.when(c, 1).otherwise(0)  # noqa: E731
     kind = ind.measure.kind
+    if ind.grain != "person_year":
+        return {_m(k, name): col for name, col in _event_measures(ind, in_pop).items()}
     if kind == "proportion":
         hit = in_pop & all_of(ind.numerator.where)
         cols = {"num": one(hit), "den": one(in_pop), "npers": one(hit), "dpers": one(in_pop),
@@ -71,6 +74,19 @@ def person_measures(ind: Indicator, k: int) -> dict[str, Column]:
             cols["den"] = one(in_pop)
             cols["dpers"] = one(in_pop)
     return {_m(k, name): col for name, col in cols.items()}
+
+
+def _event_measures(ind: Indicator, in_pop: Column) -> dict[str, Column]:
+    """Grain 'stay': index stays and those followed up; grain 'person': persons with an index
+    stay and persons with a followed one. Disclosure counts persons either way."""
+    one = lambda c: F.when(c, 1).otherwise(0)  # noqa: E731
+    n_index = F.when(in_pop, F.col(index_count(ind.events))).otherwise(0)
+    n_followed = F.when(in_pop, F.col(followed_count(ind.events))).otherwise(0)
+    persons = {"npers": one(n_followed > 0), "dpers": one(n_index > 0)}
+    if ind.grain == "person":
+        return {"num": persons["npers"], "den": persons["dpers"], "sq": persons["npers"],
+                **persons}
+    return {"num": n_followed, "den": n_index, "sq": n_followed, **persons}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -248,6 +264,9 @@ def indicator_cells(spark: SparkSession, cube: DataFrame, plan: Plan, years: lis
         F.try_divide(F.col("_w2v"), total * total).alias("dsr_var_mean"),
         F.try_divide(F.col("_wm"), total).alias("dsr_w_max"),
         F.when(F.element_at(indirect, F.col("_k") + 1), F.col("_exp")).alias("expected"),
+        # hospital rows (phm.compile.hospital) carry the risk model's expected count instead
+        F.lit(None).cast("double").alias("expected_risk"),
+        F.lit(None).cast("double").alias("var_risk"),
     )
     key = F.array_join(F.transform(F.array_sort(F.map_keys(F.col("breakdown"))),
                                    lambda d: F.concat(d, F.lit("="), F.col("breakdown")[d])), "|")

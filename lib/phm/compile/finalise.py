@@ -8,7 +8,7 @@ This is not a hot path: the claims were reduced to cells long before.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,7 @@ from pyspark.sql import functions as F
 from phm.compile.plan import Plan
 from phm.disclosure import Hierarchy, suppress
 from phm.spec.models import Indicator
-from phm.stats import intervals
+from phm.stats import funnel, intervals
 
 RESULT_COLUMNS = """
     indicator_id string, indicator_version int, spec_hash string, period int,
@@ -27,8 +27,12 @@ RESULT_COLUMNS = """
     value double, ci_low double, ci_high double,
     value_standardised double, std_ci_low double, std_ci_high double,
     expected double, oe_ratio double,
+    funnel_low_inner double, funnel_high_inner double,
+    funnel_low_outer double, funnel_high_outer double, outlier string,
     suppressed boolean, suppression_reason string
 """
+HOSPITAL = "hospital"
+HOSPITALS_TOTAL = "hospitals"  # the sum of hospitals, a parent cell for disclosure only
 BELGIUM = "01000"
 
 
@@ -47,13 +51,15 @@ class Settings:
     min_count: int
     zero_is_safe: bool
     dims: tuple[str, ...]
+    funnel: tuple[float, ...] = ()
 
     @classmethod
     def of(cls, ind: Indicator, spec_hash: str) -> Settings:
+        funnel = tuple(ind.hospital_comparison.funnel) if ind.hospital_comparison else ()
         return cls(ind.version, spec_hash, ind.measure.kind, ind.measure.per, ind.measure.decimals,
                    ind.measure.interval, ind.measure.ci_level, ind.standardisation.method,
                    ind.disclosure.min_count, ind.disclosure.zero_is_safe,
-                   tuple(ind.breakdowns.dims))
+                   tuple(ind.breakdowns.dims), funnel)
 
 
 def geo_hierarchy(plan: Plan, catalogue) -> Hierarchy:
@@ -80,7 +86,8 @@ def finalise(cells: DataFrame, plan: Plan, catalogue) -> DataFrame:
         return finalise_group(pdf, settings[pdf["indicator_id"].iloc[0]], hierarchy)
 
     columns = ["indicator_id", "period", "geo_level", "geo_code", "breakdown_key", "num", "den",
-               "npers", "dpers", "sq", "dsr", "dsr_var_poisson", "dsr_var_mean", "dsr_w_max", "expected"]
+               "npers", "dpers", "sq", "dsr", "dsr_var_poisson", "dsr_var_mean", "dsr_w_max", "expected",
+               "expected_risk", "var_risk"]
     out = cells.select(*columns).groupBy("indicator_id", "period").applyInPandas(
         per_group, RESULT_COLUMNS)
     # rebuilt from the key in Spark (str_to_map turns '' into {'': null}, so split by hand)
@@ -92,6 +99,20 @@ def finalise(cells: DataFrame, plan: Plan, catalogue) -> DataFrame:
 
 def finalise_group(pdf: pd.DataFrame, s: Settings, hierarchy: Hierarchy) -> pd.DataFrame:
     """Values, intervals, standardised values and suppression of one indicator-period."""
+    hospital = (pdf["geo_level"] == HOSPITAL).to_numpy()
+    if not hospital.any():
+        return _finalise_cells(pdf, s, hierarchy)
+    areas = _finalise_cells(pdf[~hospital].reset_index(drop=True), s, hierarchy)
+    hospitals = _finalise_hospitals(pdf[hospital].reset_index(drop=True), pdf[~hospital], s)
+    return pd.concat([areas, hospitals], ignore_index=True)
+
+
+def _finalise_cells(pdf: pd.DataFrame, s: Settings, hierarchy: Hierarchy) -> pd.DataFrame:
+    return _protect(_values(pdf, s), s, hierarchy)[OUTPUT_COLUMNS]
+
+
+def _values(pdf: pd.DataFrame, s: Settings) -> pd.DataFrame:
+    """Crude and standardised values with their intervals, before disclosure control."""
     num, den = pdf["num"].to_numpy(float), pdf["den"].to_numpy(float)
     out = pd.DataFrame({
         "indicator_id": pdf["indicator_id"], "indicator_version": s.version,
@@ -112,8 +133,54 @@ def finalise_group(pdf: pd.DataFrame, s: Settings, hierarchy: Hierarchy) -> pd.D
     for col in ("value", "ci_low", "ci_high", "value_standardised", "std_ci_low", "std_ci_high"):
         out[col] = out[col].round(s.decimals)
     out["oe_ratio"] = out["oe_ratio"].round(3)
-    out = _protect(out, s, hierarchy)
-    return out[[c.split()[0] for c in RESULT_COLUMNS.replace("\n", " ").split(",") if c.strip()]]
+    for col in ("funnel_low_inner", "funnel_high_inner", "funnel_low_outer", "funnel_high_outer",
+                "outlier"):
+        out[col] = None
+    return out
+
+
+OUTPUT_COLUMNS = [c.split()[0] for c in RESULT_COLUMNS.replace("\n", " ").split(",") if c.strip()]
+
+
+def _finalise_hospitals(pdf: pd.DataFrame, areas: pd.DataFrame, s: Settings) -> pd.DataFrame:
+    """Hospital rows: crude proportion, O/E against the risk model with its Poisson interval,
+    the risk-adjusted value (O/E x the national crude value) and funnel limits on the O/E
+    scale. Disclosure: the same minimum count of persons, and the hospitals add up to a total
+    (the national cell), so one small hospital is never alone behind that total."""
+    base = replace(s, method="none", dims=())
+    out = _values(pdf, base)
+    num = pdf["num"].to_numpy(float)
+    expected = pdf["expected_risk"].to_numpy(float)
+    variance = pdf["var_risk"].to_numpy(float)
+    national = areas[(areas["geo_level"] == "belgium") & (areas["breakdown_key"] == "")]
+    tot_num, tot_den = float(pdf["num"].sum()), float(pdf["den"].sum())
+    rate = tot_num / tot_den if tot_den > 0 else np.nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        oe, lo, hi = intervals.ratio_poisson(num, expected, s.level)
+        out["expected"] = expected
+        out["oe_ratio"] = np.round(oe, 3)
+        out["value_standardised"] = np.round(oe * rate * s.per, s.decimals)
+        out["std_ci_low"] = np.round(lo * rate * s.per, s.decimals)
+        out["std_ci_high"] = np.round(hi * rate * s.per, s.decimals)
+        limits = {level: funnel.oe_limits(expected, variance, level) for level in s.funnel}
+    inner, outer = min(s.funnel), max(s.funnel)
+    out["funnel_low_inner"], out["funnel_high_inner"] = (np.round(x, 3) for x in limits[inner])
+    out["funnel_low_outer"], out["funnel_high_outer"] = (np.round(x, 3) for x in limits[outer])
+    out["outlier"] = funnel.outlier_flags(oe, limits)
+    # disclosure: hospitals and their total (a copy of the national cell, dropped afterwards)
+    total = pd.DataFrame({"geo_level": [HOSPITALS_TOTAL], "geo_code": [BELGIUM],
+                          "num_persons": [int(round(national["npers"].sum()))],
+                          "den_persons": [int(round(national["dpers"].sum()))]})
+    cells = pd.concat([pd.DataFrame({
+        "geo_level": out["geo_level"], "geo_code": out["geo_code"],
+        "num_persons": out["numerator_persons"].astype("int64"),
+        "den_persons": out["denominator_persons"].astype("int64")}), total], ignore_index=True)
+    parents = {(HOSPITAL, code): (HOSPITALS_TOTAL, BELGIUM) for code in out["geo_code"]}
+    flagged = suppress(cells, [], Hierarchy(geo_parent=parents), min_count=s.min_count,
+                       zero_is_safe=s.zero_is_safe).iloc[:len(out)]
+    out["suppressed"] = flagged["suppressed"].to_numpy(bool)
+    out["suppression_reason"] = flagged["suppression_reason"].to_numpy(object)
+    return _blank(out)[OUTPUT_COLUMNS]
 
 
 def _crude_interval(s: Settings, num, den, pdf) -> tuple[np.ndarray, np.ndarray]:
@@ -173,10 +240,19 @@ def _protect(out: pd.DataFrame, s: Settings, hierarchy: Hierarchy) -> pd.DataFra
                        zero_is_safe=s.zero_is_safe)
     out = out.assign(suppressed=flagged["suppressed"].to_numpy(bool),
                      suppression_reason=flagged["suppression_reason"].to_numpy(object))
-    hidden = out["suppressed"]
+    return _blank(out)
+
+
+def _blank(out: pd.DataFrame) -> pd.DataFrame:
+    """Every number of a suppressed cell becomes null; the key, flag and reason stay."""
+    hidden = out["suppressed"].to_numpy(bool)
     for col in ("numerator", "denominator", "value", "ci_low", "ci_high", "value_standardised",
-                "std_ci_low", "std_ci_high", "expected", "oe_ratio"):
+                "std_ci_low", "std_ci_high", "expected", "oe_ratio", "funnel_low_inner",
+                "funnel_high_inner", "funnel_low_outer", "funnel_high_outer"):
+        out[col] = out[col].astype(float)
         out.loc[hidden, col] = np.nan
+    out["outlier"] = out["outlier"].astype(object)
+    out.loc[hidden, "outlier"] = None
     # person counts of suppressed cells are disclosive too
     for col in ("numerator_persons", "denominator_persons"):
         out[col] = out[col].astype("Int64")

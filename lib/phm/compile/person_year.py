@@ -17,6 +17,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from phm.compile.codes import matches
+from phm.compile.events import followed_count, index_count, person_year_counts
 from phm.compile.plan import Plan, SourcePass
 from phm.data.reference import read_reference
 from phm.data.warehouse import Warehouse
@@ -122,6 +123,14 @@ def _per_code_aggregate(rows: DataFrame, p: SourcePass, conds: dict[str, Column 
     first, second = [], []
     for f in p.features:
         c, tmp = conds[f.id], F.col(f"_l1_{f.id}")
+        if f.aggregate == "pdc":
+            supply = F.struct(F.datediff(F.col("delivery_date"), F.make_date(
+                F.col(TARGET), F.lit(1), F.lit(1))).alias("d"),
+                F.coalesce(F.col(f.of).cast("double"), F.lit(0.0)).alias("s"))
+            first.append(F.collect_list(_when(c, supply)).alias(f"_l1_{f.id}"))
+            second.append(proportion_of_days_covered(
+                F.array_sort(F.flatten(F.collect_list(tmp)))).alias(f.id))
+            continue
         if f.having is not None:
             first.append(F.sum(_when(c, F.col(f.having.sum_of))).alias(f"_l1_{f.id}"))
             reached = F.col("atc5").isNotNull() & (tmp >= F.lit(f.having.at_least))
@@ -142,6 +151,23 @@ def _per_code_aggregate(rows: DataFrame, p: SourcePass, conds: dict[str, Column 
         second.append(level2(tmp).alias(f.id))
     per_code = rows.groupBy("person_id", TARGET, "atc5").agg(*first)
     return per_code.groupBy("person_id", TARGET).agg(*second)
+
+
+def proportion_of_days_covered(supplies: Column) -> Column:
+    """PDC of one person-year from its deliveries sorted by day: ``d`` (day of the year, 0 =
+    1 January) and ``s`` (days supplied). The period runs from the first delivery to
+    31 December. A supply delivered before the previous one ran out starts when it ends
+    (shifted, not double counted): the running end is ``e_i = max(d_i, e_{i-1}) + s_i``, a fold
+    over the array (Spark's ``aggregate``, no Python UDF). Shifted supplies never overlap, so
+    the days covered are the total supplied minus what spills past 31 December."""
+    year_days = F.datediff(F.make_date(F.col(TARGET) + 1, F.lit(1), F.lit(1)),
+                           F.make_date(F.col(TARGET), F.lit(1), F.lit(1)))
+    end = F.aggregate(supplies, F.lit(-1.0e9),
+                      lambda acc, x: F.greatest(x["d"].cast("double"), acc) + x["s"])
+    total = F.aggregate(supplies, F.lit(0.0), lambda acc, x: acc + x["s"])
+    covered = total - F.greatest(F.lit(0.0), end - year_days)
+    period = year_days - supplies[0]["d"]
+    return F.when(F.size(supplies) > 0, covered / period)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -184,13 +210,23 @@ def population_attributes(spark: SparkSession, warehouse: Warehouse, years: list
 
 
 def build_person_year(spark: SparkSession, warehouse: Warehouse, plan: Plan,
-                      catalogue: Catalogue, years: list[int]) -> DataFrame:
-    """The person-year table of ``plan`` (not yet materialised)."""
+                      catalogue: Catalogue, years: list[int], index: DataFrame | None = None
+                      ) -> DataFrame:
+    """The person-year table of ``plan`` (not yet materialised); ``index`` is the index-event
+    table of :mod:`phm.compile.events` when the plan has events."""
     table = population_attributes(spark, warehouse, years)
     for p in plan.passes:
         table = table.join(source_features(spark, warehouse, p, catalogue, years),
                            ["person_id", "year"], "left")
     fills = {}
+    if plan.events:
+        if index is None:
+            raise ValueError("the plan has events: pass the index-event table")
+        table = table.join(person_year_counts(index, list(plan.events)), ["person_id", "year"],
+                           "left")
+        for e in plan.events:
+            for name in (index_count(e.id), followed_count(e.id)):
+                fills[name] = F.coalesce(F.col(name), F.lit(0))
     for p in plan.passes:
         for f in p.features:
             fills[f.id] = F.coalesce(F.col(f.id), F.lit(False) if _is_flag(f) else F.lit(0))
@@ -225,4 +261,5 @@ def _is_flag(f: Feature) -> bool:
 def person_year_columns(plan: Plan) -> list[str]:
     """Every column of the person-year table, for tests and docs."""
     base = ["person_id", "year", "nis", "arr_nis", "prov_nis", "reg_nis", *ATTRIBUTES, "age5"]
-    return base + [f.id for f in plan.features]
+    events = [c for e in plan.events for c in (index_count(e.id), followed_count(e.id))]
+    return base + [f.id for f in plan.features] + events

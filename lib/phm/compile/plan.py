@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from phm.spec.catalogue import Catalogue, feature_inputs
-from phm.spec.models import GEO_LEVELS, SOURCES, Feature, Indicator
+from phm.spec.models import GEO_LEVELS, SOURCES, Event, Feature, Indicator
 
 # the column of the cube that carries each geography level (belgium: no column, all rows)
 GEO_COLUMNS = {"municipality": "nis", "arrondissement": "arr_nis", "province": "prov_nis",
@@ -51,6 +51,7 @@ class Plan:
     grouping_sets: tuple[tuple[str, tuple[str, ...]], ...]  # (geo level, breakdown dims)
     area_sets: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...]  # (area set, breakdowns)
     hashes: dict[str, str]
+    events: tuple[Event, ...] = ()  # event sequences, indexed in one pass over the stays
 
     @property
     def features(self) -> tuple[Feature, ...]:
@@ -85,13 +86,24 @@ def build_plan(catalogue: Catalogue, indicators: list[Indicator]) -> Plan:
             combos += [c for c in ind.breakdowns.sets if c not in combos]
     hashes = {ind.id: catalogue.hash_of("indicators", ind.id) for ind in indicators}
     return Plan(tuple(indicators), passes, derived, dims, tuple(sets),
-                tuple((a, tuple(c)) for a, c in sorted(area_sets.items())), hashes)
+                tuple((a, tuple(c)) for a, c in sorted(area_sets.items())), hashes,
+                tuple(catalogue.events_for(indicators)))
 
 
 def explain(plan: Plan, catalogue: Catalogue) -> str:
     """The plan in words, for ``phm explain``."""
     lines = [f"{len(plan.indicators)} indicator(s): "
              + ", ".join(f"{i.id} v{i.version}" for i in plan.indicators), ""]
+    if plan.events:
+        follow = sorted({e.follow_up.source for e in plan.events})
+        lines.append("0. Index events (materialised once, one row per index episode): "
+                     "hospital_stay read ONCE, classic stays chained into episodes "
+                     "(transfers the same or next day elsewhere, overlapping stays), each "
+                     "event's index a flag on the same rows; follow-up candidates from "
+                     f"{' and '.join(follow)} joined ONCE on the person with the widest window:")
+        for e in plan.events:
+            lines.append(f"   - {e.id}: {_describe_event(e)}")
+        lines.append("")
     lines.append("1. Person-year table (materialised once, one row per person and year):")
     lines.append("   - population: the period years and the year before "
                  "(age, sex, BIM, residence, flags, insured the previous year)")
@@ -106,6 +118,9 @@ def explain(plan: Plan, catalogue: Catalogue) -> str:
     if plan.derived:
         lines.append("   - derived from the above, no extra pass: "
                      + ", ".join(f.id for f in plan.derived))
+    if plan.events:
+        lines.append(f"   - event counts (index stays, followed stays) of {len(plan.events)} "
+                     "event(s), from the index-event table above")
     lines.append("")
     n_sets = len(plan.grouping_sets)
     lines.append(f"2. Aggregation: the person-year table summed once into a cube (municipality x "
@@ -117,21 +132,53 @@ def explain(plan: Plan, catalogue: Catalogue) -> str:
     for area, combos in plan.area_sets:
         lines.append(f"   - custom areas {area!r} x {len(combos)} breakdown set(s)")
     lines.append("")
+    compared = [i for i in plan.indicators if i.hospital_comparison]
+    if compared:
+        lines.append("2b. Hospital comparison (index stays per discharging hospital; a logistic "
+                     "risk model per indicator and year, fitted on covariate patterns):")
+        for ind in compared:
+            hc = ind.hospital_comparison
+            lines.append(f"   - {ind.id}: risk factors {', '.join(hc.risk_factors)}; funnel "
+                         f"limits {', '.join(f'{x:.1%}' for x in hc.funnel)}")
+        lines.append("")
     lines.append("3. Per indicator (statistics, then disclosure control):")
     for ind in plan.indicators:
         std = ind.standardisation
         std_text = {"none": "crude only", "direct": f"direct age-sex standardisation on "
                     f"{std.reference}", "indirect": "indirect standardisation (O/E against "
                     "Belgium's age-sex rates)"}[std.method]
-        lines.append(f"   - {ind.id} [{plan.hashes[ind.id]}]: {ind.measure.kind} x{ind.measure.per:g}"
+        grain = {"person_year": "", "stay": f" of index stays of {ind.events}",
+                 "person": f" of persons with an index stay of {ind.events}"}[ind.grain]
+        lines.append(f"   - {ind.id} [{plan.hashes[ind.id]}]: {ind.measure.kind}{grain} "
+                     f"x{ind.measure.per:g}"
                      f" ({ind.measure.unit}), CI {ind.measure.interval}, {std_text}; cells under "
                      f"{ind.disclosure.min_count} persons suppressed, plus complementary cells")
     return "\n".join(lines)
 
 
+def _describe_selection(sel) -> str:
+    parts = []
+    if sel.codes:
+        parts.append(f"codes {sel.codes}")
+    parts += [f"{k} = {v}" for k, v in sel.where.items()]
+    if sel.exclude_codes:
+        parts.append(f"not codes {sel.exclude_codes}")
+    parts += [f"not {k} = {v}" for k, v in sel.exclude.items()]
+    return ", ".join(parts) or "all"
+
+
+def _describe_event(e: Event) -> str:
+    w = e.follow_up.window
+    what = "an episode" if e.follow_up.source == "hospital_stay" else "a claim"
+    return (f"index episodes ({_describe_selection(e.index)}) followed by {what} "
+            f"({_describe_selection(e.follow_up)}) {w.from_days}-{w.to_days} days after "
+            f"discharge; indexes whose window passes the data end are left out")
+
+
 def _describe_feature(f: Feature, catalogue: Catalogue) -> str:
     what = {"count": "number of rows", "sum": f"sum of {f.of}", "count_distinct":
-            f"distinct {f.of}", "any": "at least one row", "max": f"max of {f.of}"}[f.aggregate]
+            f"distinct {f.of}", "any": "at least one row", "max": f"max of {f.of}",
+            "pdc": f"proportion of days covered ({f.of} = days, overlaps shifted)"}[f.aggregate]
     parts = [what]
     if f.codes:
         cl = catalogue.codelists[f.codes]

@@ -19,7 +19,8 @@ from phm.data.warehouse import Warehouse
 from phm.errors import WarehouseError
 
 VALUE_COLUMNS = ["numerator", "denominator", "value", "ci_low", "ci_high", "value_standardised",
-                 "std_ci_low", "std_ci_high", "expected", "oe_ratio"]
+                 "std_ci_low", "std_ci_high", "expected", "oe_ratio", "funnel_low_inner",
+                 "funnel_high_inner", "funnel_low_outer", "funnel_high_outer", "outlier"]
 
 
 def geo_names() -> pd.DataFrame:

@@ -15,8 +15,9 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from phm.data.warehouse import Warehouse
-from phm.publish.tables import METADATA, RESULTS, RUNS
-from phm.spec.catalogue import Catalogue
+from phm.data.schemas import Table
+from phm.publish.tables import METADATA, RESULTS, RISK_MODELS, RUNS
+from phm.spec.catalogue import Catalogue, event_codelists
 from phm.spec.models import Indicator
 
 
@@ -24,16 +25,42 @@ def _sql_list(values) -> str:
     return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
 
 
-def write_results(spark: SparkSession, warehouse: Warehouse, results: DataFrame,
+def add_missing_columns(spark: SparkSession, warehouse: Warehouse, table: Table) -> None:
+    """Bring a published table written by an older phm up to ``table``'s columns (new columns
+    are nullable and null in old rows), so a run never fails on, or drops, a newer column."""
+    if not warehouse.exists(spark, table.name):
+        return
+    have = set(warehouse.read(spark, table.name).columns)
+    missing = [c for c in table.columns if c.name not in have]
+    if missing:
+        columns = ", ".join(f"`{c.name}` {c.dtype.simpleString()}" for c in missing)
+        spark.sql(f"ALTER TABLE delta.`{warehouse.path(table.name)}` ADD COLUMNS ({columns})")
+
+
+def replace_slice(spark: SparkSession, warehouse: Warehouse, table: Table, rows: DataFrame,
                   indicator_ids: list[str], periods: list[int]) -> None:
-    rows = results.select(*RESULTS.column_names)
+    """Replace the rows of these indicators and periods in ONE Delta transaction."""
+    rows = rows.select(*table.column_names)
     predicate = (f"indicator_id IN ({_sql_list(indicator_ids)}) AND "
                  f"period IN ({', '.join(str(int(p)) for p in periods)})")
     writer = rows.write.format("delta")
-    if warehouse.exists(spark, RESULTS.name):
-        writer.mode("overwrite").option("replaceWhere", predicate).save(warehouse.path(RESULTS.name))
+    if warehouse.exists(spark, table.name):
+        add_missing_columns(spark, warehouse, table)
+        writer.mode("overwrite").option("replaceWhere", predicate).save(warehouse.path(table.name))
     else:
-        writer.mode("overwrite").save(warehouse.path(RESULTS.name))
+        writer.mode("overwrite").save(warehouse.path(table.name))
+
+
+def write_results(spark: SparkSession, warehouse: Warehouse, results: DataFrame,
+                  indicator_ids: list[str], periods: list[int]) -> None:
+    replace_slice(spark, warehouse, RESULTS, results, indicator_ids, periods)
+
+
+def write_risk_models(spark: SparkSession, warehouse: Warehouse, rows: list[dict],
+                      indicator_ids: list[str], periods: list[int]) -> None:
+    """Model coefficients of the compared indicators (their old rows for these periods go)."""
+    frame = spark.createDataFrame(rows, RISK_MODELS.schema)
+    replace_slice(spark, warehouse, RISK_MODELS, frame, indicator_ids, periods)
 
 
 def metadata_rows(catalogue: Catalogue, indicators: list[Indicator], hashes: dict[str, str]
@@ -46,7 +73,11 @@ def metadata_rows(catalogue: Catalogue, indicators: list[Indicator], hashes: dic
         out.append({
             "indicator_id": ind.id, "indicator_version": ind.version,
             "spec_hash": hashes[ind.id], "status": ind.status, "theme": ind.theme,
-            "owner": ind.owner,
+            "owner": ind.owner, "collections": list(ind.collections), "grain": ind.grain,
+            "event": (catalogue.events[ind.events].model_dump_json(exclude={"label"})
+                      if ind.events else None),
+            "hospital_comparison": (ind.hospital_comparison.model_dump_json()
+                                    if ind.hospital_comparison else None),
             **{f"label_{lang}": getattr(ind.label, lang) for lang in ("nl", "fr", "en")},
             **{f"definition_{lang}": getattr(ind.definition, lang) for lang in ("nl", "fr", "en")},
             "measure": ind.measure.kind, "per": float(ind.measure.per), "unit": ind.measure.unit,
@@ -57,8 +88,11 @@ def metadata_rows(catalogue: Catalogue, indicators: list[Indicator], hashes: dic
             + [f"area:{a}" for a in ind.breakdowns.areas],
             "breakdowns": ["+".join(s) or "total" for s in ind.breakdowns.sets],
             "features": {f.id: f.version for f in features},
-            "codelists": {f.codes: catalogue.codelists[f.codes].version for f in features if f.codes},
-            "sources": sorted({"population"} | {f.source for f in features if f.source}),
+            "codelists": {c: catalogue.codelists[c].version for c in sorted(
+                {f.codes for f in features if f.codes}
+                | set(event_codelists(catalogue.events[ind.events]) if ind.events else []))},
+            "sources": sorted({"population"} | {f.source for f in features if f.source}
+                              | _event_sources(catalogue, ind)),
             "references": list(ind.references),
             "changelog": json.dumps([c.model_dump(mode="json") for c in ind.changelog]),
             "spec_yaml": catalogue.sources[("indicators", ind.id)].path.read_text(encoding="utf-8"),
@@ -67,12 +101,20 @@ def metadata_rows(catalogue: Catalogue, indicators: list[Indicator], hashes: dic
     return out
 
 
+def _event_sources(catalogue: Catalogue, ind: Indicator) -> set[str]:
+    if not ind.events:
+        return set()
+    event = catalogue.events[ind.events]
+    return {event.index.source, event.follow_up.source}
+
+
 def write_metadata(spark: SparkSession, warehouse: Warehouse, rows: list[dict]) -> None:
     frame = spark.createDataFrame(rows, METADATA.schema)
     path = warehouse.path(METADATA.name)
     if not warehouse.exists(spark, METADATA.name):
         frame.write.format("delta").save(path)
         return
+    add_missing_columns(spark, warehouse, METADATA)
     from delta.tables import DeltaTable
 
     (DeltaTable.forPath(spark, path).alias("t")

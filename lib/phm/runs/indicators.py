@@ -1,8 +1,10 @@
-"""One indicator run: specs -> plan -> person-year table -> cells -> statistics -> publish.
+"""One indicator run: specs -> plan -> (index events) -> person-year table -> cells ->
+statistics -> publish.
 
-The person-year table is materialised (Delta, ``<warehouse>/person_year``): the aggregation then
-reads a small table instead of re-deriving features, and a failure after that point does not
-redo the passes over the claims on a retry within the same run.
+Working tables are materialised as Delta: ``<warehouse>/index_events`` (one row per index
+episode, when the plan has event indicators) and ``<warehouse>/person_year``. The aggregation
+and the hospital comparison then read small tables instead of re-deriving them, and a failure
+after that point does not redo the passes over the claims.
 """
 
 from __future__ import annotations
@@ -12,21 +14,28 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import datetime as dt
+
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 import phm
 from phm.compile.aggregate import build_cube, indicator_cells
+from phm.compile.events import data_end as last_day_of_data
+from phm.compile.events import index_events
+from phm.compile.hospital import FittedModel, hospital_cells
 from phm.compile.finalise import finalise
 from phm.compile.person_year import build_person_year
 from phm.compile.plan import Plan, build_plan
+from phm.compile.requirements import check_columns
 from phm.data.warehouse import Warehouse
 from phm.errors import WarehouseError
 from phm.publish.write import (append_ledger, metadata_rows, with_timestamp, write_metadata,
-                               write_results)
+                               write_results, write_risk_models)
 from phm.spec.catalogue import Catalogue, load_catalogue
 
 PERSON_YEAR = "person_year"
+INDEX_EVENTS = "index_events"
 
 
 @dataclass
@@ -54,26 +63,63 @@ def input_versions(spark: SparkSession, warehouse: Warehouse, tables: list[str])
     return out
 
 
+def _materialise(spark: SparkSession, warehouse: Warehouse, frame: DataFrame, name: str
+                 ) -> DataFrame:
+    (frame.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
+     .partitionBy("year").save(warehouse.path(name)))
+    return warehouse.read(spark, name)
+
+
+def event_data_end(spark: SparkSession, warehouse: Warehouse, plan: Plan,
+                   data_end: dt.date | None = None) -> dict[str, dt.date]:
+    """Last day of data per event: of the stays and of its follow-up source, or ``data_end``."""
+    ends: dict[str, dt.date] = {}
+    for e in plan.events:
+        tables = sorted({"hospital_stay", e.follow_up.source})
+        ends[e.id] = data_end or last_day_of_data(spark, warehouse, tables)
+    return ends
+
+
 def compute_cells(spark: SparkSession, warehouse: Warehouse, plan: Plan, catalogue: Catalogue,
-                  years: list[int], *, materialise: bool = True, timings: dict | None = None
-                  ) -> DataFrame:
-    """Indicator cells (pre-statistics) for ``years``; materialises the person-year table."""
+                  years: list[int], *, materialise: bool = True, timings: dict | None = None,
+                  data_end: dt.date | None = None, models: list | None = None) -> DataFrame:
+    """Indicator cells (pre-statistics) for ``years``; materialises the working tables.
+    Fitted hospital risk models are appended to ``models`` when given."""
     timings = timings if timings is not None else {}
+    check_columns(spark, warehouse, plan, catalogue)
+    index = None
+    if plan.events:
+        t0 = time.perf_counter()
+        ends = event_data_end(spark, warehouse, plan, data_end)
+        index = index_events(spark, warehouse, list(plan.events), catalogue, years, ends)
+        if materialise:
+            index = _materialise(spark, warehouse, index, INDEX_EVENTS)
+            timings["index_events"] = round(time.perf_counter() - t0, 2)
     t0 = time.perf_counter()
-    person_year = build_person_year(spark, warehouse, plan, catalogue, years)
+    person_year = build_person_year(spark, warehouse, plan, catalogue, years, index)
     if materialise:
-        (person_year.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
-         .partitionBy("year").save(warehouse.path(PERSON_YEAR)))
-        person_year = warehouse.read(spark, PERSON_YEAR)
+        person_year = _materialise(spark, warehouse, person_year, PERSON_YEAR)
         timings["person_year"] = round(time.perf_counter() - t0, 2)
-    return indicator_cells(spark, build_cube(person_year, plan), plan, years)
+    cells = indicator_cells(spark, build_cube(person_year, plan), plan, years)
+    if index is not None:
+        t0 = time.perf_counter()
+        hospitals, fitted = hospital_cells(spark, index, person_year, plan, catalogue)
+        if models is not None:
+            models += fitted
+        if hospitals is not None:
+            cells = cells.unionByName(hospitals)
+        timings["risk_models"] = round(time.perf_counter() - t0, 2)
+    return cells
 
 
 def run_indicators(spark: SparkSession, warehouse: Warehouse, specs: Path | str | Catalogue,
                    ids: list[str] | None = None, years: list[int] | None = None,
-                   run_id: str | None = None) -> RunReport:
+                   run_id: str | None = None, *, collections: list[str] | None = None,
+                   data_end: dt.date | None = None) -> RunReport:
+    """Compute and publish indicators (by id and/or collection; all when neither is given).
+    ``data_end`` overrides the last day of data used by the events' data-end rule."""
     catalogue = specs if isinstance(specs, Catalogue) else load_catalogue(specs)
-    indicators = catalogue.select(ids)
+    indicators = catalogue.select(ids, collections=collections)
     plan = build_plan(catalogue, indicators)
     have = available_years(spark, warehouse)
     years = sorted(set(years or have))
@@ -83,17 +129,24 @@ def run_indicators(spark: SparkSession, warehouse: Warehouse, specs: Path | str 
                              f"available: {have}")
     run_id = run_id or time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     report = RunReport(run_id, years, [i.id for i in indicators])
-    sources = ["population"] + [p.table for p in plan.passes]
+    sources = sorted({"population", *[p.table for p in plan.passes],
+                      *[t for e in plan.events for t in ("hospital_stay", e.follow_up.source)]})
     ledger = {"run_id": run_id, "periods": years, "spec_hashes": plan.hashes,
               "input_versions": input_versions(spark, warehouse, sources),
               "code_version": phm.__version__}
     append_ledger(spark, warehouse, {**ledger, "status": "started"})
     start = time.perf_counter()
     try:
-        cells = compute_cells(spark, warehouse, plan, catalogue, years, timings=report.timings)
+        models: list = []
+        cells = compute_cells(spark, warehouse, plan, catalogue, years, timings=report.timings,
+                              data_end=data_end, models=models)
         t0 = time.perf_counter()
         results = with_timestamp(finalise(cells, plan, catalogue), run_id)
         write_metadata(spark, warehouse, metadata_rows(catalogue, indicators, plan.hashes))
+        compared = [i.id for i in indicators if i.hospital_comparison]
+        if compared:
+            write_risk_models(spark, warehouse, risk_model_rows(models, plan.hashes, run_id),
+                              compared, years)
         write_results(spark, warehouse, results, report.indicators, years)
         report.timings["aggregate_publish"] = round(time.perf_counter() - t0, 2)
         counts = (warehouse.read(spark, "results")
@@ -109,3 +162,14 @@ def run_indicators(spark: SparkSession, warehouse: Warehouse, specs: Path | str 
     append_ledger(spark, warehouse, {**ledger, "status": "succeeded", "timings": report.timings,
                                      "result_rows": report.result_rows})
     return report
+
+
+def risk_model_rows(models: list[FittedModel], hashes: dict[str, str], run_id: str) -> list[dict]:
+    rows = []
+    for m in models:
+        for term, coef, se in zip(m.model.spec.columns, m.model.coef, m.model.se):
+            rows.append({"indicator_id": m.indicator_id, "spec_hash": hashes[m.indicator_id],
+                         "period": m.period, "term": term, "coefficient": float(coef),
+                         "std_error": float(se), "stays": m.stays, "events": m.events,
+                         "converged": bool(m.model.converged), "run_id": run_id})
+    return rows
