@@ -320,3 +320,9 @@ def test_invalid_counts(n, y, match):
 def test_missing_count_column():
     with pytest.raises(ValueError, match="lack the column 'n'"):
         fit_logistic(pd.DataFrame({"g": ["a"], "y": [1]}), ["g"], [])
+
+
+def test_numeric_levels_in_numeric_order_unknown_last():
+    patterns = pd.DataFrame({"age5": [10, 0, 5, None], "n": [1, 1, 1, 1], "y": [0, 0, 1, 0]})
+    _, spec = design(patterns, ["age5"], ["age5"])
+    assert spec.columns == ("intercept", "age5=5", "age5=10", "age5=unknown")

@@ -52,6 +52,14 @@ class DesignSpec:
         object.__setattr__(self, "columns", tuple(self.columns))
 
 
+def _level_order(label: str) -> tuple:
+    """Numbers in numeric order (age band 5 before 10), then text; 'unknown' last."""
+    try:
+        return (0, float(label), "")
+    except ValueError:
+        return (2 if label == UNKNOWN else 1, 0.0, label)
+
+
 def _label(v: Any) -> str:
     """Level label of one value; 1 and 1.0 give the same label (Spark turns nullable ints into
     floats, and a model fitted on one must still recognise the other)."""
@@ -104,8 +112,8 @@ def design(
     """Design matrix of ``patterns`` (intercept first) and the spec to encode new rows alike.
 
     A factor in ``categorical``, or of object/string/category dtype, is one-hot encoded with
-    one column ``"factor=level"`` per level but the first in ``sorted(str)`` order (the
-    reference); a missing value is its own level ``"unknown"``. Bool factors become 0/1 and
+    one column ``"factor=level"`` per level but the first (the reference; numbers in numeric
+    order, then text, then ``"unknown"``); a missing value is its own level ``"unknown"``. Bool factors become 0/1 and
     other numerics enter linearly; a missing value counts as 0. Levels depend only on the set of
     values, not on row order, so Spark's non-deterministic ordering cannot change the model.
 
@@ -128,7 +136,7 @@ def design(
     for f in factors:
         s = patterns[f]
         if _is_categorical(s, f, categorical):
-            lv = tuple(sorted(set(s.astype(object).map(_label))))
+            lv = tuple(sorted(set(s.astype(object).map(_label)), key=_level_order))
             levels[f] = lv
             columns.extend(f"{f}={level}" for level in lv[1:])
         else:
