@@ -99,8 +99,9 @@ def floor(spark: SparkSession, wh: Warehouse, years: list[int]) -> dict[str, flo
     return out
 
 
-def catalogue_run(spark: SparkSession, wh: Warehouse, cat, years: list[int]) -> tuple[float, dict]:
-    plan = build_plan(cat, cat.select())
+def catalogue_run(spark: SparkSession, wh: Warehouse, cat, years: list[int], indicators: list
+                  ) -> tuple[float, dict]:
+    plan = build_plan(cat, indicators)
     timings: dict = {}
 
     def go() -> None:
@@ -111,13 +112,14 @@ def catalogue_run(spark: SparkSession, wh: Warehouse, cat, years: list[int]) -> 
     return seconds, timings
 
 
-def naive_run(spark: SparkSession, wh: Warehouse, cat, years: list[int]) -> dict[str, float]:
+def naive_run(spark: SparkSession, wh: Warehouse, cat, years: list[int], indicators: list
+              ) -> dict[str, float]:
     out = {}
     def go(plan) -> None:
         cells = compute_cells(spark, wh, plan, cat, years, materialise=False)
         _noop(finalise(cells, plan, cat))
 
-    for ind in cat.select():
+    for ind in indicators:
         out[ind.id], _ = _timed(go, build_plan(cat, [ind]))
         console.print(f"  naive {ind.id:40s} {out[ind.id]:7.1f} s")
     return out
@@ -128,6 +130,7 @@ def main() -> None:
     parser.add_argument("--warehouse", required=True, help="an existing generated warehouse")
     parser.add_argument("--years", help="e.g. 2023 or 2022-2023 (default: all population years)")
     parser.add_argument("--specs-dir", default="indicator_specs")
+    parser.add_argument("--collection", nargs="*", help="only these collections (default: all)")
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument("--repeat", type=int, default=1, help="repeat each figure, keep the best")
     parser.add_argument("--json", help="also write the figures to this file")
@@ -145,7 +148,7 @@ def main() -> None:
     if missing:
         raise SystemExit(f"no population rows for {missing} in {wh.root}; available: {have}")
     cat = load_catalogue(args.specs_dir)
-    indicators = cat.select()
+    indicators = cat.select(collections=args.collection)
     load_before = os.getloadavg()
     machine = f"{os.cpu_count()} cores, {_memory_gib():.1f} GiB, {platform.platform()}"
     console.print(f"machine: {machine}")
@@ -169,19 +172,20 @@ def main() -> None:
         console.print(f"{tag}floor {runs['floor'][-1]:.1f} s "
                       + ", ".join(f"{t} {s:.1f}" for t, s in per_table.items()))
 
-        seconds, timings = catalogue_run(spark, wh, cat, years)
+        seconds, timings = catalogue_run(spark, wh, cat, years, indicators)
         runs["catalogue"].append(seconds)
         details["catalogue"].append(timings)
         console.print(f"{tag}catalogue {seconds:.1f} s {timings}")
 
-        seconds, report = _timed(lambda: run_indicators(spark, wh, cat, None, years))
+        ids = [i.id for i in indicators]
+        seconds, report = _timed(lambda: run_indicators(spark, wh, cat, ids, years))
         runs["catalogue_publish"].append(seconds)
         details["catalogue_publish"].append(report.timings)
         result_rows, suppressed_rows = report.result_rows, report.suppressed_rows
         console.print(f"{tag}catalogue incl. publish {seconds:.1f} s {report.timings}")
 
         if not args.skip_naive:
-            per_indicator = naive_run(spark, wh, cat, years)
+            per_indicator = naive_run(spark, wh, cat, years, indicators)
             runs["naive"].append(sum(per_indicator.values()))
             details["naive"].append(per_indicator)
             console.print(f"{tag}naive {runs['naive'][-1]:.1f} s")
