@@ -1,7 +1,8 @@
 """What the indicator catalogue costs compared with reading the claims once (a benchmark, not a test).
 
     .venv/bin/python benchmarks/bench_indicators.py --warehouse /tmp/wh20k --years 2023 \\
-        [--specs-dir indicator_specs] [--skip-naive] [--repeat 1] [--json out.json]
+        [--specs-dir indicator_specs] [--collection atlas quality] [--skip-naive] [--repeat 1]
+        [--json out.json]
 
 The warehouse must exist (``phm generate --warehouse DIR ...``). The benchmark writes to it:
 ``person_year`` is overwritten, and the "catalogue incl. publish" step appends a run to
@@ -18,9 +19,11 @@ Figures, all wall-clock seconds (``time.perf_counter``) in one local Spark sessi
   claims table for the selected years, written to Spark's ``noop`` sink so the whole job runs.
   Sum of the three tables.
 - **catalogue**: every indicator in one plan, as ``phm run`` computes it, without publishing:
-  ``compute_cells`` (builds and materialises ``<warehouse>/person_year`` as Delta, then the
-  cube and roll-ups) and ``finalise`` (statistics and disclosure control, pandas UDF) to noop.
-  ``person_year`` is the part of it spent materialising the person-year table.
+  ``compute_cells`` (builds and materialises ``<warehouse>/index_events`` when quality
+  indicators are selected and ``<warehouse>/person_year`` as Delta, then the cube and roll-ups,
+  and the hospital risk models) and ``finalise`` (statistics and disclosure control, pandas
+  UDF) to noop. ``index_events``, ``person_year`` and ``risk_models`` are the parts of it spent
+  on those steps.
 - **catalogue incl. publish**: ``run_indicators`` end to end (ledger, input versions, person-year
   table, statistics, Delta writes of ``results`` and ``indicator_metadata``, count of cells).
 - **naive**: each indicator alone, one plan each, no shared person-year table
