@@ -103,7 +103,8 @@ def finalise_group(pdf: pd.DataFrame, s: Settings, hierarchy: Hierarchy) -> pd.D
     if not hospital.any():
         return _finalise_cells(pdf, s, hierarchy)
     areas = _finalise_cells(pdf[~hospital].reset_index(drop=True), s, hierarchy)
-    hospitals = _finalise_hospitals(pdf[hospital].reset_index(drop=True), pdf[~hospital], s)
+    hospitals = _finalise_hospitals(pdf[hospital].reset_index(drop=True), pdf[~hospital], s,
+                                    national_hidden=_national_hidden(areas))
     return pd.concat([areas, hospitals], ignore_index=True)
 
 
@@ -142,7 +143,13 @@ def _values(pdf: pd.DataFrame, s: Settings) -> pd.DataFrame:
 OUTPUT_COLUMNS = [c.split()[0] for c in RESULT_COLUMNS.replace("\n", " ").split(",") if c.strip()]
 
 
-def _finalise_hospitals(pdf: pd.DataFrame, areas: pd.DataFrame, s: Settings) -> pd.DataFrame:
+def _national_hidden(areas: pd.DataFrame) -> bool:
+    total = areas[(areas["geo_level"] == "belgium") & (areas["breakdown_key"] == "")]
+    return bool(total["suppressed"].any())
+
+
+def _finalise_hospitals(pdf: pd.DataFrame, areas: pd.DataFrame, s: Settings, *,
+                        national_hidden: bool = False) -> pd.DataFrame:
     """Hospital rows: crude proportion, O/E against the risk model with its Poisson interval,
     the risk-adjusted value (O/E x the national crude value) and funnel limits on the O/E
     scale. Disclosure: the same minimum count of persons, and the hospitals add up to a total
@@ -167,10 +174,13 @@ def _finalise_hospitals(pdf: pd.DataFrame, areas: pd.DataFrame, s: Settings) -> 
     out["funnel_low_inner"], out["funnel_high_inner"] = (np.round(x, 3) for x in limits[inner])
     out["funnel_low_outer"], out["funnel_high_outer"] = (np.round(x, 3) for x in limits[outer])
     out["outlier"] = funnel.outlier_flags(oe, limits)
-    # disclosure: hospitals and their total (a copy of the national cell, dropped afterwards)
+    # disclosure: hospitals and their total (a copy of the national cell, dropped afterwards).
+    # When the national cell is hidden (even as a complement), the copy is hidden too, so the
+    # published hospitals never add up to it.
+    den_total = 0 if national_hidden else int(round(national["dpers"].sum()))
     total = pd.DataFrame({"geo_level": [HOSPITALS_TOTAL], "geo_code": [BELGIUM],
                           "num_persons": [int(round(national["npers"].sum()))],
-                          "den_persons": [int(round(national["dpers"].sum()))]})
+                          "den_persons": [den_total]})
     cells = pd.concat([pd.DataFrame({
         "geo_level": out["geo_level"], "geo_code": out["geo_code"],
         "num_persons": out["numerator_persons"].astype("int64"),
