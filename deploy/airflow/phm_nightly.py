@@ -1,11 +1,14 @@
-"""Nightly phm run with Airflow: validate the warehouse, then describe it.
+"""Nightly phm run with Airflow: validate the warehouse, then describe it and recompute every
+indicator (the Atlas and the quality set in one run).
 
-Indicator runs will slot in after `validate` once the spec compiler exists. (Simulating a new
-month with `jobs/generate.py --next-month` needs a local warehouse: its state file is local.)
+(Simulating a new month with `jobs/generate.py --next-month` needs a local warehouse: its state
+file is local.)
 
 Needs the provider apache-airflow-providers-apache-spark, a `spark_default` connection pointing at
 the cluster (YARN, standalone or k8s://), and on the Airflow workers: the repository's jobs/ at
-/opt/phm/jobs and the venv-pack archive of deploy/README.md at /opt/phm/phm-env.tar.gz.
+/opt/phm/jobs, the venv-pack archive of deploy/README.md at /opt/phm/phm-env.tar.gz and the spec
+folder as /opt/phm/indicator_specs.tar.gz (`tar -czf indicator_specs.tar.gz -C indicator_specs .`):
+in cluster mode the driver reads the specs from the unpacked archive.
 """
 
 from __future__ import annotations
@@ -52,4 +55,11 @@ with DAG(
         application_args=["--warehouse", WAREHOUSE],
         **SPARK,
     )
-    validate >> describe
+    indicators = SparkSubmitOperator(
+        task_id="indicators",  # a failed run leaves the published results as they were
+        application=f"{JOBS}/run_indicators.py",
+        # --data-end: the last day whose claims are complete, for follow-up windows
+        application_args=["--warehouse", WAREHOUSE, "--specs-dir", "specs"],
+        **{**SPARK, "archives": SPARK["archives"] + ",/opt/phm/indicator_specs.tar.gz#specs"},
+    )
+    validate >> [describe, indicators]
