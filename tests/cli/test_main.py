@@ -146,8 +146,11 @@ def test_parsers():
     assert args.parse_years("2023, 2022") == [2022, 2023]
     assert args.parse_years("2023") == [2023]
     assert args.parse_month("2024-06") == dt.date(2024, 6, 1)
+    assert args.parse_date("2024-03-31") == dt.date(2024, 3, 31)
     with pytest.raises(InputError):
         args.parse_years("")
+    with pytest.raises(InputError, match="--data-end: expected a date as YYYY-MM-DD"):
+        args.parse_date("2024-13-01")
 
 
 @dataclass
@@ -210,6 +213,21 @@ def test_explain_prints_one_pass_per_source():
     assert result.exit_code == 0, result.output
     assert "health_care: ONE pass" in result.output and "pharmacy: ONE pass" in result.output
     assert "grouping-sets pass" in result.output
+
+
+def test_explain_quality_collection_shows_the_shared_index_pass():
+    result = invoke("explain", "--collection", "quality")
+    assert result.exit_code == 0, result.output
+    assert "hospital_stay read ONCE" in result.output
+    assert "readmission_via_ed_7d: index episodes" in result.output
+    assert "Hospital comparison" in result.output and "medication_continuity_statins" in \
+        result.output
+
+
+def test_run_rejects_an_unknown_collection_before_spark(tmp_path):
+    (tmp_path / "wh").mkdir()
+    result = invoke("run", "--warehouse", str(tmp_path / "wh"), "--collection", "qualty")
+    assert_clean_error(result, "unknown collection 'qualty'", "did you mean 'quality'?")
 
 
 def test_run_rejects_an_unknown_indicator_before_spark(tmp_path):
