@@ -1,8 +1,10 @@
-"""Statistics for indicators: confidence intervals and age-sex standardisation.
+"""Statistics for indicators: confidence intervals, age-sex standardisation, risk adjustment.
 
 Pure numpy/scipy/pandas (no Spark): :mod:`phm.stats.intervals` holds the intervals (Wilson,
-Clopper-Pearson, exact Poisson, rates, means, Fay-Feuer, standardised ratios) and
-:mod:`phm.stats.standardise` the reference weights and direct/indirect standardisation.
+Clopper-Pearson, exact Poisson, rates, means, Fay-Feuer, standardised ratios),
+:mod:`phm.stats.standardise` the reference weights and direct/indirect standardisation,
+:mod:`phm.stats.risk_model` the logistic model behind hospital comparisons and
+:mod:`phm.stats.funnel` the funnel-plot limits of O/E ratios.
 """
 
 from __future__ import annotations
