@@ -1,4 +1,4 @@
-"""Code lists as Spark predicates.
+"""Code lists and column filters as Spark predicates.
 
 Lists are expanded once into literal sets: exact codes become one ``isin`` (Spark turns a long
 ``IN`` into a hash-set lookup, ``InSet``); ATC prefixes become one ``isin`` per prefix length on
@@ -13,6 +13,12 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 
 from phm.spec.models import CODE_SYSTEMS, CodeList
+
+
+def column_filters(filters: dict) -> list[Column]:
+    """``{column: value or [values]}`` of a spec as never-null tests, one per column."""
+    return [F.coalesce(F.col(c).isin(v) if isinstance(v, list) else F.col(c) == F.lit(v),
+                       F.lit(False)) for c, v in sorted(filters.items())]
 
 
 def code_column(codelist: CodeList) -> str:

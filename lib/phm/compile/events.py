@@ -23,7 +23,7 @@ from functools import reduce
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from phm.compile.codes import matches
+from phm.compile.codes import column_filters, matches
 from phm.compile.episodes import episodes
 from phm.data.warehouse import Warehouse
 from phm.spec.catalogue import Catalogue
@@ -51,17 +51,12 @@ def followed_count(event_id: str) -> str:
     return f"{event_id}__followed"
 
 
-def _filters(filters: dict) -> list[Column]:
-    return [F.coalesce(F.col(c).isin(v) if isinstance(v, list) else F.col(c) == F.lit(v),
-                       F.lit(False)) for c, v in sorted(filters.items())]
-
-
 def selection(sel: Selection, catalogue: Catalogue) -> Column:
     """The rows a selection keeps, as a never-null boolean."""
-    keep = list(_filters(sel.where))
+    keep = column_filters(sel.where)
     if sel.codes:
         keep.append(matches(catalogue.codelists[sel.codes]))
-    drop = list(_filters(sel.exclude))
+    drop = column_filters(sel.exclude)
     if sel.exclude_codes:
         drop.append(matches(catalogue.codelists[sel.exclude_codes]))
     out = reduce(lambda a, b: a & b, keep, F.lit(True))
@@ -70,9 +65,9 @@ def selection(sel: Selection, catalogue: Catalogue) -> Column:
     return out
 
 
-def data_end(spark: SparkSession, warehouse: Warehouse, tables: list[str]) -> dt.date:
-    """Last day of the last year present in every table (partition values, a metadata read)."""
-    last = min(warehouse.read(spark, t).agg(F.max("year")).collect()[0][0] for t in tables)
+def data_end(spark: SparkSession, warehouse: Warehouse, table: str) -> dt.date:
+    """31 December of the last year present in a table (the max of its partition column)."""
+    last = warehouse.read(spark, table).agg(F.max("year")).collect()[0][0]
     return dt.date(int(last), 12, 31)
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from phm.compile.hospital import HOSPITAL
 from phm.compile.plan import Plan
 from phm.disclosure import Hierarchy, suppress
 from phm.spec.models import Indicator
@@ -31,7 +32,6 @@ RESULT_COLUMNS = """
     funnel_low_outer double, funnel_high_outer double, outlier string,
     suppressed boolean, suppression_reason string
 """
-HOSPITAL = "hospital"
 HOSPITALS_TOTAL = "hospitals"  # the sum of hospitals, a parent cell for disclosure only
 BELGIUM = "01000"
 

@@ -16,7 +16,7 @@ from functools import reduce
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from phm.compile.codes import matches
+from phm.compile.codes import column_filters, matches
 from phm.compile.events import followed_count, index_count, person_year_counts
 from phm.compile.plan import Plan, SourcePass
 from phm.data.reference import read_reference
@@ -60,12 +60,8 @@ def any_of(conds: list[Condition]) -> Column:
 
 def _row_condition(f: Feature, catalogue: Catalogue) -> Column | None:
     """Which source rows a feature reads (None: all rows)."""
-    tests: list[Column] = []
-    if f.codes:
-        tests.append(matches(catalogue.codelists[f.codes]))
-    for column, value in sorted(f.where.items()):
-        test = F.col(column).isin(value) if isinstance(value, list) else F.col(column) == F.lit(value)
-        tests.append(F.coalesce(test, F.lit(False)))
+    tests: list[Column] = [matches(catalogue.codelists[f.codes])] if f.codes else []
+    tests += column_filters(f.where)
     return reduce(lambda a, b: a & b, tests) if tests else None
 
 

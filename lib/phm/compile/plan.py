@@ -99,8 +99,9 @@ def explain(plan: Plan, catalogue: Catalogue) -> str:
         lines.append("0. Index events (materialised once, one row per index episode): "
                      "hospital_stay read ONCE, classic stays chained into episodes "
                      "(transfers the same or next day elsewhere, overlapping stays), each "
-                     "event's index a flag on the same rows; follow-up candidates from "
-                     f"{' and '.join(follow)} joined ONCE on the person with the widest window:")
+                     "event's index a flag on the same rows; follow-ups from "
+                     f"{' and '.join(follow)} (read ONCE) found by one window per person, a "
+                     "range frame per event, no join:")
         for e in plan.events:
             lines.append(f"   - {e.id}: {_describe_event(e)}")
         lines.append("")

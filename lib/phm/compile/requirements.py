@@ -92,6 +92,6 @@ def check_columns(spark: SparkSession, warehouse: Warehouse, plan: Plan, catalog
             f"needs column {n.table}.{n.column}, which the warehouse table does not have "
             f"(columns: {', '.join(sorted(have[n.table]))}); used by indicator(s) "
             f"{', '.join(users) or '-'}. Leave these indicators out (--specs) or load the "
-            "linked column."))
+            "column."))
     if issues:
         raise SpecError(issues)

@@ -72,12 +72,13 @@ def _materialise(spark: SparkSession, warehouse: Warehouse, frame: DataFrame, na
 
 def event_data_end(spark: SparkSession, warehouse: Warehouse, plan: Plan,
                    data_end: dt.date | None = None) -> dict[str, dt.date]:
-    """Last day of data per event: of the stays and of its follow-up source, or ``data_end``."""
-    ends: dict[str, dt.date] = {}
-    for e in plan.events:
-        tables = sorted({"hospital_stay", e.follow_up.source})
-        ends[e.id] = data_end or last_day_of_data(spark, warehouse, tables)
-    return ends
+    """Last day of data per event: the earlier end of the stays and of its follow-up source
+    (each table read once), or ``data_end`` when given."""
+    if data_end is not None:
+        return {e.id: data_end for e in plan.events}
+    tables = {"hospital_stay"} | {e.follow_up.source for e in plan.events}
+    last = {t: last_day_of_data(spark, warehouse, t) for t in sorted(tables)}
+    return {e.id: min(last["hospital_stay"], last[e.follow_up.source]) for e in plan.events}
 
 
 def compute_cells(spark: SparkSession, warehouse: Warehouse, plan: Plan, catalogue: Catalogue,
