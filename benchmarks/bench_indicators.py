@@ -49,6 +49,7 @@ from pathlib import Path
 from phm.compile.finalise import finalise
 from phm.compile.plan import build_plan
 from phm.data.warehouse import Warehouse
+from phm.disclosure import default_protection
 from phm.runs.indicators import available_years, compute_cells, run_indicators
 from phm.spark import get_spark
 from phm.spec import load_catalogue
@@ -107,9 +108,11 @@ def catalogue_run(spark: SparkSession, wh: Warehouse, cat, years: list[int], ind
     plan = build_plan(cat, indicators)
     timings: dict = {}
 
+    protection = default_protection(wh)
+
     def go() -> None:
-        cells = compute_cells(spark, wh, plan, cat, years, timings=timings)
-        _noop(finalise(cells, plan, cat))
+        cells = compute_cells(spark, wh, plan, cat, years, protection.secret, timings=timings)
+        _noop(finalise(cells, plan, protection))
 
     seconds, _ = _timed(go)
     return seconds, timings
@@ -118,9 +121,11 @@ def catalogue_run(spark: SparkSession, wh: Warehouse, cat, years: list[int], ind
 def naive_run(spark: SparkSession, wh: Warehouse, cat, years: list[int], indicators: list
               ) -> dict[str, float]:
     out = {}
+    protection = default_protection(wh)
+
     def go(plan) -> None:
-        cells = compute_cells(spark, wh, plan, cat, years, materialise=False)
-        _noop(finalise(cells, plan, cat))
+        cells = compute_cells(spark, wh, plan, cat, years, protection.secret, materialise=False)
+        _noop(finalise(cells, plan, protection))
 
     for ind in indicators:
         out[ind.id], _ = _timed(go, build_plan(cat, [ind]))

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import yaml
 
+from phm.disclosure import EXACT, Protection
+
 REPO_SPECS = Path(__file__).resolve().parents[1] / "indicator_specs"
+
+# Tests of definitions read exact counts: the same run with a perturbation table of no noise.
+# Publication tests use the default table (phm.disclosure.PTable()) with this secret.
+TEST_SECRET = "phm-tests"
+EXACT_COUNTS = Protection(TEST_SECRET, EXACT)
 
 
 def indicator(id: str, **parts) -> dict:

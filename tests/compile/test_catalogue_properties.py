@@ -8,7 +8,9 @@ from datetime import date
 
 import pandas as pd
 import pytest
-from spec_helpers import REPO_SPECS, indicator, write_specs
+from spec_helpers import EXACT_COUNTS, REPO_SPECS, TEST_SECRET, indicator, write_specs
+
+from phm.disclosure import Protection
 from sample_rows import claim, frame, person
 
 from phm.compile.events import index_events
@@ -32,7 +34,7 @@ def catalogue():
 @pytest.fixture(scope="module")
 def catalogue_cells(spark, calibration_warehouse, catalogue):
     plan = build_plan(catalogue, catalogue.select())
-    cells = compute_cells(spark, calibration_warehouse, plan, catalogue, [2023])
+    cells = compute_cells(spark, calibration_warehouse, plan, catalogue, [2023], TEST_SECRET)
     return plan, cells, cells.drop("breakdown").toPandas()
 
 
@@ -113,16 +115,30 @@ def test_breakdowns_add_up_to_their_total(catalogue_cells):
         pd.testing.assert_frame_equal(summed, total.loc[summed.index], check_dtype=False)
 
 
-def test_no_published_cell_below_the_threshold(catalogue_cells, catalogue):
-    plan, cells, _ = catalogue_cells
-    results = finalise(cells, plan, catalogue).toPandas()
+def test_no_published_cell_below_the_threshold(catalogue_cells):
+    plan, cells, truth = catalogue_cells
+    results = finalise(cells, plan, Protection(TEST_SECRET)).toPandas()
     published = results[~results.suppressed]
     assert len(published) > 1000 and results.suppressed.any()
-    small_den = published.denominator_persons < 5
-    small_num = published.numerator_persons.between(1, 4)
-    assert not (small_den | small_num).any()
-    assert results[results.suppressed][["value", "numerator", "denominator"]].isna().all().all()
-    assert set(results.suppression_reason.dropna()) <= {"primary", "complementary"}
+    key = ["indicator_id", "period", "geo_level", "geo_code", "breakdown_key"]
+    merged = published.merge(truth, on=key, validate="one_to_one")
+    assert len(merged) == len(published)
+    # neither the true counts nor the published (perturbed) ones are under 5 persons
+    assert not ((merged.dpers < 5) | merged.npers.between(1, 4)).any()
+    assert not ((merged.denominator_persons < 5) | merged.numerator_persons.between(1, 4)).any()
+    hidden = results[results.suppressed]
+    assert hidden[["value", "numerator", "denominator", "numerator_persons"]].isna().all().all()
+    assert set(results.suppression_reason.dropna()) == {"small_count"}
+    # counts are perturbed, by at most D = 4, and a zero stays a zero
+    noise = merged.denominator_persons - merged.dpers
+    assert noise.abs().max() <= 4 and (noise != 0).mean() > 0.5
+    assert ((merged.npers == 0) == (merged.numerator_persons == 0)).all()
+    # the same persons get the same noise: the population of a cell, denominator of every
+    # whole-population proportion, is published identically in all of them
+    whole = merged[merged.indicator_id.isin(["antibiotic_users", "dentist_contact_share",
+                                             "bim_share"]) & (merged.breakdown_key == "")]
+    same = whole.groupby(["geo_level", "geo_code"]).denominator_persons.nunique()
+    assert len(same) > 20 and (same == 1).all()
 
 
 def test_standardised_equals_crude_on_a_reference_shaped_population(spark, tmp_path):
@@ -151,7 +167,8 @@ def test_standardised_equals_crude_on_a_reference_shaped_population(spark, tmp_p
                      measure={"kind": "proportion", "per": 100, "unit": "%", "decimals": 4},
                      breakdowns={"geography": ["belgium"]},
                      standardisation={"method": "direct", "reference": "esp2013"})
-    run_indicators(spark, wh, write_specs(tmp_path / "specs", [spec]), years=[2023])
+    run_indicators(spark, wh, write_specs(tmp_path / "specs", [spec]), years=[2023],
+                   protection=EXACT_COUNTS)
     be = wh.read(spark, "results").where("breakdown_key = ''").collect()[0]
     assert be.denominator == 2000 and 0 < be.numerator < 2000
     assert be.value_standardised == pytest.approx(be.value, abs=1e-4)

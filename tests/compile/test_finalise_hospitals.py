@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from phm.compile.finalise import Settings, finalise_group
-from phm.disclosure import Hierarchy
+from phm.disclosure import EXACT, PTable, cell_key
 
 SETTINGS = Settings(version=1, spec_hash="h", kind="proportion", per=100, decimals=1,
                     ci="wilson", level=0.95, method="none", min_count=5, zero_is_safe=True,
@@ -14,43 +14,55 @@ SETTINGS = Settings(version=1, spec_hash="h", kind="proportion", per=100, decima
 
 
 def cells(rows: list[tuple]) -> pd.DataFrame:
-    """(geo_level, geo_code, key, num, den, npers, dpers, expected_risk, var_risk) rows."""
+    """(geo_level, geo_code, key, num, den, npers, dpers, expected_risk, var_risk) rows; the
+    record-key sums are arbitrary but fixed (num and den keys differ)."""
     out = pd.DataFrame(rows, columns=["geo_level", "geo_code", "breakdown_key", "num", "den",
                                       "npers", "dpers", "expected_risk", "var_risk"])
     out["indicator_id"], out["period"], out["sq"] = "t", 2023, out["num"]
+    out["nkey"] = (np.arange(len(out)) * 377_123 + 91_001).astype(float)
+    out["dkey"] = (np.arange(len(out)) * 511_997 + 7_777).astype(float)
     for col in ("dsr", "dsr_var_poisson", "dsr_var_mean", "dsr_w_max", "expected"):
         out[col] = np.nan
     return out
 
 
-def test_hospitals_never_add_up_to_a_hidden_national_total():
-    # Belgium's women are 2 persons (primary) and the only category present, so the national
-    # total is hidden as their complement. Both hospitals are publishable on their own, but
-    # together they would give the hidden total: one of them must go.
-    out = finalise_group(cells([
-        ("belgium", "01000", "", 10, 50, 10, 50, np.nan, np.nan),
-        ("belgium", "01000", "sex=F", 2, 10, 2, 10, np.nan, np.nan),
-        ("hospital", "71000000001", "", 5, 25, 5, 25, 5.0, 4.0),
-        ("hospital", "71000000002", "", 5, 25, 5, 24, 4.0, 3.0),
-    ]), SETTINGS, Hierarchy()).set_index(["geo_code", "breakdown_key"])
-    assert out.loc[("01000", ""), "suppression_reason"] == "complementary"
-    assert out.loc[("01000", "sex=F"), "suppression_reason"] == "primary"
-    # the smaller hospital (24 persons) is the complement
-    assert out.loc[("71000000002", ""), "suppression_reason"] == "complementary"
-    h1 = out.loc[("71000000001", "")]
-    assert not h1.suppressed
-    assert (h1.oe_ratio, h1.outlier, h1.value) == (1.0, "within", 20.0)
+HOSPITALS = [
+    ("belgium", "01000", "", 10, 50, 10, 50, np.nan, np.nan),
+    ("hospital", "71000000001", "", 5, 25, 5, 25, 2.0, 1.5),
+    ("hospital", "71000000002", "", 5, 25, 5, 25, 8.0, 6.0),
+]
 
 
-def test_hospitals_published_with_a_published_national_total():
-    out = finalise_group(cells([
-        ("belgium", "01000", "", 10, 50, 10, 50, np.nan, np.nan),
-        ("hospital", "71000000001", "", 5, 25, 5, 25, 2.0, 1.5),
-        ("hospital", "71000000002", "", 5, 25, 5, 25, 8.0, 6.0),
-    ]), SETTINGS, Hierarchy()).set_index("geo_code")
+def test_hospital_values_from_exact_counts():
+    out = finalise_group(cells(HOSPITALS), SETTINGS, EXACT).set_index("geo_code")
     assert not out.suppressed.any()
     # H1: O/E 2.5, limits 1 +- z sqrt(1.5) / 2: 99.8% upper 2.892, 95% upper 2.200
     assert out.loc["71000000001", "oe_ratio"] == 2.5
     assert out.loc["71000000001", "funnel_high_inner"] == round(1 + 1.959964 * 1.5**0.5 / 2, 3)
     assert out.loc["71000000001", "outlier"] == "above_95"
     assert out.loc["71000000002", "outlier"] == "within"
+
+
+def test_a_small_hospital_is_hidden_alone_and_says_only_small_count():
+    # H2 has 4 persons: hidden. No complement is hidden: noise protects H2 from
+    # Belgium - H1, which gives H2's count plus two independent noises, never H2's count.
+    rows = [*HOSPITALS[:2], ("hospital", "71000000002", "", 3, 4, 3, 4, 1.0, 0.8)]
+    out = finalise_group(cells(rows), SETTINGS, EXACT).set_index("geo_code")
+    assert list(out.suppressed) == [False, False, True]
+    assert out.loc["71000000002", "suppression_reason"] == "small_count"
+    assert out.loc["71000000002", ["numerator", "expected", "oe_ratio",
+                                   "funnel_high_outer"]].isna().all()
+
+
+def test_hospital_figures_come_from_the_perturbed_counts():
+    table = PTable()
+    frame = cells(HOSPITALS)
+    out = finalise_group(frame, SETTINGS, table).set_index("geo_code")
+    h = out.loc["71000000001"]
+    num = 5 + table.noise(np.array([5]), cell_key(frame.nkey[1:2]))[0]
+    den = 25 + table.noise(np.array([25]), cell_key(frame.dkey[1:2]))[0]
+    assert (h.numerator, h.denominator) == (min(num, den), den)
+    assert (h.numerator_persons, h.denominator_persons) == (num, den)
+    # expected scales with the denominator: E = 2 x den / 25; O/E from the published numerator
+    assert h.expected == 2.0 * den / 25
+    assert h.oe_ratio == round(min(num, den) / (2.0 * den / 25), 3)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from spec_helpers import indicator, write_specs
+from spec_helpers import EXACT_COUNTS, TEST_SECRET, indicator, write_specs
 from scipy import stats as st
 
 from phm.runs.indicators import run_indicators
@@ -54,7 +54,8 @@ AREAS = [{"id": "t_area", "version": 1, "label": {"nl": "x", "fr": "x", "en": "x
 @pytest.fixture(scope="module")
 def results(spark, handbuilt_warehouse, tmp_path_factory):
     specs = write_specs(tmp_path_factory.mktemp("specs"), SPECS, AREAS)
-    run_indicators(spark, handbuilt_warehouse, specs, years=[2023], run_id="handbuilt")
+    run_indicators(spark, handbuilt_warehouse, specs, years=[2023], run_id="handbuilt",
+                   protection=EXACT_COUNTS)
     return handbuilt_warehouse.read(spark, "results").toPandas()
 
 
@@ -114,17 +115,17 @@ def test_direct_standardisation_by_hand(results):
     assert (c.std_ci_low, c.std_ci_high) == (round(100 * lo, 1), round(min(100 * hi, 100), 1))
 
 
-def test_primary_and_complementary_suppression(results):
-    # min 5 persons. Primary: Brussels region, arrondissement 21000 and municipality 21004
-    # (2 persons); 11002 and 11001 (3 persons with a GP contact each).
-    # Complementary: Belgium = Flanders + Brussels with Brussels hidden -> Flanders hidden;
-    # Flanders = province 10000 (its only child with data) -> 10000 hidden; 10000 = 11000 ->
-    # 11000 hidden. Only Belgium (7 of 17) stays published.
+def test_small_cells_hidden_with_one_reason(results):
+    # min 5 persons (exact counts in this run). Hidden: Brussels region, arrondissement 21000
+    # and municipality 21004 (2 persons); 11002 and 11001 (3 persons with a GP contact each).
+    # No complementary suppression: the cell-key noise, not more hidden cells, protects them
+    # from differencing (Flanders, 10000 and 11000 stay published).
     rows = results[results.indicator_id == "t_gp_share_protected"].set_index("geo_code")
     reasons = rows["suppression_reason"].to_dict()
-    assert {g for g, r in reasons.items() if r == "primary"} == {"04000", "21000", "21004",
+    assert {g for g, r in reasons.items() if r is not None} == {"04000", "21000", "21004",
                                                                 "11002", "11001"}
-    assert {g for g, r in reasons.items() if r == "complementary"} == {"02000", "10000", "11000"}
+    assert set(rows.suppression_reason.dropna()) == {"small_count"}
+    assert not rows.loc[["02000", "10000", "11000"], "suppressed"].any()
     assert not rows.loc["01000", "suppressed"] and rows.loc["01000", "value"] == 41.2
     hidden = rows[rows.suppressed]
     assert hidden[["numerator", "denominator", "value", "numerator_persons"]].isna().all().all()
@@ -226,9 +227,9 @@ def test_shared_plan_equals_indicators_run_one_at_a_time(spark, handbuilt_wareho
                "value_standardised", "suppressed"]
     for ident in ("t_gp_share", "t_poly65", "t_ed_indirect", "t_mammo"):
         plan = build_plan(catalogue, catalogue.select([ident]))
-        cells = compute_cells(spark, handbuilt_warehouse, plan, catalogue, [2023],
+        cells = compute_cells(spark, handbuilt_warehouse, plan, catalogue, [2023], TEST_SECRET,
                               materialise=False)
-        alone = finalise(cells, plan, catalogue).toPandas()[columns]
+        alone = finalise(cells, plan, EXACT_COUNTS).toPandas()[columns]
         shared = results[results.indicator_id == ident][columns]
         key = ["geo_level", "geo_code", "breakdown_key"]
         pd_alone = alone.sort_values(key).reset_index(drop=True)

@@ -25,7 +25,7 @@ import math
 import handbuilt_quality as hq
 import pytest
 from pyspark.sql import functions as F
-from spec_helpers import REPO_SPECS, indicator, write_specs
+from spec_helpers import EXACT_COUNTS, REPO_SPECS, TEST_SECRET, indicator, write_specs
 
 from phm.compile.episodes import episodes
 from phm.compile.events import index_events
@@ -53,7 +53,7 @@ def catalogue():
 def quality_cells(spark, warehouse, catalogue):
     """The repository's quality collection, cells before statistics and disclosure."""
     plan = build_plan(catalogue, catalogue.select(collections=["quality"]))
-    cells = compute_cells(spark, warehouse, plan, catalogue, [2023]).toPandas()
+    cells = compute_cells(spark, warehouse, plan, catalogue, [2023], TEST_SECRET).toPandas()
     return cells
 
 
@@ -179,7 +179,8 @@ SPECS = [
 @pytest.fixture(scope="module")
 def results(spark, warehouse, tmp_path_factory):
     specs = write_specs(tmp_path_factory.mktemp("specs"), SPECS)
-    run_indicators(spark, warehouse, specs, years=[2023], run_id="quality")
+    run_indicators(spark, warehouse, specs, years=[2023], run_id="quality",
+                   protection=EXACT_COUNTS)
     return (warehouse.read(spark, "results").toPandas(),
             warehouse.read(spark, "risk_models").toPandas())
 
@@ -238,7 +239,7 @@ def test_small_hospitals_are_suppressed(results):
     res = results[0]
     rows = res[(res.indicator_id == "t_readmit_protected") & (res.geo_level == "hospital")]
     assert len(rows) == 2  # H1 (4 persons) and H2 (2 persons): under 5
-    assert rows.suppressed.all() and set(rows.suppression_reason) == {"primary"}
+    assert rows.suppressed.all() and set(rows.suppression_reason) == {"small_count"}
     assert rows[["numerator", "expected", "oe_ratio", "funnel_high_outer"]].isna().all().all()
     assert rows.outlier.isna().all()
     assert not res.astype(str).apply(lambda col: col.str.contains("Q1|P1")).any().any()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import handbuilt
 import pytest
-from spec_helpers import indicator, write_specs
+from spec_helpers import EXACT_COUNTS, indicator, write_specs
 
 import phm.runs.indicators as runs
+from phm.disclosure.policy import warehouse_secret
 from phm.errors import WarehouseError
 
 SPECS = [
@@ -44,6 +45,12 @@ def test_rerun_gives_identical_results_and_ledger_rows(spark, setup):
     ledger = wh.read(spark, "run_ledger").toPandas()
     assert sorted(ledger[ledger.run_id == "r2"].status) == ["started", "succeeded"]
     assert ledger[ledger.status == "succeeded"].input_versions.map(len).min() >= 3
+    # the protection is recorded, its secret nowhere
+    assert set(ledger[ledger.run_id == "r2"].disclosure) == {
+        "cell_key max_noise=4 scale=2 key_bits=20"}
+    secret = warehouse_secret(wh)
+    for frame in (ledger, before):
+        assert not frame.astype(str).apply(lambda col: col.str.contains(secret)).any().any()
 
 
 def test_a_failed_run_leaves_published_results_as_they_were(spark, setup, monkeypatch):
@@ -75,7 +82,7 @@ def test_export_writes_published_values_only(spark, setup, tmp_path):
     from phm.publish.export import export_results
 
     wh, specs = setup
-    runs.run_indicators(spark, wh, specs, years=[2023], run_id="export")
+    runs.run_indicators(spark, wh, specs, years=[2023], run_id="export", protection=EXACT_COUNTS)
     files = export_results(spark, wh, tmp_path, ["t_share"])
     assert sorted(p.name for p in files) == ["t_share.csv", "t_share.json"]
     import pandas as pd

@@ -1,8 +1,9 @@
 """From the person-year table to indicator cells, all indicators and breakdowns at once.
 
-1. Per person, each indicator becomes five numbers: ``num`` (numerator value), ``den``
-   (denominator value), ``npers`` / ``dpers`` (persons behind them, for disclosure) and ``sq``
-   (squares, for the variance of means).
+1. Per person, each indicator becomes seven numbers: ``num`` (numerator value), ``den``
+   (denominator value), ``npers`` / ``dpers`` (persons behind them, for disclosure), ``nkey`` /
+   ``dkey`` (their secret record keys, whose sums are the cell keys of the cell-key method,
+   :mod:`phm.disclosure.cell_key`) and ``sq`` (squares, for the variance of means).
 2. The cube: one group-by of the person-year table into municipality x breakdown values x
    age band x sex x year. Every measure is a sum, so every coarser cell is a sum of cube cells;
    the cube is small (tens of thousands of rows nationally) whatever the population size.
@@ -23,12 +24,14 @@ from pyspark.sql import functions as F
 from phm.compile.events import followed_count, index_count
 from phm.compile.person_year import all_of, any_of
 from phm.compile.plan import GEO_COLUMNS, Plan, dim_column
+from phm.disclosure.cell_key import record_key
 from phm.spec.models import Indicator
 from phm.stats.standardise import reference_weights
 
-MEASURES = ("num", "den", "npers", "dpers", "sq")
+MEASURES = ("num", "den", "npers", "dpers", "nkey", "dkey", "sq")
 STRATA = ("age5", "sex")
 BELGIUM = "01000"
+RECORD_KEY = "_key"
 
 
 def _m(k: int, measure: str) -> str:
@@ -52,12 +55,20 @@ def population_filter(ind: Indicator) -> Column:
 
 
 def person_measures(ind: Indicator, k: int) -> dict[str, Column]:
-    """The indicator's five per-person numbers (0 outside its population)."""
+    """The indicator's seven per-person numbers (0 outside its population); the person's
+    record key is the column ``_key``."""
+    cols = _value_measures(ind)
+    cols["nkey"] = cols["npers"] * F.col(RECORD_KEY)
+    cols["dkey"] = cols["dpers"] * F.col(RECORD_KEY)
+    return {_m(k, name): col for name, col in cols.items()}
+
+
+def _value_measures(ind: Indicator) -> dict[str, Column]:
     in_pop = population_filter(ind)
     one = lambda c: F.when(c, 1).otherwise(0)  # noqa: E731
     kind = ind.measure.kind
     if ind.grain != "person_year":
-        return {_m(k, name): col for name, col in _event_measures(ind, in_pop).items()}
+        return _event_measures(ind, in_pop)
     if kind == "proportion":
         hit = in_pop & all_of(ind.numerator.where)
         cols = {"num": one(hit), "den": one(in_pop), "npers": one(hit), "dpers": one(in_pop),
@@ -73,7 +84,7 @@ def person_measures(ind: Indicator, k: int) -> dict[str, Column]:
         else:
             cols["den"] = one(in_pop)
             cols["dpers"] = one(in_pop)
-    return {_m(k, name): col for name, col in cols.items()}
+    return cols
 
 
 def _event_measures(ind: Indicator, in_pop: Column) -> dict[str, Column]:
@@ -105,19 +116,23 @@ def all_sets(plan: Plan) -> list[tuple[str, tuple[str, ...]]]:
                                        for c in combos]
 
 
-def build_cube(person_year: DataFrame, plan: Plan) -> DataFrame:
+def breakdown_values(plan: Plan) -> dict[str, Column]:
+    """The cube's breakdown columns: strings, never null (null means "all" after grouping
+    sets), so a missing value is the category 'unknown'."""
+    return {dim_column(d): F.coalesce(F.col(dim_column(d) if d.startswith("age:") else d)
+                                      .cast("string"), F.lit("unknown"))
+            for d in plan.dims if d not in STRATA}
+
+
+def build_cube(person_year: DataFrame, plan: Plan, secret: str) -> DataFrame:
+    """The cube; ``secret`` keys the persons' record keys (never stored)."""
     measures = {}
     for k, ind in enumerate(plan.indicators):
         measures.update(person_measures(ind, k))
-    dims = {}
-    for d in plan.dims:
-        if d in STRATA:
-            continue
-        # breakdown values are strings and never null: null means "all" after grouping sets
-        dims[dim_column(d)] = F.coalesce(F.col(dim_column(d) if d.startswith("age:") else d)
-                                         .cast("string"), F.lit("unknown"))
+    dims = breakdown_values(plan)
     # measures first: they test attributes (bim == true) before breakdowns turn them to strings
-    rows = person_year.withColumns(measures).withColumns(dims)
+    rows = (person_year.withColumn(RECORD_KEY, record_key(F.col("person_id"), secret))
+            .withColumns(measures).withColumns(dims))
     return rows.groupBy(*cube_columns(plan)).agg(*[F.sum(m).alias(m) for m in measures])
 
 

@@ -1,9 +1,10 @@
 """Statistics and disclosure control, one indicator-period at a time.
 
 Runs inside ``groupBy(indicator_id, period).applyInPandas``: each group is one indicator's cells
-for one year (thousands of rows nationally), so scipy's exact intervals and the iterative
-complementary suppression run on small pandas frames, in parallel across groups, on the cluster.
-This is not a hot path: the claims were reduced to cells long before.
+for one year (thousands of rows nationally), so scipy's exact intervals run on small pandas
+frames, in parallel across groups, on the cluster. This is not a hot path: the claims were
+reduced to cells long before. Disclosure control (the cell-key method) needs no other cell than
+the one it protects, so it would run just as well on any other partition of the cells.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pyspark.sql import functions as F
 
 from phm.compile.hospital import HOSPITAL
 from phm.compile.plan import Plan
-from phm.disclosure import Hierarchy, suppress
+from phm.disclosure import REASON, Protection, PTable, Published, publish_counts, scale_sum
 from phm.spec.models import Indicator
 from phm.stats import funnel, intervals
 
@@ -32,8 +33,6 @@ RESULT_COLUMNS = """
     funnel_low_outer double, funnel_high_outer double, outlier string,
     suppressed boolean, suppression_reason string
 """
-HOSPITALS_TOTAL = "hospitals"  # the sum of hospitals, a parent cell for disclosure only
-BELGIUM = "01000"
 
 
 @dataclass(frozen=True)
@@ -62,32 +61,16 @@ class Settings:
                    tuple(ind.breakdowns.dims), funnel)
 
 
-def geo_hierarchy(plan: Plan, catalogue) -> Hierarchy:
-    from phm.data.reference import municipalities
-
-    parent: dict[tuple[str, str], tuple[str, str]] = {}
-    for m in municipalities().itertuples():
-        parent[("municipality", m.nis)] = ("arrondissement", m.arr_nis)
-        prov = m.prov_nis if isinstance(m.prov_nis, str) and m.prov_nis else None
-        parent[("arrondissement", m.arr_nis)] = ("province", prov) if prov else ("region", m.reg_nis)
-        if prov:
-            parent[("province", prov)] = ("region", m.reg_nis)
-        parent[("region", m.reg_nis)] = ("belgium", BELGIUM)
-    members = {(f"area:{a}", code): tuple(area.municipalities)
-               for a, _ in plan.area_sets for code, area in catalogue.areas[a].areas.items()}
-    return Hierarchy(geo_parent=parent, area_members=members)
-
-
-def finalise(cells: DataFrame, plan: Plan, catalogue) -> DataFrame:
+def finalise(cells: DataFrame, plan: Plan, protection: Protection) -> DataFrame:
     settings = {ind.id: Settings.of(ind, plan.hashes[ind.id]) for ind in plan.indicators}
-    hierarchy = geo_hierarchy(plan, catalogue)
+    ptable = protection.ptable
 
     def per_group(pdf: pd.DataFrame) -> pd.DataFrame:
-        return finalise_group(pdf, settings[pdf["indicator_id"].iloc[0]], hierarchy)
+        return finalise_group(pdf, settings[pdf["indicator_id"].iloc[0]], ptable)
 
     columns = ["indicator_id", "period", "geo_level", "geo_code", "breakdown_key", "num", "den",
-               "npers", "dpers", "sq", "dsr", "dsr_var_poisson", "dsr_var_mean", "dsr_w_max", "expected",
-               "expected_risk", "var_risk"]
+               "npers", "dpers", "nkey", "dkey", "sq", "dsr", "dsr_var_poisson", "dsr_var_mean",
+               "dsr_w_max", "expected", "expected_risk", "var_risk"]
     out = cells.select(*columns).groupBy("indicator_id", "period").applyInPandas(
         per_group, RESULT_COLUMNS)
     # rebuilt from the key in Spark (str_to_map turns '' into {'': null}, so split by hand)
@@ -97,19 +80,50 @@ def finalise(cells: DataFrame, plan: Plan, catalogue) -> DataFrame:
         F.transform(parts, lambda p: F.regexp_extract(p, "=(.*)$", 1))))
 
 
-def finalise_group(pdf: pd.DataFrame, s: Settings, hierarchy: Hierarchy) -> pd.DataFrame:
-    """Values, intervals, standardised values and suppression of one indicator-period."""
+def finalise_group(pdf: pd.DataFrame, s: Settings, ptable: PTable) -> pd.DataFrame:
+    """Values, intervals, standardised values and disclosure control of one indicator-period.
+
+    Disclosure first: every figure is then computed from the published (perturbed) counts, so
+    no published figure reveals a true count (:mod:`phm.disclosure.protect`)."""
+    pdf = pdf.reset_index(drop=True)
+    shown = publish_counts(pdf["npers"], pdf["dpers"], pdf["nkey"], pdf["dkey"], ptable,
+                           min_count=s.min_count, zero_is_safe=s.zero_is_safe)
+    published = _published_sums(pdf, shown, s)
     hospital = (pdf["geo_level"] == HOSPITAL).to_numpy()
-    if not hospital.any():
-        return _finalise_cells(pdf, s, hierarchy)
-    areas = _finalise_cells(pdf[~hospital].reset_index(drop=True), s, hierarchy)
-    hospitals = _finalise_hospitals(pdf[hospital].reset_index(drop=True), pdf[~hospital], s,
-                                    national_hidden=_national_hidden(areas))
-    return pd.concat([areas, hospitals], ignore_index=True)
+    areas = _values(published[~hospital].reset_index(drop=True), s)
+    parts = [areas]
+    if hospital.any():
+        parts.append(_hospital_values(published[hospital].reset_index(drop=True), s))
+    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else areas
+    hidden = np.concatenate([shown.hidden[~hospital], shown.hidden[hospital]])
+    out["suppressed"] = hidden
+    out["suppression_reason"] = np.where(hidden, REASON, None)
+    return _blank(out)[OUTPUT_COLUMNS]
 
 
-def _finalise_cells(pdf: pd.DataFrame, s: Settings, hierarchy: Hierarchy) -> pd.DataFrame:
-    return _protect(_values(pdf, s), s, hierarchy)[OUTPUT_COLUMNS]
+def _published_sums(pdf: pd.DataFrame, shown: Published, s: Settings) -> pd.DataFrame:
+    """The cells as published: person counts perturbed, every other sum scaled with its persons,
+    standardisation terms scaled with the crude value, expected counts with the denominator."""
+    out = pdf.copy()
+    num = scale_sum(pdf["num"], pdf["npers"], shown.npers, shown.num_factor)
+    den = scale_sum(pdf["den"], pdf["dpers"], shown.dpers, shown.den_factor)
+    if s.kind == "proportion":  # a subset of the denominator's persons stays a subset
+        num = np.minimum(num, den)
+    true_num, true_den = pdf["num"].to_numpy(float), pdf["den"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f_den = np.where(true_den > 0, den / true_den, 1.0)
+        crude = np.where(true_den > 0, true_num / true_den, 0.0)
+        f_crude = np.where((crude > 0) & (den > 0), (num / den) / crude, 1.0)
+    out["num"], out["den"] = num, den
+    out["npers"], out["dpers"] = shown.npers, shown.dpers
+    out["sq"] = pdf["sq"].to_numpy(float) * shown.num_factor
+    out["dsr"] = pdf["dsr"].to_numpy(float) * f_crude
+    out["dsr_w_max"] = pdf["dsr_w_max"].to_numpy(float) * f_crude
+    for col in ("dsr_var_poisson", "dsr_var_mean"):
+        out[col] = pdf[col].to_numpy(float) * f_crude**2
+    for col in ("expected", "expected_risk", "var_risk"):
+        out[col] = pdf[col].to_numpy(float) * f_den
+    return out
 
 
 def _values(pdf: pd.DataFrame, s: Settings) -> pd.DataFrame:
@@ -143,23 +157,14 @@ def _values(pdf: pd.DataFrame, s: Settings) -> pd.DataFrame:
 OUTPUT_COLUMNS = [c.split()[0] for c in RESULT_COLUMNS.replace("\n", " ").split(",") if c.strip()]
 
 
-def _national_hidden(areas: pd.DataFrame) -> bool:
-    total = areas[(areas["geo_level"] == "belgium") & (areas["breakdown_key"] == "")]
-    return bool(total["suppressed"].any())
-
-
-def _finalise_hospitals(pdf: pd.DataFrame, areas: pd.DataFrame, s: Settings, *,
-                        national_hidden: bool = False) -> pd.DataFrame:
+def _hospital_values(pdf: pd.DataFrame, s: Settings) -> pd.DataFrame:
     """Hospital rows: crude proportion, O/E against the risk model with its Poisson interval,
     the risk-adjusted value (O/E x the national crude value) and funnel limits on the O/E
-    scale. Disclosure: the same minimum count of persons, and the hospitals add up to a total
-    (the national cell), so one small hospital is never alone behind that total."""
-    base = replace(s, method="none", dims=())
-    out = _values(pdf, base)
+    scale, all from the published (perturbed) counts and expected values."""
+    out = _values(pdf, replace(s, method="none", dims=()))
     num = pdf["num"].to_numpy(float)
     expected = pdf["expected_risk"].to_numpy(float)
     variance = pdf["var_risk"].to_numpy(float)
-    national = areas[(areas["geo_level"] == "belgium") & (areas["breakdown_key"] == "")]
     tot_num, tot_den = float(pdf["num"].sum()), float(pdf["den"].sum())
     rate = tot_num / tot_den if tot_den > 0 else np.nan
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -174,23 +179,7 @@ def _finalise_hospitals(pdf: pd.DataFrame, areas: pd.DataFrame, s: Settings, *,
     out["funnel_low_inner"], out["funnel_high_inner"] = (np.round(x, 3) for x in limits[inner])
     out["funnel_low_outer"], out["funnel_high_outer"] = (np.round(x, 3) for x in limits[outer])
     out["outlier"] = funnel.outlier_flags(oe, limits)
-    # disclosure: hospitals and their total (a copy of the national cell, dropped afterwards).
-    # When the national cell is hidden (even as a complement), the copy is hidden too, so the
-    # published hospitals never add up to it.
-    den_total = 0 if national_hidden else int(round(national["dpers"].sum()))
-    total = pd.DataFrame({"geo_level": [HOSPITALS_TOTAL], "geo_code": [BELGIUM],
-                          "num_persons": [int(round(national["npers"].sum()))],
-                          "den_persons": [den_total]})
-    cells = pd.concat([pd.DataFrame({
-        "geo_level": out["geo_level"], "geo_code": out["geo_code"],
-        "num_persons": out["numerator_persons"].astype("int64"),
-        "den_persons": out["denominator_persons"].astype("int64")}), total], ignore_index=True)
-    parents = {(HOSPITAL, code): (HOSPITALS_TOTAL, BELGIUM) for code in out["geo_code"]}
-    flagged = suppress(cells, [], Hierarchy(geo_parent=parents), min_count=s.min_count,
-                       zero_is_safe=s.zero_is_safe).iloc[:len(out)]
-    out["suppressed"] = flagged["suppressed"].to_numpy(bool)
-    out["suppression_reason"] = flagged["suppression_reason"].to_numpy(object)
-    return _blank(out)[OUTPUT_COLUMNS]
+    return out
 
 
 def _crude_interval(s: Settings, num, den, pdf) -> tuple[np.ndarray, np.ndarray]:
@@ -238,19 +227,6 @@ def _z(level: float) -> float:
     from scipy.stats import norm
 
     return float(norm.ppf(0.5 + level / 2))
-
-
-def _protect(out: pd.DataFrame, s: Settings, hierarchy: Hierarchy) -> pd.DataFrame:
-    cells = out.assign(num_persons=out["numerator_persons"], den_persons=out["denominator_persons"])
-    parsed = [dict(part.split("=", 1) for part in key.split("|")) if key else {}
-              for key in cells["breakdown_key"]]
-    for dim in s.dims:
-        cells[dim] = [p.get(dim) for p in parsed]
-    flagged = suppress(cells, list(s.dims), hierarchy, min_count=s.min_count,
-                       zero_is_safe=s.zero_is_safe)
-    out = out.assign(suppressed=flagged["suppressed"].to_numpy(bool),
-                     suppression_reason=flagged["suppression_reason"].to_numpy(object))
-    return _blank(out)
 
 
 def _blank(out: pd.DataFrame) -> pd.DataFrame:

@@ -27,6 +27,7 @@ from pyspark.sql import functions as F
 from phm.compile.aggregate import population_filter
 from phm.compile.events import followed_flag, index_flag
 from phm.compile.plan import Plan
+from phm.disclosure.cell_key import record_key
 from phm.spec.catalogue import Catalogue
 from phm.spec.models import Indicator
 from phm.stats.risk_model import RiskModel, fit_logistic
@@ -49,7 +50,8 @@ def categorical_factors(ind: Indicator, catalogue: Catalogue) -> list[str]:
 
 
 def hospital_cells(spark: SparkSession, index: DataFrame, person_year: DataFrame, plan: Plan,
-                   catalogue: Catalogue) -> tuple[DataFrame | None, list[FittedModel]]:
+                   catalogue: Catalogue, secret: str
+                   ) -> tuple[DataFrame | None, list[FittedModel]]:
     """Hospital rows for every compared indicator (None when there is none), and the models."""
     event_k = {e.id: k for k, e in enumerate(plan.events)}
     frames, models = [], []
@@ -57,7 +59,7 @@ def hospital_cells(spark: SparkSession, index: DataFrame, person_year: DataFrame
         if ind.hospital_comparison is None:
             continue
         frame, fitted = _one_indicator(spark, index, person_year, ind, event_k[ind.events],
-                                       catalogue)
+                                       catalogue, secret)
         frames.append(frame)
         models += fitted
     if not frames:
@@ -69,7 +71,7 @@ def hospital_cells(spark: SparkSession, index: DataFrame, person_year: DataFrame
 
 
 def _one_indicator(spark: SparkSession, index: DataFrame, person_year: DataFrame,
-                   ind: Indicator, k: int, catalogue: Catalogue
+                   ind: Indicator, k: int, catalogue: Catalogue, secret: str
                    ) -> tuple[DataFrame, list[FittedModel]]:
     factors = list(ind.hospital_comparison.risk_factors)
     categorical = categorical_factors(ind, catalogue)
@@ -101,16 +103,20 @@ def _one_indicator(spark: SparkSession, index: DataFrame, person_year: DataFrame
                 .groupBy("year", "hospital_id")
                 .agg(F.sum(F.col("n") * F.col("_p")).alias("expected_risk"),
                      F.sum(F.col("n") * F.col("_p") * (1 - F.col("_p"))).alias("var_risk")))
-    observed = stays.groupBy("year", "hospital_id").agg(
-        F.sum("_y").cast("double").alias("num"), F.count("*").cast("double").alias("den"),
-        F.count_distinct(F.when(F.col("_y") > 0, F.col("person_id"))).cast("double")
-        .alias("npers"),
-        F.count_distinct("person_id").cast("double").alias("dpers"))
+    # per person first: the persons behind a hospital's counts, with their record keys
+    per_person = stays.groupBy("year", "hospital_id", "person_id").agg(
+        F.sum("_y").alias("_followed"), F.count("*").alias("_stays"))
+    key = record_key(F.col("person_id"), secret).cast("double")
+    followed = F.col("_followed") > 0
+    observed = per_person.groupBy("year", "hospital_id").agg(
+        F.sum("_followed").cast("double").alias("num"), F.sum("_stays").cast("double").alias("den"),
+        F.sum(followed.cast("double")).alias("npers"), F.count("*").cast("double").alias("dpers"),
+        F.sum(F.when(followed, key).otherwise(0.0)).alias("nkey"), F.sum(key).alias("dkey"))
     cells = observed.join(expected, ["year", "hospital_id"], "left").select(
         F.lit(ind.id).alias("indicator_id"), F.col("year").alias("period"),
         F.lit(HOSPITAL).alias("geo_level"), F.col("hospital_id").alias("geo_code"),
         F.create_map().cast("map<string,string>").alias("breakdown"),
-        "num", "den", "npers", "dpers", F.col("num").alias("sq"),
+        "num", "den", "npers", "dpers", "nkey", "dkey", F.col("num").alias("sq"),
         *[F.lit(None).cast("double").alias(c) for c in
           ("dsr", "dsr_var_poisson", "dsr_var_mean", "dsr_w_max", "expected")],
         F.lit("").alias("breakdown_key"), "expected_risk", "var_risk")

@@ -152,8 +152,9 @@ def explain(plan: Plan, catalogue: Catalogue) -> str:
                  "person": f" of persons with an index stay of {ind.events}"}[ind.grain]
         lines.append(f"   - {ind.id} [{plan.hashes[ind.id]}]: {ind.measure.kind}{grain} "
                      f"x{ind.measure.per:g}"
-                     f" ({ind.measure.unit}), CI {ind.measure.interval}, {std_text}; cells under "
-                     f"{ind.disclosure.min_count} persons suppressed, plus complementary cells")
+                     f" ({ind.measure.unit}), CI {ind.measure.interval}, {std_text}; person "
+                     f"counts perturbed (cell key), cells under {ind.disclosure.min_count} "
+                     "persons hidden")
     return "\n".join(lines)
 
 

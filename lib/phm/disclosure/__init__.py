@@ -1,11 +1,18 @@
-"""Statistical disclosure control of published indicator cells.
+"""Statistical disclosure control of everything a run publishes: the cell-key method.
 
-Belgian IMA/AIM rule: no published cell may rest on fewer than 5 persons. :func:`suppress`
-applies it to the cells of one indicator and one period (pure pandas, for ``applyInPandas``):
-primary suppression of small cells, then complementary suppression so that no suppressed cell
-can be recovered by subtraction along the geographic, custom-area or breakdown hierarchies.
+- :mod:`phm.disclosure.cell_key`: record keys, cell keys and the perturbation table;
+- :mod:`phm.disclosure.protect`: what a published cell shows (perturbed counts, scaled sums,
+  small cells hidden with one reason);
+- :mod:`phm.disclosure.policy`: the secret and table a run uses;
+- :mod:`phm.disclosure.attack`: an attacker that solves everything published as one linear
+  system, exactly and by linear programming, to check the protection.
+
+``docs/disclosure.md`` states the method, its parameters and what it protects against.
 """
 
-from phm.disclosure.suppression import COMPLEMENTARY, PRIMARY, Hierarchy, suppress
+from phm.disclosure.cell_key import EXACT, PTable, cell_key, record_key
+from phm.disclosure.policy import Protection, default_protection
+from phm.disclosure.protect import REASON, Published, publish_counts, scale_sum
 
-__all__ = ["COMPLEMENTARY", "PRIMARY", "Hierarchy", "suppress"]
+__all__ = ["EXACT", "REASON", "PTable", "Protection", "Published", "cell_key",
+           "default_protection", "publish_counts", "record_key", "scale_sum"]

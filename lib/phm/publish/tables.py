@@ -12,7 +12,9 @@ STRS = T.ArrayType(STR, False)
 RESULTS = Table(
     name="results",
     doc=("Indicator values in long format: one row per indicator x period x geography x "
-         "breakdown cell. Suppressed cells keep their key, flag and reason; every number is null."),
+         "breakdown cell, as published after disclosure control (cell-key method, "
+         "docs/disclosure.md): person counts perturbed, every other figure computed from them. "
+         "Hidden cells keep their key, flag and reason; every number is null."),
     key=("indicator_id", "period", "geo_level", "geo_code", "breakdown_key"),
     kind="published",
     columns=(
@@ -26,8 +28,8 @@ RESULTS = Table(
         Column("breakdown", T.MapType(STR, STR), "The same breakdown as a map."),
         Column("numerator", DBL, "Numerator: persons (proportions), events (rates), summed amounts, or index stays followed up (event indicators).", nullable=True),
         Column("denominator", DBL, "Denominator: persons, the summed denominator feature of a ratio, or index stays (event indicators).", nullable=True),
-        Column("numerator_persons", LONG, "Persons behind the numerator (disclosure control).", nullable=True),
-        Column("denominator_persons", LONG, "Persons behind the denominator (disclosure control).", nullable=True),
+        Column("numerator_persons", LONG, "Persons behind the numerator, perturbed (internal: not exported).", nullable=True),
+        Column("denominator_persons", LONG, "Persons behind the denominator, perturbed (internal: not exported).", nullable=True),
         Column("value", DBL, "Crude value x per, rounded to the spec's decimals.", nullable=True),
         Column("ci_low", DBL, "Lower confidence bound of the crude value.", nullable=True),
         Column("ci_high", DBL, "Upper confidence bound of the crude value.", nullable=True),
@@ -42,7 +44,7 @@ RESULTS = Table(
         Column("funnel_high_outer", DBL, "Hospital rows: upper funnel limit of O/E at the widest level.", nullable=True),
         Column("outlier", STR, "Hospital rows: 'above_<level>' / 'below_<level>' for the widest funnel limit crossed, else 'within'.", nullable=True),
         Column("suppressed", BOOL, "True when the cell is not published."),
-        Column("suppression_reason", STR, "'primary' (under the minimum count) or 'complementary' (would reveal one).", nullable=True),
+        Column("suppression_reason", STR, "'small_count' (fewer than the minimum count of persons, true or perturbed); the only reason, so a hidden cell says nothing more.", nullable=True),
         Column("run_id", STR, "Run that computed the row."),
         Column("computed_at", TS, "When the run computed it (UTC)."),
     ),
@@ -105,6 +107,7 @@ RUNS = Table(
         Column("timings", T.MapType(STR, DBL, False), "Seconds per stage."),
         Column("result_rows", LONG, "Rows published (succeeded only).", nullable=True),
         Column("error", STR, "Error message (failed only).", nullable=True),
+        Column("disclosure", STR, "Disclosure control applied: method and perturbation-table parameters (never the secret).", nullable=True),
     ),
 )
 

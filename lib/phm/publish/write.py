@@ -129,7 +129,7 @@ def append_ledger(spark: SparkSession, warehouse: Warehouse, row: dict) -> None:
         full[key] = full[key] or {}
     full["periods"] = full["periods"] or []
     spark.createDataFrame([full], RUNS.schema).write.format("delta").mode("append") \
-        .save(warehouse.path(RUNS.name))
+        .option("mergeSchema", "true").save(warehouse.path(RUNS.name))
 
 
 def with_timestamp(results: DataFrame, run_id: str) -> DataFrame:

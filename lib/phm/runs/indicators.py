@@ -29,6 +29,8 @@ from phm.compile.person_year import build_person_year
 from phm.compile.plan import Plan, build_plan
 from phm.compile.requirements import check_columns
 from phm.data.warehouse import Warehouse
+from phm.disclosure import Protection, default_protection
+from phm.disclosure.policy import redact_in_plans
 from phm.errors import WarehouseError
 from phm.publish.write import (append_ledger, metadata_rows, with_timestamp, write_metadata,
                                write_results, write_risk_models)
@@ -82,10 +84,11 @@ def event_data_end(spark: SparkSession, warehouse: Warehouse, plan: Plan,
 
 
 def compute_cells(spark: SparkSession, warehouse: Warehouse, plan: Plan, catalogue: Catalogue,
-                  years: list[int], *, materialise: bool = True, timings: dict | None = None,
-                  data_end: dt.date | None = None, models: list | None = None) -> DataFrame:
-    """Indicator cells (pre-statistics) for ``years``; materialises the working tables.
-    Fitted hospital risk models are appended to ``models`` when given."""
+                  years: list[int], secret: str, *, materialise: bool = True,
+                  timings: dict | None = None, data_end: dt.date | None = None,
+                  models: list | None = None) -> DataFrame:
+    """Indicator cells (pre-statistics) for ``years``, with the cell keys ``secret`` gives;
+    materialises the working tables. Fitted hospital risk models are appended to ``models``."""
     timings = timings if timings is not None else {}
     check_columns(spark, warehouse, plan, catalogue)
     index = None
@@ -101,10 +104,10 @@ def compute_cells(spark: SparkSession, warehouse: Warehouse, plan: Plan, catalog
     if materialise:
         person_year = _materialise(spark, warehouse, person_year, PERSON_YEAR)
         timings["person_year"] = round(time.perf_counter() - t0, 2)
-    cells = indicator_cells(spark, build_cube(person_year, plan), plan, years)
+    cells = indicator_cells(spark, build_cube(person_year, plan, secret), plan, years)
     if index is not None:
         t0 = time.perf_counter()
-        hospitals, fitted = hospital_cells(spark, index, person_year, plan, catalogue)
+        hospitals, fitted = hospital_cells(spark, index, person_year, plan, catalogue, secret)
         if models is not None:
             models += fitted
         if hospitals is not None:
@@ -116,10 +119,14 @@ def compute_cells(spark: SparkSession, warehouse: Warehouse, plan: Plan, catalog
 def run_indicators(spark: SparkSession, warehouse: Warehouse, specs: Path | str | Catalogue,
                    ids: list[str] | None = None, years: list[int] | None = None,
                    run_id: str | None = None, *, collections: list[str] | None = None,
-                   data_end: dt.date | None = None) -> RunReport:
+                   data_end: dt.date | None = None,
+                   protection: Protection | None = None) -> RunReport:
     """Compute and publish indicators (by id and/or collection; all when neither is given).
-    ``data_end`` overrides the last day of data used by the events' data-end rule."""
+    ``data_end`` overrides the last day of data used by the events' data-end rule;
+    ``protection`` the warehouse's cell-key secret and the default perturbation table."""
     catalogue = specs if isinstance(specs, Catalogue) else load_catalogue(specs)
+    protection = protection or default_protection(warehouse)
+    redact_in_plans(spark, protection)
     indicators = catalogue.select(ids, collections=collections)
     plan = build_plan(catalogue, indicators)
     have = available_years(spark, warehouse)
@@ -134,15 +141,15 @@ def run_indicators(spark: SparkSession, warehouse: Warehouse, specs: Path | str 
                       *[t for e in plan.events for t in ("hospital_stay", e.follow_up.source)]})
     ledger = {"run_id": run_id, "periods": years, "spec_hashes": plan.hashes,
               "input_versions": input_versions(spark, warehouse, sources),
-              "code_version": phm.__version__}
+              "code_version": phm.__version__, "disclosure": protection.describe()}
     append_ledger(spark, warehouse, {**ledger, "status": "started"})
     start = time.perf_counter()
     try:
         models: list = []
-        cells = compute_cells(spark, warehouse, plan, catalogue, years, timings=report.timings,
-                              data_end=data_end, models=models)
+        cells = compute_cells(spark, warehouse, plan, catalogue, years, protection.secret,
+                              timings=report.timings, data_end=data_end, models=models)
         t0 = time.perf_counter()
-        results = with_timestamp(finalise(cells, plan, catalogue), run_id)
+        results = with_timestamp(finalise(cells, plan, protection), run_id)
         write_metadata(spark, warehouse, metadata_rows(catalogue, indicators, plan.hashes))
         compared = [i.id for i in indicators if i.hospital_comparison]
         if compared:

@@ -348,7 +348,8 @@ class Breakdowns(Model):
     @classmethod
     def _has_belgium(cls, v: list[str]) -> list[str]:
         if "belgium" not in v:
-            raise ValueError("include 'belgium': totals anchor the disclosure hierarchy")
+            raise ValueError("include 'belgium': the national total is the reference of "
+                             "indirect standardisation and hospital comparisons")
         if len(set(v)) != len(v):
             raise ValueError("a level is listed twice")
         return v
