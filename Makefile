@@ -1,7 +1,7 @@
 # Two commands for a new user (Python 3.11 and Java 17 present, nothing else):
 #   make demo   set up, generate a synthetic warehouse, validate it, compute the Atlas
 #               catalogue into it and export the published values
-#   make test   set up and run the test suite
+#   make test   set up, lint (ruff) and run the test suite
 # Both are idempotent: the virtual environment (.venv/) and the Delta jars
 # (.cache/ivy) are created once and reused.
 
@@ -36,6 +36,7 @@ demo: setup
 	$(BIN)/phm export --warehouse $(WAREHOUSE) --out $(WAREHOUSE)/export
 
 test: setup
+	$(BIN)/ruff check lib tests benchmarks jobs
 	$(BIN)/python -m pytest
 
 bench: setup
