@@ -148,9 +148,9 @@ def _values(pdf: pd.DataFrame, s: Settings) -> pd.DataFrame:
     for col in ("value", "ci_low", "ci_high", "value_standardised", "std_ci_low", "std_ci_high"):
         out[col] = out[col].round(s.decimals)
     out["oe_ratio"] = out["oe_ratio"].round(3)
-    for col in ("funnel_low_inner", "funnel_high_inner", "funnel_low_outer", "funnel_high_outer",
-                "outlier"):
-        out[col] = None
+    for col in ("funnel_low_inner", "funnel_high_inner", "funnel_low_outer", "funnel_high_outer"):
+        out[col] = np.nan
+    out["outlier"] = None
     return out
 
 

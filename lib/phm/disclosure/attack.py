@@ -129,7 +129,9 @@ def definitions(plan) -> list[Indicator]:
 
 
 def published_system(spark, warehouse, plan, max_noise: int, audience: str = PUBLIC) -> System:
-    """The system of a run's published results (truth from its working tables)."""
+    """The system of a run's published results (truth from its working tables). ``plan`` must
+    be the plan of the run that wrote ``person_year`` and ``index_events``: event columns of
+    the index table are numbered in its order."""
     from pyspark.sql import functions as F
 
     index = warehouse.read(spark, "index_events") if plan.events else None
