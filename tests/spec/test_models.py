@@ -225,7 +225,8 @@ def test_breakdowns_default_to_every_level():
 
 def test_breakdowns_must_include_belgium():
     assert one_error(Breakdowns, {"geography": ["municipality", "region"]}) == \
-        "include 'belgium': totals anchor the disclosure hierarchy"
+        "include 'belgium': the national total is the reference of indirect " \
+        "standardisation and hospital comparisons"
     assert one_error(Breakdowns, {"geography": ["belgium", "region", "region"]}) == \
         "a level is listed twice"
     assert Breakdowns(geography=["belgium"]).geography == ["belgium"]
