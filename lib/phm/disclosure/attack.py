@@ -266,9 +266,8 @@ class Attacker:
         known = (counts["period"].to_numpy() == year) & ~counts["hidden"].to_numpy()
         known &= np.isfinite(counts["low"].to_numpy()) | np.isfinite(counts["high"].to_numpy())
         a = system.matrix[np.flatnonzero(known)][:, self.cols].tocsr()
-        low, high = _merge_identical_rows(a, counts["low"].to_numpy(float)[known],
-                                          counts["high"].to_numpy(float)[known])
-        a, low, high = low[0], low[1], high
+        a, low, high = _merge_identical_rows(a, counts["low"].to_numpy(float)[known],
+                                             counts["high"].to_numpy(float)[known])
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = len(self.cols), a.shape[0]
         lp.col_cost_ = np.zeros(len(self.cols))
@@ -310,11 +309,10 @@ def _merge_identical_rows(a: sparse.csr_matrix, low: np.ndarray, high: np.ndarra
     """Rows counting the same atoms (a denominator shared by indicators) merged into one,
     with the tightest bounds."""
     keys = [a.indices[a.indptr[i]:a.indptr[i + 1]].tobytes() for i in range(a.shape[0])]
-    codes, first = pd.factorize(pd.Series(keys))[0], None
-    frame = pd.DataFrame({"g": codes, "low": low, "high": high})
-    merged = frame.groupby("g").agg(low=("low", "max"), high=("high", "min"), row=("g", "idxmin"))
-    first = frame.reset_index().groupby("g")["index"].min().loc[merged.index].to_numpy()
-    return (a[first], merged["low"].to_numpy()), merged["high"].to_numpy()
+    frame = pd.DataFrame({"g": pd.factorize(pd.Series(keys))[0], "low": low, "high": high})
+    merged = frame.reset_index().groupby("g").agg(row=("index", "min"), low=("low", "max"),
+                                                  high=("high", "min"))
+    return a[merged["row"].to_numpy()], merged["low"].to_numpy(), merged["high"].to_numpy()
 
 
 def audit(system: System, max_noise: int, *, limit: int | None = None, seed: int = 0,
