@@ -90,11 +90,10 @@ def finalise_group(pdf: pd.DataFrame, s: Settings, ptable: PTable) -> pd.DataFra
                            min_count=s.min_count, zero_is_safe=s.zero_is_safe)
     published = _published_sums(pdf, shown, s)
     hospital = (pdf["geo_level"] == HOSPITAL).to_numpy()
-    areas = _values(published[~hospital].reset_index(drop=True), s)
-    parts = [areas]
+    parts = [_values(published[~hospital].reset_index(drop=True), s)]
     if hospital.any():
         parts.append(_hospital_values(published[hospital].reset_index(drop=True), s))
-    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else areas
+    out = pd.concat(parts, ignore_index=True)
     hidden = np.concatenate([shown.hidden[~hospital], shown.hidden[hospital]])
     out["suppressed"] = hidden
     out["suppression_reason"] = np.where(hidden, REASON, None)
