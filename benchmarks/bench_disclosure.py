@@ -51,6 +51,8 @@ def main() -> None:
                         help="attack the cells of these indicators only (default: all)")
     parser.add_argument("--targets", type=int, default=100, help="attacked counts per year")
     parser.add_argument("--no-run", action="store_true", help="attack the published results")
+    parser.add_argument("--max-noise", type=int, default=PTable().max_noise,
+                        help="D of the run that published the results (with --no-run)")
     parser.add_argument("--json")
     args = parser.parse_args()
 
@@ -63,7 +65,7 @@ def main() -> None:
     attacked = set(args.specs or [i.id for i in plan.indicators])
     years = args.years or available_years(spark, wh)
     figures: dict = {"years": years, "indicators": len(attacked)}
-    max_noise = PTable().max_noise
+    max_noise = args.max_noise
 
     if not args.no_run:
         t0 = time.perf_counter()
@@ -92,7 +94,7 @@ def main() -> None:
         t0 = time.perf_counter()
         system = A.linear_system(atoms, results, A.definitions(plan), max_noise, audience)
         if audience == A.INTERNAL:
-            figures.update(_perturbation(system))
+            figures.update(_perturbation(system, max_noise))
         chosen = A.targets(system)
         sample = pd.concat([g.sample(min(len(g), args.targets), random_state=1)
                             for _, g in chosen.groupby("period")])
@@ -112,12 +114,12 @@ def main() -> None:
             json.dump(figures, f, indent=2)
 
 
-def _perturbation(system: A.System) -> dict:
+def _perturbation(system: A.System, max_noise: int) -> dict:
     """Published person counts against the truth behind them (internal audience's bounds are
     the published counts +- D, so the published count is the middle of its bounds)."""
     c = system.counts
     shown = c[~c.hidden & np.isfinite(c.low) & (c.low > 0)]
-    published = (shown.high - PTable().max_noise).to_numpy()
+    published = (shown.high - max_noise).to_numpy()
     noise = published - shown.truth.to_numpy()
     return {"published_counts": len(shown),
             "mean_abs_perturbation": round(float(np.abs(noise).mean()), 3),

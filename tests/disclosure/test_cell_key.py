@@ -11,9 +11,16 @@ import pytest
 from phm.disclosure import EXACT, PTable, cell_key, record_key
 
 
+HAND = PTable(max_noise=4, scale=2.0)  # small enough to work out by hand
+
+
+def test_published_parameters_are_the_documented_ones():
+    assert (PTable().max_noise, PTable().scale) == (8, 2.0)  # docs/disclosure.md
+
+
 def test_ptable_for_large_counts_by_hand():
     # D = 4, scale 2: weights exp(-|j|/2); P(0) = 1 / (1 + 2 (e^-.5 + e^-1 + e^-1.5 + e^-2))
-    support, p = PTable().distribution(100)
+    support, p = HAND.distribution(100)
     assert list(support) == [-4, -3, -2, -1, 0, 1, 2, 3, 4]
     total = 1 + 2 * sum(math.exp(-j / 2) for j in range(1, 5))
     assert p[4] == pytest.approx(1 / total)
@@ -21,12 +28,13 @@ def test_ptable_for_large_counts_by_hand():
     assert p == pytest.approx(p[::-1])
 
 
-@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 50])
-def test_noise_is_unbiased_and_never_makes_a_count_negative(n):
-    support, p = PTable().distribution(n)
+@pytest.mark.parametrize("table", [HAND, PTable()])
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 7, 8, 50])
+def test_noise_is_unbiased_and_never_makes_a_count_negative(n, table):
+    support, p = table.distribution(n)
     assert p.sum() == pytest.approx(1.0)
     assert (support * p).sum() == pytest.approx(0.0, abs=1e-12)
-    assert support.min() == -min(n, 4) and support.max() == 4
+    assert support.min() == -min(n, table.max_noise) and support.max() == table.max_noise
     assert (p > 0).all()
 
 
@@ -37,7 +45,7 @@ def test_zero_stays_zero_and_exact_table_adds_nothing():
 
 
 def test_lookup_reads_the_cumulative_interval_holding_the_key():
-    table = PTable()
+    table = HAND
     support, p = table.distribution(10)
     cdf = np.cumsum(p)
     counts = np.full(4, 10)

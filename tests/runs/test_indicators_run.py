@@ -47,7 +47,7 @@ def test_rerun_gives_identical_results_and_ledger_rows(spark, setup):
     assert ledger[ledger.status == "succeeded"].input_versions.map(len).min() >= 3
     # the protection is recorded, its secret nowhere
     assert set(ledger[ledger.run_id == "r2"].disclosure) == {
-        "cell_key max_noise=4 scale=2 key_bits=20"}
+        "cell_key max_noise=8 scale=2 key_bits=20"}
     secret = warehouse_secret(wh)
     for frame in (ledger, before):
         assert not frame.astype(str).apply(lambda col: col.str.contains(secret)).any().any()

@@ -63,7 +63,7 @@ class PTable:
     ``max_noise = 0`` publishes exact counts (for checking definitions, never for publication).
     """
 
-    max_noise: int = 4
+    max_noise: int = 8
     scale: float = 2.0
 
     def __post_init__(self) -> None:
