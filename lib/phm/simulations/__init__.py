@@ -1,0 +1,1 @@
+"""Population-financing simulations: risk models, budget guarantee, capitation what-ifs."""
