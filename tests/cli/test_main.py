@@ -193,6 +193,23 @@ def test_check_passes_on_the_repository_specs():
     assert "no errors" in " ".join(result.output.split())
 
 
+def test_check_counts_and_checks_the_financing_scenarios(tmp_path):
+    import shutil
+
+    result = invoke("check")
+    assert "2 financing scenarios (7 variants)" in " ".join(result.output.split())
+    specs = tmp_path / "specs"
+    shutil.copytree("indicator_specs", specs)
+    target = specs / "simulations" / "capitation_pilots.yaml"
+    lines = target.read_text().splitlines()
+    number = next(i for i, line in enumerate(lines) if line.startswith("  areas: "))
+    lines[number] = "  areas: pilot_regoins"
+    target.write_text("\n".join(lines) + "\n")
+    result = invoke("check", "--specs-dir", str(specs))
+    assert_clean_error(result, f"capitation_pilots.yaml:{number + 1}", "attribution.areas",
+                       "did you mean 'pilot_regions'?")
+
+
 def test_check_names_file_line_field_and_suggestion(tmp_path):
     import shutil
 

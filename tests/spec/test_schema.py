@@ -16,7 +16,7 @@ REGENERATE = ("python -c \"from pathlib import Path; from phm.spec.schema import
 def test_one_schema_per_spec_kind():
     schemas = json_schemas()
     assert list(schemas) == ["indicators", "features", "events", "codelists", "age_schemes",
-                             "areas"]
+                             "areas", "simulations"]
     assert set(schemas) == set(KINDS)          # the folders the loader reads
     for kind, schema in schemas.items():
         assert schema["$id"] == f"{kind}.schema.json"
@@ -58,7 +58,8 @@ def test_write_json_schemas(tmp_path):
     paths = write_json_schemas(tmp_path / "out")
     assert [p.name for p in paths] == ["indicators.schema.json", "features.schema.json",
                                        "events.schema.json", "codelists.schema.json",
-                                       "age_schemes.schema.json", "areas.schema.json"]
+                                       "age_schemes.schema.json", "areas.schema.json",
+                                       "simulations.schema.json"]
     for path, (kind, schema) in zip(paths, json_schemas().items(), strict=True):
         text = path.read_text(encoding="utf-8")
         assert text.endswith("}\n") and not text.endswith("\n\n")

@@ -390,7 +390,8 @@ def check(specs_dir: SpecsDirOption = "indicator_specs") -> None:
     console.print(
         f"[green]✓[/] {len(catalogue.indicators)} indicators, {len(catalogue.features)} features, "
         f"{len(catalogue.codelists)} code lists, {len(catalogue.age_schemes)} age schemes, "
-        f"{len(catalogue.areas)} area sets: no errors"
+        f"{len(catalogue.areas)} area sets, {len(catalogue.simulations)} financing scenarios "
+        f"({sum(len(s.variants()) for s in catalogue.simulations.values())} variants): no errors"
         + (f", {len(catalogue.warnings)} warning(s)" if catalogue.warnings else "")
     )
 

@@ -4,7 +4,7 @@ Layout (each file holds one spec whose ``id`` is the file name)::
 
     indicator_specs/
       indicators/**/<id>.yaml   features/**/<id>.yaml   codelists/**/<id>.yaml
-      age_schemes/<id>.yaml     areas/<id>.yaml
+      age_schemes/<id>.yaml     areas/<id>.yaml          simulations/<id>.yaml
 
 Checks, in order: YAML syntax and duplicate keys; the shape of each spec (pydantic); then what a
 single file cannot tell: references between specs (code lists, features, age schemes, areas),
@@ -30,6 +30,7 @@ from phm.spec.attributes import ATTRIBUTES, BREAKDOWN_ATTRIBUTES
 from phm.spec.issues import SpecError, SpecIssue, dotted, suggest
 from phm.spec.models import (CODE_SYSTEMS, EPISODE_COLUMNS, AgeScheme, AreaSet, CodeList,
                              Condition, Event, Feature, Indicator, Selection)
+from phm.spec.scenario import SCENARIO_FACTORS, Scenario
 from phm.spec.yaml_source import YamlSource, read_yaml
 
 KINDS: dict[str, type[BaseModel]] = {
@@ -39,6 +40,7 @@ KINDS: dict[str, type[BaseModel]] = {
     "codelists": CodeList,
     "age_schemes": AgeScheme,
     "areas": AreaSet,
+    "simulations": Scenario,
 }
 NUMERIC_TYPES = ("IntegerType", "LongType", "DoubleType", "DecimalType")
 
@@ -52,6 +54,7 @@ class Catalogue:
     codelists: dict[str, CodeList] = field(default_factory=dict)
     age_schemes: dict[str, AgeScheme] = field(default_factory=dict)
     areas: dict[str, AreaSet] = field(default_factory=dict)
+    simulations: dict[str, Scenario] = field(default_factory=dict)
     sources: dict[tuple[str, str], YamlSource] = field(default_factory=dict)
     warnings: list[SpecIssue] = field(default_factory=list)
 
@@ -131,6 +134,11 @@ class Catalogue:
             deps += [self.hash_of("age_schemes", d.split(":", 1)[1])
                      for d in spec.breakdowns.dims if d.startswith("age:")]
             deps += [self.hash_of("areas", a) for a in spec.breakdowns.areas]
+        elif isinstance(spec, Scenario):
+            deps += [self.hash_of("features", f) for f in sorted(scenario_variables(spec))
+                     if f in self.features]
+            if spec.attribution.areas in self.areas:
+                deps.append(self.hash_of("areas", spec.attribution.areas))
         payload = json.dumps([spec.model_dump(mode="json", by_alias=True), deps], sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
@@ -158,6 +166,23 @@ def indicator_conditions(ind: Indicator) -> list[tuple[tuple, Condition]]:
 
 # risk factors that are not person-year variables of their own
 MODEL_ONLY_FACTORS = ("age5",)
+
+
+def scenario_variables(sc: Scenario) -> set[str]:
+    """Person-year variables a scenario reads (its variants' included)."""
+    names: set[str] = set()
+    for variant in _safe_variants(sc).values():
+        names |= {c.feature for c in variant.attribution.target_group}
+        names |= set(variant.cost.features)
+        names |= {f for f in variant.risk_model.factors if f not in SCENARIO_FACTORS}
+    return names
+
+
+def _safe_variants(sc: Scenario) -> dict[str, Scenario]:
+    try:
+        return sc.variants()
+    except ValidationError:
+        return {"base": sc}
 
 
 def indicator_variables(ind: Indicator) -> set[str]:
@@ -305,6 +330,8 @@ def _check_references(cat: Catalogue) -> list[SpecIssue]:
         issues += _check_areas(cat, aid, area_set)
     for cid, codelist in cat.codelists.items():
         issues += _check_codelist(cat, cid, codelist)
+    for sid, scenario in cat.simulations.items():
+        issues += _check_scenario(cat, sid, scenario)
     return issues
 
 
@@ -545,3 +572,47 @@ def _check_codelist(cat: Catalogue, cid: str, cl: CodeList) -> list[SpecIssue]:
         return [_at(cat, "codelists", cid, ("codes",), f"{len(missing)} code(s) not in the "
                     f"reference tables: {missing[:5]}", "warning")]
     return []
+
+
+def _check_scenario(cat: Catalogue, sid: str, sc: Scenario) -> list[SpecIssue]:
+    """References of a scenario and of each of its variants (a grid value is checked where the
+    grid gives it)."""
+    try:
+        variants = sc.variants()
+    except ValidationError as exc:
+        out = []
+        for err in exc.errors():
+            path = ".".join(str(p) for p in err["loc"])
+            at = next((g for g in sc.grid if path.startswith(g) or g.startswith(path)), None)
+            out.append(_at(cat, "simulations", sid, ("grid", at) if at else ("grid",),
+                           f"a variant is invalid at {path}: "
+                           f"{str(err['msg']).removeprefix('Value error, ')}"))
+        return out
+    issues: list[SpecIssue] = []
+    if sc.attribution.areas not in cat.areas:
+        issues.append(_at(cat, "simulations", sid, ("attribution", "areas"),
+                          f"unknown area set {sc.attribution.areas!r}"
+                          f"{suggest(sc.attribution.areas, cat.areas)}"))
+    for i, cond in enumerate(sc.attribution.target_group):
+        issues += _check_condition(cat, "simulations", sid, ("attribution", "target_group", i),
+                                   cond)
+    seen: set[tuple] = set()
+    for name, variant in variants.items():
+        where = () if name == "base" else ("grid",)
+        for i, feature in enumerate(variant.cost.features):
+            loc = where or ("cost", "features", i)
+            kind = cat.variable_kind(feature)
+            if kind != "number" and (loc, feature) not in seen:
+                seen.add((loc, feature))
+                issues.append(_at(cat, "simulations", sid, loc, f"cost feature {feature!r}: "
+                                  + ("expected a numeric feature, it is a " + kind if kind
+                                     else f"unknown feature{suggest(feature, cat.features)}")))
+        for i, factor in enumerate(variant.risk_model.factors):
+            loc = where or ("risk_model", "factors", i)
+            if (factor not in SCENARIO_FACTORS and cat.variable_kind(factor) is None
+                    and (loc, factor) not in seen):
+                seen.add((loc, factor))
+                known = [*cat.features, *ATTRIBUTES, *SCENARIO_FACTORS]
+                issues.append(_at(cat, "simulations", sid, loc, f"unknown risk factor "
+                                  f"{factor!r}{suggest(factor, known)}"))
+    return issues

@@ -33,6 +33,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from phm.spec.models import AgeScheme, AreaSet, CodeList, Event, Feature, Indicator
+from phm.spec.scenario import Scenario
 
 # spec folder (kind) -> model of one file in it; same order as the loader's
 SCHEMA_MODELS: dict[str, type[BaseModel]] = {
@@ -42,13 +43,14 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "codelists": CodeList,
     "age_schemes": AgeScheme,
     "areas": AreaSet,
+    "simulations": Scenario,
 }
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 
 def json_schemas() -> dict[str, dict]:
-    """``{kind: JSON Schema}`` for the six spec kinds (indicators, features, events,
-    codelists, age_schemes, areas), keys as written in YAML (``in``, ``from``)."""
+    """``{kind: JSON Schema}`` for the spec kinds (indicators, features, events, codelists,
+    age_schemes, areas, simulations), keys as written in YAML (``in``, ``from``)."""
     out: dict[str, dict] = {}
     for kind, model in SCHEMA_MODELS.items():
         schema = model.model_json_schema(by_alias=True)
