@@ -63,12 +63,22 @@ class Plan:
         return max([p.max_window for p in self.passes] + [2]) - 1
 
 
+def _passes(features: list[Feature]) -> tuple[SourcePass, ...]:
+    return tuple(SourcePass(table, tuple(f for f in features if f.source == table))
+                 for table in SOURCES if any(f.source == table for f in features))
+
+
+def feature_plan(catalogue: Catalogue, names: list[str]) -> Plan:
+    """A plan computing only these person-year features (and their inputs), for readers of
+    the person-year table other than indicators (financing simulations)."""
+    features = catalogue.features_named(sorted(names))
+    return Plan((), _passes(features), tuple(f for f in features if f.derived is not None),
+                (), (), (), {})
+
+
 def build_plan(catalogue: Catalogue, indicators: list[Indicator]) -> Plan:
     features = catalogue.features_for(indicators)
-    passes = tuple(
-        SourcePass(table, tuple(f for f in features if f.source == table))
-        for table in SOURCES if any(f.source == table for f in features)
-    )
+    passes = _passes(features)
     derived = tuple(f for f in features if f.derived is not None)
     dims = tuple(sorted({d for ind in indicators for d in ind.breakdowns.dims}))
     sets: list[tuple[str, tuple[str, ...]]] = []

@@ -99,6 +99,11 @@ class Catalogue:
 
     def features_for(self, indicators: Iterable[Indicator]) -> list[Feature]:
         """Every feature the indicators need, derived features' inputs included, inputs first."""
+        return self.features_named(n for ind in indicators for n in indicator_variables(ind))
+
+    def features_named(self, names: Iterable[str]) -> list[Feature]:
+        """These features (names that are not features are skipped) and their inputs, inputs
+        first."""
         order: list[str] = []
 
         def visit(name: str) -> None:
@@ -109,9 +114,8 @@ class Catalogue:
                 visit(dep)
             order.append(name)
 
-        for ind in indicators:
-            for name in indicator_variables(ind):
-                visit(name)
+        for name in names:
+            visit(name)
         return [self.features[n] for n in order]
 
     # -- content hashes --------------------------------------------------------------------

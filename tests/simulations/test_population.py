@@ -1,0 +1,130 @@
+"""A scenario over a generated warehouse: attribution, reference population, cost and the
+fraction insured, against an independent recomputation from the raw tables (pandas)."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from spec_helpers import REPO_SPECS
+
+from pyspark.sql import functions as F
+
+from phm.runs.simulations import simulate
+from phm.simulations.population import person_years, scenario_rows
+from phm.spec import load_catalogue
+from phm.spec.scenario import Scenario
+
+SCENARIO = {
+    "id": "small_guarantee", "version": 1, "label": {"nl": "S", "fr": "S", "en": "S"},
+    "attribution": {"areas": "test_pilots", "timing": "prospective"},
+    "cost": {"features": ["reimbursed_hc", "reimbursed_pharmacy"]},
+    "risk_model": {"factors": ["bim", "chronic_status"]},
+    "years": {"baseline": 2022, "guarantee": [2023]},
+}
+
+
+@pytest.fixture(scope="module")
+def setting(spark, small_warehouse, tmp_path_factory):
+    wh = small_warehouse
+    pop = wh.read(spark, "population").toPandas()
+    # the two most populated municipalities of 2022 form pilot P1, the third P2
+    top = pop[pop.year == 2022].nis_municipality.value_counts().index[:3]
+    root = tmp_path_factory.mktemp("sim_specs") / "specs"
+    shutil.copytree(REPO_SPECS, root)
+    areas = {"id": "test_pilots", "version": 1, "label": {"nl": "T", "fr": "T", "en": "T"},
+             "areas": {"P1": {"label": "P1", "municipalities": [str(n) for n in top[:2]]},
+                       "P2": {"label": "P2", "municipalities": [str(top[2])]}}}
+    (root / "areas" / "test_pilots.yaml").write_text(yaml.safe_dump(areas))
+    (root / "simulations" / "small_guarantee.yaml").write_text(yaml.safe_dump(SCENARIO))
+    catalogue = load_catalogue(root)
+    return wh, catalogue, pop, {"P1": set(top[:2]), "P2": {top[2]}}
+
+
+def _expected_rows(spark, wh, pop, pilots) -> pd.DataFrame:
+    """Independent: residence of 2022 (else 2023), cost from the claim tables, fraction."""
+    now = pop[pop.year == 2023].set_index("person_id")
+    before = pop[pop.year == 2022].set_index("person_id").nis_municipality
+    nis = before.reindex(now.index).fillna(now.nis_municipality)
+    cost = pd.Series(0.0, index=now.index)
+    for table in ("health_care", "pharmacy"):
+        claims = wh.read(spark, table).where("year = 2023").toPandas()
+        cost = cost.add(claims.groupby("person_id").amount_reimbursed.sum().astype(float),
+                        fill_value=0.0).reindex(now.index)
+    start = pd.to_datetime(np.where(now.birth_year == 2023, "2023-07-01", "2023-01-01"))
+    end = pd.to_datetime(now.death_date).fillna(pd.Timestamp("2023-12-31"))
+    fraction = np.maximum((end - start).dt.days + 1, 1) / 365
+    out = pd.DataFrame({"nis": nis, "cost": cost, "fraction": np.asarray(fraction)})
+    out["pilot"] = None
+    for name, members in pilots.items():
+        out.loc[out.nis.isin(members), "pilot"] = name
+    return out
+
+
+def test_rows_follow_the_attribution_rules(spark, setting):
+    wh, catalogue, pop, pilots = setting
+    scenario = catalogue.simulations["small_guarantee"]
+    table = person_years(spark, wh, catalogue, scenario, [2023])
+    rows = scenario_rows(table, catalogue, scenario).where("year = 2023").toPandas()
+    expected = _expected_rows(spark, wh, pop, pilots)
+    # every 2023 person once: in a pilot, or in the reference
+    assert rows.person_id.is_unique and set(rows.person_id) == set(expected.index)
+    got = rows.set_index("person_id").loc[expected.index]
+    assert list(got.pilot.fillna("-")) == list(expected.pilot.fillna("-"))
+    assert (got.in_reference == expected.pilot.isna()).all()
+    assert got.cost.to_numpy() == pytest.approx(expected.cost.to_numpy())
+    assert got.fraction.to_numpy() == pytest.approx(expected.fraction.to_numpy())
+    assert (expected.pilot.notna().sum() >= 10) and (expected.fraction < 1).any()
+
+
+@pytest.mark.parametrize("timing, reference, expected", [
+    # x lived in Leuven (a pilot municipality) and was chronic at the end of 2022, moved to
+    # Ghent and lost the status in 2023; y was born in Leuven in 2023; z lives in Ghent
+    ("prospective", "outside_pilots", {("x", "zorgzaam_leuven", False), ("y", "zorgzaam_leuven",
+                                                                         False), ("z", None, True)}),
+    # concurrent: x is in Ghent in 2023 (reference); y is not chronic: neither pilot nor
+    # reference (a resident of a pilot area outside the target group)
+    ("concurrent", "outside_pilots", {("x", None, True), ("z", None, True)}),
+    # all of Belgium as reference: everyone once in the reference, pilot members once more
+    ("prospective", "belgium", {("x", "zorgzaam_leuven", False), ("y", "zorgzaam_leuven", False),
+                                ("x", None, True), ("y", None, True), ("z", None, True)}),
+])
+def test_attribution_by_hand(spark, timing, reference, expected):
+    table = spark.createDataFrame(
+        [("x", 2022, "24062", True, 10.0, 1.0), ("x", 2023, "44021", False, 20.0, 1.0),
+         ("y", 2023, "24062", True, 30.0, 0.5), ("z", 2022, "44021", False, 5.0, 1.0),
+         ("z", 2023, "44021", True, 40.0, 1.0)],
+        "person_id string, year int, nis string, chronic_status boolean, reimbursed_hc double, "
+        "fraction double")
+    scenario = Scenario.model_validate({
+        **SCENARIO, "attribution": {"areas": "pilot_regions", "timing": timing,
+                                    "target_group": [{"feature": "chronic_status",
+                                                      "equals": True}]},
+        "reference": reference, "cost": {"features": ["reimbursed_hc"]}})
+    if timing == "concurrent":
+        table = table.withColumn("chronic_status", F.col("person_id") != "y")
+    rows = scenario_rows(table, load_catalogue(REPO_SPECS), scenario).where("year = 2023")
+    got = {(r.person_id, r.pilot, r.in_reference) for r in rows.collect()}
+    assert got == expected
+    assert {r.person_id: r.cost for r in rows.collect()} == {
+        k: v for k, v in {"x": 20.0, "y": 30.0, "z": 40.0}.items() if k in {e[0] for e in expected}}
+
+
+def test_a_scenario_runs_end_to_end_with_its_variants(spark, setting):
+    wh, catalogue, pop, pilots = setting
+    [result] = simulate(spark, wh, catalogue, "small_guarantee")
+    assert result.variant == "base"
+    [year] = result.years
+    expected = _expected_rows(spark, wh, pop, pilots)
+    p = year.pilots.set_index("pilot")
+    sizes = expected.groupby("pilot").size()
+    assert p.persons.to_dict() == sizes.to_dict()
+    # actual = sum of annualised cost x fraction = the year's cost, uncapped
+    actual = expected.groupby("pilot").cost.sum()
+    assert p.actual.to_numpy() == pytest.approx(actual.loc[p.index].to_numpy())
+    # the model's expected cost over the whole reference equals its actual (OLS with intercept)
+    assert np.isfinite(p.expected).all() and (p.expected > 0).all()
+    assert list(p.gain) == pytest.approx(list(p.expected - p.actual))
