@@ -247,6 +247,15 @@ def test_run_rejects_an_unknown_collection_before_spark(tmp_path):
     assert_clean_error(result, "unknown collection 'qualty'", "did you mean 'quality'?")
 
 
+def test_simulate_rejects_unknown_and_unimplemented_scenarios_before_spark(tmp_path):
+    (tmp_path / "wh").mkdir()
+    result = invoke("simulate", "--warehouse", str(tmp_path / "wh"), "budget_guarantee_2071")
+    assert_clean_error(result, "unknown scenario 'budget_guarantee_2071'",
+                       "did you mean 'budget_guarantee_2017'?")
+    result = invoke("simulate", "--warehouse", str(tmp_path / "wh"), "capitation_pilots")
+    assert_clean_error(result, "capitation scenarios are not implemented yet")
+
+
 def test_run_rejects_an_unknown_indicator_before_spark(tmp_path):
     (tmp_path / "wh").mkdir()
     result = invoke("run", "--warehouse", str(tmp_path / "wh"), "--specs", "gp_contact_shar")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from phm.errors import InputError
 from phm.simulations.guarantee import budget_guarantee, payout
 from phm.spec.scenario import Scenario, Sharing
 
@@ -119,10 +120,10 @@ def test_a_level_unknown_to_the_reference_cannot_be_predicted(spark):
         "year int, person_id string, pilot string, in_reference boolean, sex string, age int, "
         "cost double, fraction double")
     sc = scenario(risk_model={"factors": ["age5_sex"]})
-    with pytest.raises(ValueError, match=r"absent from the reference.*'age5_sex': \['F_50'\]"):
+    with pytest.raises(InputError, match=r"absent from the reference.*'age5_sex': \['F_50'\]"):
         budget_guarantee(rows, sc, {"age5_sex": "category"})
 
 
 def test_difference_in_trend_is_refused_until_it_exists(rows):
-    with pytest.raises(NotImplementedError, match="difference_in_trend"):
+    with pytest.raises(InputError, match="difference_in_trend.*not implemented yet"):
         budget_guarantee(rows, scenario(method="difference_in_trend"), KINDS)

@@ -128,3 +128,38 @@ def test_a_scenario_runs_end_to_end_with_its_variants(spark, setting):
     # the model's expected cost over the whole reference equals its actual (OLS with intercept)
     assert np.isfinite(p.expected).all() and (p.expected > 0).all()
     assert list(p.gain) == pytest.approx(list(p.expected - p.actual))
+
+
+def test_published_tables_protect_small_pilots_and_a_rerun_converges(spark, setting, tmp_path):
+    import shutil as sh
+
+    from phm.data.warehouse import Warehouse
+    from phm.disclosure import PTable, Protection
+    from phm.runs.simulations import run_simulations
+    from spec_helpers import TEST_SECRET
+
+    src, catalogue, pop, pilots = setting
+    root = tmp_path / "wh"
+    sh.copytree(src.root, root)
+    wh = Warehouse.at(root)
+    protection = Protection(TEST_SECRET, PTable())
+    first = run_simulations(spark, wh, catalogue, ["small_guarantee"], protection=protection)
+    results = wh.read(spark, "simulation_results").toPandas()
+    models = wh.read(spark, "simulation_models").toPandas()
+    assert len(results) == 2 and set(results.area) == {"P1", "P2"}
+    truth = _expected_rows(spark, wh, pop, pilots).groupby("pilot").size()
+    for row in results.itertuples():
+        if truth[row.area] < 5:
+            assert row.suppressed and np.isnan(row.actual)
+        else:
+            assert abs(row.persons - truth[row.area]) <= PTable().max_noise
+            assert row.oe_ratio == pytest.approx(row.actual / row.expected)
+    assert sorted(models.term) == ["bim", "chronic_status", "intercept"]
+    ledger = wh.read(spark, "run_ledger").where(f"run_id = '{first.run_id}'").toPandas()
+    assert set(ledger.status) == {"started", "succeeded"}
+    # same persons, same secret: the same published figures; the scenario's rows replaced
+    run_simulations(spark, wh, catalogue, ["small_guarantee"], protection=protection)
+    again = wh.read(spark, "simulation_results").toPandas()
+    cols = ["area", "year", "persons", "actual", "expected", "payout", "suppressed"]
+    pd.testing.assert_frame_equal(again[cols].sort_values("area").reset_index(drop=True),
+                                  results[cols].sort_values("area").reset_index(drop=True))

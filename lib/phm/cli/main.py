@@ -461,6 +461,35 @@ def run(
 
 @app.command()
 @user_errors
+def simulate(
+    scenarios: Annotated[
+        list[str] | None,
+        typer.Argument(help="Scenario ids (default: every budget-guarantee scenario)."),
+    ] = None,
+    warehouse: WarehouseOption = "warehouse",
+    specs_dir: SpecsDirOption = "indicator_specs",
+) -> None:
+    """Run financing scenarios and publish simulation_results and simulation_models."""
+    wh = _warehouse(warehouse, must_exist=True)
+    catalogue = _catalogue(specs_dir)
+    from phm.runs.simulations import check_scenarios, default_scenarios, run_simulations
+
+    chosen = scenarios or default_scenarios(catalogue)
+    check_scenarios(catalogue, chosen)  # before Spark starts
+    spark = _start_spark("phm-simulate")
+    try:
+        with console.status(f"Simulating {len(chosen)} scenario(s)..."):
+            report = run_simulations(spark, wh, catalogue, chosen)
+    finally:
+        _stop_spark()
+    console.print(render.simulation_table(report.results))
+    console.print(f"[green]✓[/] run {report.run_id}: {len(chosen)} scenario(s), "
+                  f"{report.results.variant.nunique()} variant(s), {len(report.results)} rows")
+    console.print(f"Results: [bold]{wh.path('simulation_results')}[/]")
+
+
+@app.command()
+@user_errors
 def export(
     warehouse: WarehouseOption = "warehouse",
     out: Annotated[str, typer.Option(help="Output folder.")] = "export",

@@ -256,3 +256,21 @@ def _figure_value(value: float | None, unit: str) -> str:
     if unit == "per 1,000":
         return f"{value:.1f}‰"
     return f"{value:.2f}"
+
+
+def simulation_table(results: Any) -> Table:
+    """Published simulation rows: per scenario, variant, pilot and year (EUR rounded)."""
+    table = Table(title="Budget guarantee (published figures, EUR)", title_justify="left")
+    for name in ("scenario", "variant", "area", "year", "persons", "expected", "actual",
+                 "gain", "O/E", "payout"):
+        table.add_column(name, justify="left" if name in ("scenario", "variant", "area")
+                         else "right")
+    for r in results.sort_values(["scenario_id", "variant", "area", "year"]).itertuples():
+        if r.suppressed:
+            numbers = ["hidden"] + [""] * 5
+        else:
+            numbers = [f"{int(r.persons):,}"] + [f"{float(v):,.0f}" for v in
+                                                 (r.expected, r.actual, r.gain)]
+            numbers += [f"{float(r.oe_ratio):.3f}", f"{float(r.payout):,.0f}"]
+        table.add_row(r.scenario_id, r.variant, r.area, str(r.year), *numbers)
+    return table

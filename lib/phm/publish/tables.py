@@ -130,4 +130,56 @@ RISK_MODELS = Table(
     ),
 )
 
-PUBLISHED_TABLES = {t.name: t for t in (RESULTS, METADATA, RUNS, RISK_MODELS)}
+SIMULATION_RESULTS = Table(
+    name="simulation_results",
+    doc=("Financing scenarios (docs/simulations.md): one row per scenario x variant x pilot "
+         "area x guarantee year, after disclosure control (persons perturbed with the cell-key "
+         "method, euro sums scaled with them, pilots under 5 persons hidden)."),
+    key=("scenario_id", "variant", "area", "year"),
+    kind="published",
+    columns=(
+        Column("scenario_id", STR, "Scenario id (spec file name)."),
+        Column("variant", STR, "'base', or the grid values of the variant ('path=value,...')."),
+        Column("spec_hash", STR, "Content hash of the scenario and of what it depends on."),
+        Column("area", STR, "Pilot area (an area of the scenario's area set)."),
+        Column("year", INT, "Guarantee year."),
+        Column("persons", LONG, "Persons attributed to the pilot, perturbed.", nullable=True),
+        Column("person_years", DBL, "Sum of the fractions of the year insured (1 without annualising).", nullable=True),
+        Column("actual", DBL, "Actual cost, EUR, after the outlier rule.", nullable=True),
+        Column("expected", DBL, "Expected cost from the risk model, EUR.", nullable=True),
+        Column("gain", DBL, "expected - actual, EUR.", nullable=True),
+        Column("oe_ratio", DBL, "actual / expected.", nullable=True),
+        Column("payout", DBL, "The pilot's share of the gain under the sharing rule, EUR.", nullable=True),
+        Column("outlier_threshold", DBL, "Cap or exclusion threshold applied, EUR per person-year.", nullable=True),
+        Column("suppressed", BOOL, "True when the row is not published (fewer than 5 persons, true or perturbed)."),
+        Column("suppression_reason", STR, "'small_count' or null.", nullable=True),
+        Column("run_id", STR, "Run that computed the row."),
+    ),
+)
+
+SIMULATION_MODELS = Table(
+    name="simulation_models",
+    doc="Risk models of the financing scenarios: one row per scenario x variant x year x term.",
+    key=("scenario_id", "variant", "year", "term"),
+    kind="published",
+    columns=(
+        Column("scenario_id", STR, "Scenario id."),
+        Column("variant", STR, "Variant name."),
+        Column("spec_hash", STR, "Content hash of the scenario."),
+        Column("year", INT, "Year the model was fitted on (reference population of that year)."),
+        Column("family", STR, "'ols', 'gamma' or 'tweedie'."),
+        Column("term", STR, "'intercept', a factor, 'factor=level' or 'a*b' (interaction)."),
+        Column("coefficient", DBL, "Coefficient (EUR for OLS; log scale for GLMs)."),
+        Column("std_error", DBL, "Standard error."),
+        Column("r2", DBL, "OLS: weighted R²; GLM: 1 - deviance / null deviance."),
+        Column("scale", DBL, "OLS: residual variance; GLM: Pearson dispersion."),
+        Column("rows", LONG, "Reference person-years the model was fitted on."),
+        Column("person_years", DBL, "Their sum of weights."),
+        Column("iterations", INT, "IRLS iterations (1 for OLS)."),
+        Column("outlier_threshold", DBL, "Threshold of the outlier rule, EUR per person-year.", nullable=True),
+        Column("run_id", STR, "Run that fitted it."),
+    ),
+)
+
+PUBLISHED_TABLES = {t.name: t for t in (RESULTS, METADATA, RUNS, RISK_MODELS,
+                                        SIMULATION_RESULTS, SIMULATION_MODELS)}

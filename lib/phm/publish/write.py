@@ -40,9 +40,20 @@ def add_missing_columns(spark: SparkSession, warehouse: Warehouse, table: Table)
 def replace_slice(spark: SparkSession, warehouse: Warehouse, table: Table, rows: DataFrame,
                   indicator_ids: list[str], periods: list[int]) -> None:
     """Replace the rows of these indicators and periods in ONE Delta transaction."""
+    replace_where(spark, warehouse, table, rows,
+                  f"indicator_id IN ({_sql_list(indicator_ids)}) AND "
+                  f"period IN ({', '.join(str(int(p)) for p in periods)})")
+
+
+def replace_scenarios(spark: SparkSession, warehouse: Warehouse, table: Table, rows: DataFrame,
+                      scenario_ids: list[str]) -> None:
+    """Replace every row of these scenarios (all variants and years) in ONE transaction."""
+    replace_where(spark, warehouse, table, rows, f"scenario_id IN ({_sql_list(scenario_ids)})")
+
+
+def replace_where(spark: SparkSession, warehouse: Warehouse, table: Table, rows: DataFrame,
+                  predicate: str) -> None:
     rows = rows.select(*table.column_names)
-    predicate = (f"indicator_id IN ({_sql_list(indicator_ids)}) AND "
-                 f"period IN ({', '.join(str(int(p)) for p in periods)})")
     writer = rows.write.format("delta")
     if warehouse.exists(spark, table.name):
         add_missing_columns(spark, warehouse, table)

@@ -28,6 +28,8 @@ import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from phm.disclosure.cell_key import record_key
+from phm.errors import InputError
 from phm.simulations.design import build_terms, unseen_levels
 from phm.simulations.fit import Fit, family, fit_glm, fit_ols
 from phm.spec.scenario import Scenario, Sharing
@@ -58,21 +60,36 @@ def payout(gain: np.ndarray, expected: np.ndarray, person_years: np.ndarray,
     return out
 
 
-def budget_guarantee(rows: DataFrame, variant: Scenario, kinds: dict[str, str]
-                     ) -> list[YearResult]:
-    """One :class:`YearResult` per guarantee year of ``variant``."""
+def budget_guarantee(rows: DataFrame, variant: Scenario, kinds: dict[str, str],
+                     secret: str | None = None) -> list[YearResult]:
+    """One :class:`YearResult` per guarantee year of ``variant``; with the warehouse's
+    ``secret``, each pilot also gets ``key``, the sum of its persons' record keys (for the
+    cell-key method, :mod:`phm.simulations.publish`)."""
     if variant.method != "risk_adjusted":
-        raise NotImplementedError(f"method {variant.method!r} is not implemented yet")
+        raise InputError(f"{variant.id}: method {variant.method!r} is not implemented yet")
     annualise = variant.cost.annualise
     base = rows.withColumns({
         "_w": F.col("fraction").cast("double") if annualise else F.lit(1.0),
         "_y": (F.col("cost") / F.col("fraction")) if annualise else F.col("cost").cast("double"),
     })
-    return [_year(base.where(F.col("year") == year), variant, kinds, year)
+    if secret is not None:
+        base = base.withColumn("_key", record_key(F.col("person_id"), secret))
+    return [_year(base.where(F.col("year") == year), variant, kinds, year, secret is not None)
             for year in variant.years.guarantee]
 
 
-def _year(rows: DataFrame, variant: Scenario, kinds: dict[str, str], year: int) -> YearResult:
+def _year(rows: DataFrame, variant: Scenario, kinds: dict[str, str], year: int,
+          keyed: bool) -> YearResult:
+    # the year's rows are read a dozen times (quantile, levels, every GLM iteration): kept
+    rows = rows.persist()
+    try:
+        return _year_of(rows, variant, kinds, year, keyed)
+    finally:
+        rows.unpersist()
+
+
+def _year_of(rows: DataFrame, variant: Scenario, kinds: dict[str, str], year: int,
+             keyed: bool) -> YearResult:
     reference = rows.where("in_reference")
     rows, threshold = _outliers(rows, reference, variant)
     reference = rows.where("in_reference")
@@ -80,12 +97,19 @@ def _year(rows: DataFrame, variant: Scenario, kinds: dict[str, str], year: int) 
     unseen = unseen_levels(rows.where(F.col("pilot").isNotNull()), reference, model.factors,
                            kinds)
     if unseen:
-        raise ValueError(f"{variant.id} {year}: levels absent from the reference population, "
+        raise InputError(f"{variant.id} {year}: levels absent from the reference population, "
                          f"cannot be predicted: {unseen}")
     terms = build_terms(reference, model.factors, model.interactions, kinds)
-    design = rows.withColumns({t.name: t.expr for t in terms})
-    fitting = design.where("in_reference")
     names = [t.name for t in terms]
+    design = rows.select("pilot", "in_reference", "_w", "_y", *(["_key"] if keyed else []),
+                         *[t.expr.alias(t.name) for t in terms])
+    return _fit_and_sum(design, variant, names, year, threshold, keyed)
+
+
+def _fit_and_sum(design: DataFrame, variant: Scenario, names: list[str], year: int,
+                 threshold: float | None, keyed: bool) -> YearResult:
+    model = variant.risk_model
+    fitting = design.where("in_reference")
     if model.family == "ols":
         fit = fit_ols(fitting, "_y", names, weight="_w")
     else:
@@ -95,7 +119,8 @@ def _year(rows: DataFrame, variant: Scenario, kinds: dict[str, str], year: int) 
               .groupBy("pilot")
               .agg(F.count(F.lit(1)).alias("persons"), F.sum("_w").alias("person_years"),
                    F.sum(F.col("_w") * F.col("_y")).alias("actual"),
-                   F.sum(F.col("_w") * F.col("_e")).alias("expected"))
+                   F.sum(F.col("_w") * F.col("_e")).alias("expected"),
+                   *([F.sum("_key").alias("key")] if keyed else []))
               .orderBy("pilot").toPandas())
     pilots.insert(0, "year", year)
     pilots["gain"] = pilots.expected - pilots.actual

@@ -1,0 +1,64 @@
+"""What a financing run publishes: per pilot and year its figures under the cell-key method
+(docs/disclosure.md), and per year the risk model.
+
+A pilot's ``persons`` is a person count: it is perturbed with the cell key of its persons
+(the same persons always get the same noise, across scenarios, variants and indicators). The
+pilot is hidden when it has fewer than ``min_count`` persons, true or perturbed; every number of
+a hidden row is null. The euro sums (``actual``, ``expected``, ``gain``, ``payout``) and
+``person_years`` are multiplied by ``perturbed / true`` persons, as any sum in an indicator
+cell; ``oe_ratio`` is the ratio of the published actual and expected (so unchanged).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from phm.disclosure.cell_key import PTable, cell_key
+from phm.disclosure.protect import REASON
+from phm.simulations.guarantee import YearResult
+
+MIN_COUNT = 5  # IMA's rule, as for indicators
+SCALED = ("person_years", "actual", "expected", "gain", "payout")
+
+
+def protect_pilots(pilots: pd.DataFrame, ptable: PTable, min_count: int = MIN_COUNT
+                   ) -> pd.DataFrame:
+    """``pilots`` (with ``key``) as published: perturbed persons, scaled sums, hidden rows."""
+    out = pilots.drop(columns="key").copy()
+    true = pilots.persons.to_numpy(np.int64)
+    published = ptable.perturb(true, cell_key(pilots.key.to_numpy(float)))
+    hidden = (true < min_count) | (published < min_count)
+    factor = np.where(true > 0, published / np.maximum(true, 1), 1.0)
+    out["persons"] = published
+    for column in SCALED:
+        out[column] = np.round(pilots[column].to_numpy(float) * factor, 2)
+    out["oe_ratio"] = out.actual / out.expected
+    out = out.drop(columns=["oe"])
+    numbers = ["persons", *SCALED, "oe_ratio"]
+    for column in numbers:
+        out[column] = out[column].astype(object).where(~hidden, None)
+    out["suppressed"] = hidden
+    out["suppression_reason"] = np.where(hidden, REASON, None)
+    return out
+
+
+def result_rows(scenario_id: str, variant: str, spec_hash: str, year: YearResult,
+                ptable: PTable) -> pd.DataFrame:
+    rows = protect_pilots(year.pilots, ptable).rename(columns={"pilot": "area"})
+    rows.insert(0, "scenario_id", scenario_id)
+    rows.insert(1, "variant", variant)
+    rows.insert(2, "spec_hash", spec_hash)
+    rows["outlier_threshold"] = year.threshold
+    return rows
+
+
+def model_rows(scenario_id: str, variant: str, spec_hash: str, year: YearResult
+               ) -> pd.DataFrame:
+    fit = year.fit
+    return pd.DataFrame({
+        "scenario_id": scenario_id, "variant": variant, "spec_hash": spec_hash,
+        "year": year.year, "family": fit.family, "term": list(fit.names),
+        "coefficient": fit.coef, "std_error": fit.se, "r2": fit.r2, "scale": fit.scale,
+        "rows": fit.n, "person_years": fit.weight_sum, "iterations": fit.iterations,
+        "outlier_threshold": year.threshold})
