@@ -101,9 +101,14 @@ def _year_of(rows: DataFrame, variant: Scenario, kinds: dict[str, str], year: in
                          f"cannot be predicted: {unseen}")
     terms = build_terms(reference, model.factors, model.interactions, kinds)
     names = [t.name for t in terms]
+    # the model columns materialised: the fits' aggregations then read plain columns instead
+    # of the factors' expressions inlined into hundreds of sums (slow to plan and compile)
     design = rows.select("pilot", "in_reference", "_w", "_y", *(["_key"] if keyed else []),
-                         *[t.expr.alias(t.name) for t in terms])
-    return _fit_and_sum(design, variant, names, year, threshold, keyed)
+                         *[t.expr.alias(t.name) for t in terms]).persist()
+    try:
+        return _fit_and_sum(design, variant, names, year, threshold, keyed)
+    finally:
+        design.unpersist()
 
 
 def _fit_and_sum(design: DataFrame, variant: Scenario, names: list[str], year: int,
