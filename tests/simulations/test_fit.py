@@ -109,3 +109,11 @@ def test_bad_models_are_refused_with_the_reason(spark):
         fit_glm(spark.createDataFrame(_rows(7, zeros=0.2)), "cost", FACTORS, family("gamma"))
     with pytest.raises(ValueError, match="variance power"):
         family("tweedie", 2.5)
+
+
+def test_a_tiny_reference_population_is_refused(spark):
+    frame = _rows(8).head(len(FACTORS))  # 6 rows for 7 coefficients
+    with pytest.raises(ValueError, match="6 reference rows for 7 coefficients"):
+        fit_ols(spark.createDataFrame(frame), "cost", FACTORS)
+    with pytest.raises(ValueError, match="6 reference rows for 7 coefficients"):
+        fit_glm(spark.createDataFrame(frame), "cost", FACTORS, family("gamma"))

@@ -127,3 +127,11 @@ def test_a_level_unknown_to_the_reference_cannot_be_predicted(spark):
 def test_difference_in_trend_is_refused_until_it_exists(rows):
     with pytest.raises(InputError, match="difference_in_trend.*not implemented yet"):
         budget_guarantee(rows, scenario(method="difference_in_trend"), KINDS)
+
+
+def test_a_pilot_nobody_is_attributed_to_still_gets_its_row(rows):
+    [year] = budget_guarantee(rows, scenario(), KINDS, areas=["A", "B", "C"])
+    p = year.pilots.set_index("pilot")
+    assert list(p.index) == ["A", "B", "C"]
+    assert (p.persons["C"], p.actual["C"], p.expected["C"], p.payout["C"]) == (0, 0, 0, 0)
+    assert p.expected["A"] == pytest.approx(820.0)  # the others as without areas

@@ -3,6 +3,7 @@ fraction insured, against an independent recomputation from the raw tables (pand
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import numpy as np
@@ -163,3 +164,19 @@ def test_published_tables_protect_small_pilots_and_a_rerun_converges(spark, sett
     cols = ["area", "year", "persons", "actual", "expected", "payout", "suppressed"]
     pd.testing.assert_frame_equal(again[cols].sort_values("area").reset_index(drop=True),
                                   results[cols].sort_values("area").reset_index(drop=True))
+
+
+@pytest.mark.parametrize("years, missing", [
+    ({"baseline": 2023, "guarantee": [2024]}, "[2024]"),      # beyond the data
+    ({"baseline": 2021, "guarantee": [2022]}, "[2021]"),      # prospective: the year before
+])
+def test_years_outside_the_data_are_refused_not_skipped(spark, setting, years, missing):
+    import dataclasses
+
+    from phm.errors import WarehouseError
+
+    wh, catalogue, _, _ = setting
+    changed = Scenario.model_validate({**SCENARIO, "years": years})
+    catalogue = dataclasses.replace(catalogue, simulations={"small_guarantee": changed})
+    with pytest.raises(WarehouseError, match=rf"needs population year\(s\) {re.escape(missing)}"):
+        simulate(spark, wh, catalogue, "small_guarantee")

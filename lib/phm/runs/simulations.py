@@ -18,14 +18,15 @@ from pyspark.sql import SparkSession
 
 import phm
 from phm.data.warehouse import Warehouse
-from phm.errors import InputError
+from phm.errors import InputError, WarehouseError
 from phm.disclosure.policy import Protection, default_protection, redact_in_plans
 from phm.publish.tables import SIMULATION_MODELS, SIMULATION_RESULTS
 from phm.publish.write import append_ledger, replace_scenarios
-from phm.runs.indicators import input_versions
+from phm.runs.indicators import available_years, input_versions
 from phm.simulations.design import kind_of
 from phm.simulations.guarantee import YearResult, budget_guarantee
-from phm.simulations.population import person_years, scenario_rows
+from phm.simulations.population import (person_years, required_years, scenario_rows,
+                                        source_tables)
 from phm.simulations.publish import model_rows, result_rows
 from phm.spec.catalogue import Catalogue
 from phm.spec.issues import suggest
@@ -53,6 +54,8 @@ def check_scenarios(catalogue: Catalogue, scenario_ids: list[str]) -> None:
                 raise InputError(f"{sid}: capitation scenarios are not implemented yet")
             if variant.method != "risk_adjusted":
                 raise InputError(f"{sid}: method {variant.method!r} is not implemented yet")
+            if "prior_cost_band" in variant.risk_model.factors:
+                raise InputError(f"{sid}: risk factor 'prior_cost_band' is not implemented yet")
 
 
 def simulate(spark: SparkSession, warehouse: Warehouse, catalogue: Catalogue,
@@ -61,7 +64,12 @@ def simulate(spark: SparkSession, warehouse: Warehouse, catalogue: Catalogue,
     check_scenarios(catalogue, [scenario_id])
     scenario = catalogue.simulations[scenario_id]
     variants = scenario.variants()
-    years = sorted({y for v in variants.values() for y in v.years.guarantee})
+    years = required_years(scenario)
+    missing = sorted(set(years) - set(available_years(spark, warehouse)))
+    if missing:
+        raise WarehouseError(
+            f"{scenario_id} needs population year(s) {missing} in {warehouse.root} (guarantee "
+            "years, and the year before each for a prospective attribution)")
     table = person_years(spark, warehouse, catalogue, scenario, years).persist(
         StorageLevel.MEMORY_AND_DISK)
     try:
@@ -69,8 +77,9 @@ def simulate(spark: SparkSession, warehouse: Warehouse, catalogue: Catalogue,
         for name, variant in variants.items():
             rows = scenario_rows(table, catalogue, variant)
             kinds = {f: kind_of(f, catalogue) for f in variant.risk_model.factors}
+            areas = sorted(catalogue.areas[variant.attribution.areas].areas)
             try:
-                years_out = budget_guarantee(rows, variant, kinds, secret)
+                years_out = budget_guarantee(rows, variant, kinds, secret, areas)
             except ValueError as exc:  # a model that cannot be fitted (collinear, bad outcome)
                 raise InputError(f"{scenario_id}, variant {name}: {exc}") from exc
             out.append(VariantResult(scenario_id, name, years_out))
@@ -94,8 +103,9 @@ def run_simulations(spark: SparkSession, warehouse: Warehouse, catalogue: Catalo
     run_id = run_id or time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     hashes = {s: catalogue.hash_of("simulations", s) for s in scenario_ids}
     ledger = {"run_id": run_id, "periods": [], "spec_hashes": hashes,
-              "input_versions": input_versions(spark, warehouse, ["population", "health_care",
-                                                                  "pharmacy"]),
+              "input_versions": input_versions(spark, warehouse, sorted(
+                  {t for s in scenario_ids
+                   for t in source_tables(catalogue, catalogue.simulations[s])})),
               "code_version": phm.__version__, "disclosure": protection.describe()}
     append_ledger(spark, warehouse, {**ledger, "status": "started"})
     start = time.perf_counter()

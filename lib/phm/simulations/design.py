@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from phm.spec.attributes import ATTRIBUTES
-
 AGE5_SEX = "age5_sex"
 
 
@@ -37,10 +35,9 @@ def _level_of(factor: str) -> Column:
 
 
 def kind_of(factor: str, catalogue) -> str:
+    """'flag', 'number' or 'category' ('unknown' for a name the catalogue does not know)."""
     if factor == AGE5_SEX:
         return "category"
-    if factor in ATTRIBUTES:
-        return ATTRIBUTES[factor].kind
     return catalogue.variable_kind(factor) or "unknown"
 
 

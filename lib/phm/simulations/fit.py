@@ -44,18 +44,25 @@ class Fit:
 
     def linear_predictor(self) -> Column:
         """``Σ coef_j x_j`` as a Spark expression (the intercept included)."""
-        terms = [F.lit(float(self.coef[0]))]
-        terms += [F.lit(float(b)) * F.col(c).cast("double")
-                  for b, c in zip(self.coef[1:], self.names[1:])]
-        total = terms[0]
-        for t in terms[1:]:
-            total = total + t
-        return total
+        return _linear_predictor(self.names, self.coef)
 
     def predict(self) -> Column:
         """The expected value of a row: the linear predictor (OLS), its exponential (log link)."""
         eta = self.linear_predictor()
         return eta if self.family == "ols" else F.exp(eta)
+
+
+def _linear_predictor(names: tuple[str, ...], coef: np.ndarray) -> Column:
+    total = F.lit(float(coef[0]))
+    for b, c in zip(coef[1:], names[1:]):
+        total = total + F.lit(float(b)) * F.col(c).cast("double")
+    return total
+
+
+def _enough_rows(n: int, k: int) -> None:
+    if n <= k:
+        raise ValueError(f"risk model: {n} reference rows for {k} coefficients "
+                         "(an empty or tiny reference population)")
 
 
 def _x(columns: list[str]) -> list[Column]:
@@ -113,6 +120,7 @@ def fit_ols(df: DataFrame, y: str, columns: list[str], weight: str | None = None
                  F.sum(w).alias("w"), F.sum(w * yc).alias("wy"),
                  F.count(F.lit(1)).alias("n")).first()
     k = len(names)
+    _enough_rows(int(row["n"]), k)
     xx, xy = _normal_equations(row, k)
     coef = _solve(xx, xy, names)
     sse = row["yy"] - 2 * coef @ xy + coef @ xx @ coef   # Σ w (y - Xb)²
@@ -165,6 +173,7 @@ def fit_glm(df: DataFrame, y: str, columns: list[str], fam: Family, weight: str 
     w = F.col(weight).cast("double") if weight else F.lit(1.0)
     stats = df.agg(F.sum(w * yc).alias("wy"), F.sum(w).alias("w"), F.min(yc).alias("min"),
                    F.count(F.lit(1)).alias("n")).first()
+    _enough_rows(int(stats["n"]), k)
     if stats["min"] is None or stats["min"] < 0 or (fam.power == 2.0 and stats["min"] <= 0):
         raise ValueError(f"{fam.name} model of {y}: the outcome must be "
                          f"{'positive' if fam.power == 2.0 else 'non-negative'}")
@@ -174,8 +183,7 @@ def fit_glm(df: DataFrame, y: str, columns: list[str], fam: Family, weight: str 
     x = _x(columns)
     deviance = None
     for iteration in range(1, max_iter + 1):
-        fit = Fit(fam.name, names, coef, np.zeros(k), 0, 0.0, 0.0, 0.0)
-        eta = fit.linear_predictor()
+        eta = _linear_predictor(names, coef)
         mu = F.exp(eta)
         ww = w * F.pow(mu, 2 - fam.power)
         z = eta + (yc - mu) / mu
@@ -189,8 +197,7 @@ def fit_glm(df: DataFrame, y: str, columns: list[str], fam: Family, weight: str 
     else:
         raise RuntimeError(f"{fam.name} model of {y}: no convergence in {max_iter} iterations")
     # final quantities at the converged coefficients
-    fit = Fit(fam.name, names, coef, np.zeros(k), 0, 0.0, 0.0, 0.0)
-    mu = F.exp(fit.linear_predictor())
+    mu = F.exp(_linear_predictor(names, coef))
     ww = w * F.pow(mu, 2 - fam.power)
     row = df.agg(*_cross_products(x, ww, F.lit(0.0)),
                  F.sum(w * fam.deviance(yc, mu)).alias("dev"),

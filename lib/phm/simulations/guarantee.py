@@ -61,10 +61,12 @@ def payout(gain: np.ndarray, expected: np.ndarray, person_years: np.ndarray,
 
 
 def budget_guarantee(rows: DataFrame, variant: Scenario, kinds: dict[str, str],
-                     secret: str | None = None) -> list[YearResult]:
+                     secret: str | None = None, areas: list[str] | None = None
+                     ) -> list[YearResult]:
     """One :class:`YearResult` per guarantee year of ``variant``; with the warehouse's
     ``secret``, each pilot also gets ``key``, the sum of its persons' record keys (for the
-    cell-key method, :mod:`phm.simulations.publish`)."""
+    cell-key method, :mod:`phm.simulations.publish`). With ``areas`` (every area of the set),
+    a pilot nobody is attributed to still gets its row, with 0 persons, rather than none."""
     if variant.method != "risk_adjusted":
         raise InputError(f"{variant.id}: method {variant.method!r} is not implemented yet")
     annualise = variant.cost.annualise
@@ -74,22 +76,22 @@ def budget_guarantee(rows: DataFrame, variant: Scenario, kinds: dict[str, str],
     })
     if secret is not None:
         base = base.withColumn("_key", record_key(F.col("person_id"), secret))
-    return [_year(base.where(F.col("year") == year), variant, kinds, year, secret is not None)
-            for year in variant.years.guarantee]
+    return [_year(base.where(F.col("year") == year), variant, kinds, year, secret is not None,
+                  areas) for year in variant.years.guarantee]
 
 
 def _year(rows: DataFrame, variant: Scenario, kinds: dict[str, str], year: int,
-          keyed: bool) -> YearResult:
+          keyed: bool, areas: list[str] | None) -> YearResult:
     # the year's rows are read a dozen times (quantile, levels, every GLM iteration): kept
     rows = rows.persist()
     try:
-        return _year_of(rows, variant, kinds, year, keyed)
+        return _year_of(rows, variant, kinds, year, keyed, areas)
     finally:
         rows.unpersist()
 
 
 def _year_of(rows: DataFrame, variant: Scenario, kinds: dict[str, str], year: int,
-             keyed: bool) -> YearResult:
+             keyed: bool, areas: list[str] | None) -> YearResult:
     reference = rows.where("in_reference")
     rows, threshold = _outliers(rows, reference, variant)
     reference = rows.where("in_reference")
@@ -106,13 +108,13 @@ def _year_of(rows: DataFrame, variant: Scenario, kinds: dict[str, str], year: in
     design = rows.select("pilot", "in_reference", "_w", "_y", *(["_key"] if keyed else []),
                          *[t.expr.alias(t.name) for t in terms]).persist()
     try:
-        return _fit_and_sum(design, variant, names, year, threshold, keyed)
+        return _fit_and_sum(design, variant, names, year, threshold, keyed, areas)
     finally:
         design.unpersist()
 
 
 def _fit_and_sum(design: DataFrame, variant: Scenario, names: list[str], year: int,
-                 threshold: float | None, keyed: bool) -> YearResult:
+                 threshold: float | None, keyed: bool, areas: list[str] | None) -> YearResult:
     model = variant.risk_model
     fitting = design.where("in_reference")
     if model.family == "ols":
@@ -127,6 +129,10 @@ def _fit_and_sum(design: DataFrame, variant: Scenario, names: list[str], year: i
                    F.sum(F.col("_w") * F.col("_e")).alias("expected"),
                    *([F.sum("_key").alias("key")] if keyed else []))
               .orderBy("pilot").toPandas())
+    if areas is not None:
+        pilots = (pilots.set_index("pilot").reindex(sorted(set(areas) | set(pilots.pilot)))
+                  .fillna(0).rename_axis("pilot").reset_index())
+        pilots["persons"] = pilots.persons.astype("int64")
     pilots.insert(0, "year", year)
     pilots["gain"] = pilots.expected - pilots.actual
     pilots["oe"] = pilots.actual / pilots.expected

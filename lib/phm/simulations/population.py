@@ -7,7 +7,9 @@ table for all the scenario's variants). Rules:
 - **Residence and target group** are read from the person's row of the previous year when
   ``timing: prospective`` (situation at 31 December of the previous year), and from the row of
   the year itself when ``concurrent``. A person without a row the year before (born or newly
-  insured during the year) is attributed by the row of the year itself.
+  insured during the year) is attributed by the row of the year itself. A prospective
+  scenario whose previous year is not in the warehouse is refused (the caller checks
+  :func:`required_years`), never attributed concurrently in silence.
 - **Pilot**: each area of the scenario's area set whose municipalities hold that residence (a
   person counts in every area holding the municipality). With a target group, only persons
   meeting all its conditions are attributed.
@@ -33,16 +35,29 @@ from phm.spec.catalogue import Catalogue, scenario_variables
 from phm.spec.scenario import Scenario
 
 
+def required_years(scenario: Scenario) -> list[int]:
+    """Population years a scenario reads: its guarantee years, and the year before each for a
+    prospective attribution (over all its variants)."""
+    out: set[int] = set()
+    for variant in scenario.variants().values():
+        out |= set(variant.years.guarantee)
+        if variant.attribution.timing == "prospective":
+            out |= {y - 1 for y in variant.years.guarantee}
+    return sorted(out)
+
+
+def source_tables(catalogue: Catalogue, scenario: Scenario) -> list[str]:
+    """The tables a scenario reads (for the run ledger's input versions)."""
+    plan = feature_plan(catalogue, sorted(scenario_variables(scenario)))
+    return sorted({"population", *[p.table for p in plan.passes]})
+
+
 def person_years(spark: SparkSession, warehouse: Warehouse, catalogue: Catalogue,
                  scenario: Scenario, years: list[int]) -> DataFrame:
-    """Person-year table with every variable the scenario's variants read, for ``years`` and
-    the year before each (prospective attribution), with ``fraction`` added."""
-    wanted = sorted(set(years) | {y - 1 for y in years})
-    available = {r.year for r in warehouse.read(spark, "population").select("year").distinct()
-                 .collect()}
-    wanted = [y for y in wanted if y in available]
+    """Person-year table with every variable the scenario's variants read, for ``years`` (all
+    present in the warehouse: :func:`required_years`), with ``fraction`` added."""
     plan = feature_plan(catalogue, sorted(scenario_variables(scenario)))
-    table = build_person_year(spark, warehouse, plan, catalogue, wanted)
+    table = build_person_year(spark, warehouse, plan, catalogue, years)
     pop = warehouse.read(spark, "population").select("person_id", "year", "birth_year",
                                                      "death_date")
     return table.join(pop, ["person_id", "year"], "left").withColumn(
