@@ -3,7 +3,7 @@
 Synthetic (or real) data can pass every row rule and still be absurd as a whole: 60% BIM, no
 GP contacts, a hospital stay per person. Each check compares one yearly headline figure of
 :func:`phm.data.describe.describe` (the single place those figures are computed) with a range
-around a published Belgian value (``../shared/domain.md``; the source is in each spec).
+around a published Belgian value (the public source is named in each spec).
 """
 
 from __future__ import annotations

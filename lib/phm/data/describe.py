@@ -2,9 +2,10 @@
 
 ``describe`` answers "does this warehouse look like Belgium?" with a handful of crude yearly
 figures (population structure, BIM, GP use, spending, a few medicine-based prevalences, hospital
-use), each shown next to the published Belgian value from the domain primer (``../shared/domain.md``
-§2 and §6). They are sanity checks on the data, not indicators: no standardisation, no disclosure
-control, and definitions simplified where the primer says so.
+use), each shown next to the published Belgian value (IMA/AIM publications on https://ima-aim.be,
+Statbel, RIZIV/INAMI https://www.inami.fgov.be, healthybelgium.be key data). They are sanity
+checks on the data, not indicators: no standardisation, no disclosure control, and definitions
+simplified where noted.
 
 Cost of a run: one ``groupBy(year)`` per table for the row counts; one pass over ``health_care``
 (joined to a broadcast ``ref_nomenclature``) and one over ``pharmacy``, aggregated to person-year
@@ -23,7 +24,7 @@ Definitions (``year`` = partition year of each table; age = year - birth_year):
 * Flu vaccination: home-dwelling (not ``nursing_home``) persons 65+ with >= 1 J07BB delivery in
   the calendar year (the season straddles two years; IMA used seasons).
 * Treated diabetes: >= 1 A10 delivery in the year (main figure); the >= 90 DDD variant is shown
-  too (that threshold is unconfirmed, domain primer §4.1).
+  too (that threshold is unconfirmed; no public Belgian list was found).
 * Polypharmacy (KCE/IMA): >= 5 distinct ATC5 codes each with >= 80 DDD delivered in the year;
   excessive: >= 10. Public pharmacy only (IMA adds hospital pharmacy, so expect a lower value).
 * Hospital: stays by discharge year; deaths in hospital = stays discharged to ``death``.
@@ -65,7 +66,7 @@ class FigureSpec:
     label: str
     unit: str  # "count" | "%" | "per 1,000" | "EUR" | "ratio"
     compute: Callable[[dict[str, Any]], float | None]
-    reference: str = ""  # Belgian value from the domain primer; [I] marks a synthetic default
+    reference: str = ""  # published Belgian value; [I] marks a synthetic default
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The source data model as code: the single source of truth for every source table's schema.
 
 Each table is a list of documented columns. ``ima`` gives the IMA/AIM variable the column
-mirrors where one is known (see ../shared/domain.md §1), so specs can use familiar names.
+mirrors where one is known (IMA/AIM metadata portal, https://metadata.ima-aim.be), so specs can
+use familiar names.
 
 Partitioning. Claims tables (``health_care``, ``pharmacy``) and ``hospital_stay`` are partitioned
 by ``year`` (the service / delivery / discharge year): indicators are recomputed per year, so a

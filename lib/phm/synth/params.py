@@ -1,6 +1,6 @@
 """Calibration of the synthetic warehouse, in one place.
 
-Tags follow ../shared/domain.md: [S] read in a source, [C] computed from sourced figures,
+Tags: [S] read in a public source, [C] computed from sourced figures,
 [I] a synthetic default chosen to land headline figures near the sourced ones. Anything [I] is
 a knob, not a fact. Tests in tests/synth/test_calibration.py check the resulting headline
 figures against the sourced ranges.
