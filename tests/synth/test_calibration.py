@@ -1,4 +1,4 @@
-"""Headline figures of a modest generated warehouse fall in ranges taken from the domain primer.
+"""Headline figures of a modest generated warehouse fall in ranges taken from published Belgian figures.
 
 Ranges are wider than the sampling error of 6,000 persons; the comment on each gives the
 Belgian value ([S] sourced) the generator aims at. The planted regional effects and the

@@ -359,7 +359,7 @@ def describe(
         )
     console.print(
         "[dim]Crude figures; definitions in lib/phm/data/describe.py. Belgian values from the "
-        "domain primer; \\[I] marks a calibration default, not a published figure. "
+        "public sources named there; \\[I] marks a calibration default, not a published figure. "
         f"{time.perf_counter() - start:.1f} s.[/]"
     )
 

@@ -196,7 +196,7 @@ REF_NOMENCLATURE = Table(
         Column("provider_profession", STR, "Profession digit of the RIZIV number expected to bill it (1 physician, 3 dentist, 4 nurse, 5 physio, 7 hospital...)."),
         Column("fee", MONEY, "Fee (EUR) used by the generator."),
         Column("setting", STR, "'ambulatory', 'hospital' or 'any'."),
-        Column("source", STR, "'S' when the code and fee are read in a source (domain primer), 'I' when synthetic."),
+        Column("source", STR, "'S' when the code and fee are read in a published source (lib/phm/reference_data/SOURCES.md), 'I' when synthetic."),
     ),
 )
 
