@@ -2,6 +2,7 @@
 
 python jobs/generate.py --warehouse warehouse --persons 20000 --years 2022-2024 --seed 42
 spark-submit ... jobs/generate.py --warehouse s3://bucket/phm --next-month
+python jobs/generate.py ... --pilot-effect pilot_regions:2023:-4 --specs-dir indicator_specs
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--next-month", action="store_true", help="append the next accounting month"
     )
+    parser.add_argument("--pilot-effect", help="AREA_SET:YEAR:PERCENT, e.g. pilot_regions:2023:-4")
+    parser.add_argument("--specs-dir", default="indicator_specs", help="where the area sets are")
     ns = parser.parse_args(argv)
 
     warehouse = Warehouse.at(ns.warehouse)
@@ -36,6 +39,15 @@ def main(argv: list[str] | None = None) -> int:
         years = checks.check_consecutive(checks.parse_years(ns.years))
         as_of = checks.check_as_of(checks.parse_month(ns.as_of), years) if ns.as_of else None
         checks.check_defect_rate(ns.defect_rate)
+        effect = None
+        if ns.pilot_effect:
+            from phm.spec import load_catalogue
+            from phm.synth.pilot import parse_pilot_effect
+
+            areas = load_catalogue(ns.specs_dir).areas
+            effect = parse_pilot_effect(ns.pilot_effect, areas, years)
+    elif ns.pilot_effect:
+        raise InputError("--next-month keeps the warehouse's own pilot effect; drop --pilot-effect")
 
     from phm.spark import get_spark
     from phm.synth import generator
@@ -53,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             as_of=as_of,
             defects=ns.defects,
             defect_rate=ns.defect_rate,
+            pilot_effect=effect,
             progress=log,
         )
     for table, result in report.tables.items():

@@ -112,9 +112,40 @@ def test_generate_rejects_bad_defect_rate(tmp_path):
     assert_clean_error(result, "--defect-rate 0.5")
 
 
+@pytest.mark.parametrize(
+    "effect, message",
+    [
+        ("pilot_regions:2023", "expected AREA_SET:YEAR:PERCENT"),
+        ("nowhere:2023:-4", "unknown area set 'nowhere'; known: pilot_regions"),
+        ("pilot_regions:2025:-4", "year 2025 is not a generated year (2022-2023)"),
+        ("pilot_regions:2023:-120", "PERCENT must be above -100"),
+        ("pilot_regions:2023:lots", "'lots' is not a number"),
+    ],
+)
+def test_generate_rejects_bad_pilot_effect(tmp_path, effect, message):
+    result = invoke(
+        "generate", "--persons", "1000", "--years", "2022-2023", "--pilot-effect", effect,
+        "--warehouse", str(tmp_path),
+    )
+    assert_clean_error(result, "--pilot-effect", message)
+
+
+def test_generate_reads_the_pilot_areas_from_the_specs_dir(tmp_path):
+    (tmp_path / "specs").mkdir()
+    result = invoke(
+        "generate", "--persons", "1000", "--years", "2022-2023", "--pilot-effect",
+        "pilot_regions:2023:-4", "--specs-dir", str(tmp_path / "specs"),
+        "--warehouse", str(tmp_path / "wh"),
+    )
+    assert_clean_error(result, "unknown area set 'pilot_regions'")
+
+
 def test_next_month_takes_no_new_settings(tmp_path):
     result = invoke("generate", "--next-month", "--persons", "1000", "--warehouse", str(tmp_path))
     assert_clean_error(result, "drop --persons")
+    result = invoke("generate", "--next-month", "--pilot-effect", "pilot_regions:2023:-4",
+                    "--warehouse", str(tmp_path))
+    assert_clean_error(result, "drop --pilot-effect")
 
 
 def test_next_month_needs_a_generated_warehouse(tmp_path):
@@ -252,8 +283,28 @@ def test_simulate_rejects_unknown_and_unimplemented_scenarios_before_spark(tmp_p
     result = invoke("simulate", "--warehouse", str(tmp_path / "wh"), "budget_guarantee_2071")
     assert_clean_error(result, "unknown scenario 'budget_guarantee_2071'",
                        "did you mean 'budget_guarantee_2017'?")
-    result = invoke("simulate", "--warehouse", str(tmp_path / "wh"), "capitation_pilots")
-    assert_clean_error(result, "capitation scenarios are not implemented yet")
+
+@pytest.mark.parametrize("setting, message", [
+    ("sharing.share", "expected path=value"),
+    ("sharing.share=1.5", "sharing.share: Input should be less than or equal to 1"),
+    ("outliers.quantil=0.9", "outliers.quantil: Extra inputs are not permitted"),
+    ("id=other", "only the method can change"),
+    ("risk_model.interactions=oops", "risk_model.interactions: Input should be a valid list"),
+    ("risk_model.family=gamma", "the scenario's grid varies risk_model.family"),
+])
+def test_simulate_set_mistakes_are_named_before_spark(tmp_path, setting, message):
+    (tmp_path / "wh").mkdir()
+    scenario = "budget_guarantee_2017" if "grid" in message else "capitation_pilots"
+    result = invoke("simulate", "--warehouse", str(tmp_path / "wh"), scenario,
+                    "--set", setting)
+    assert_clean_error(result, message)
+
+
+def test_simulate_compare_needs_published_results(tmp_path):
+    (tmp_path / "wh").mkdir()
+    result = invoke("simulate", "--warehouse", str(tmp_path / "wh"), "--compare",
+                    "budget_guarantee_2017", "capitation_pilots", "capitation_pilots")
+    assert_clean_error(result, "--compare reads published results")
 
 
 def test_run_rejects_an_unknown_indicator_before_spark(tmp_path):
@@ -261,3 +312,14 @@ def test_run_rejects_an_unknown_indicator_before_spark(tmp_path):
     result = invoke("run", "--warehouse", str(tmp_path / "wh"), "--specs", "gp_contact_shar")
     assert_clean_error(result, "unknown indicator 'gp_contact_shar'",
                        "did you mean 'gp_contact_share'?")
+
+
+def test_explain_a_scenario_in_words():
+    result = invoke("explain", "budget_guarantee_2017")
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "Scenario budget_guarantee_2017 v1 (budget guarantee), 6 variant(s)" in text
+    assert "reads population years 2022, 2023, 2024" in text
+    assert "capped at the 99.5th percentile of the reference population's cost" in text
+    assert "Tweedie GLM (power 1.5), log link" in text
+    assert "200 Poisson-bootstrap replicates, seed 2017" in text

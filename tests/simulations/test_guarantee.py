@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from phm.errors import InputError
-from phm.simulations.guarantee import budget_guarantee, payout
+from phm.simulations.guarantee import simulate_variant, payout
 from phm.spec.scenario import Scenario, Sharing
 
 # reference (outside the pilots): y = cost / fraction, weight = fraction
@@ -44,13 +44,13 @@ def scenario(**parts) -> Scenario:
             "cost": {"features": ["reimbursed_hc"]},
             "risk_model": {"factors": ["bim"]},
             "years": {"baseline": 2022, "guarantee": [2023]},
-            "sharing": {"share": 0.5}}
+            "sharing": {"share": 0.5}, "uncertainty": {"replicates": 0}}
     spec.update(parts)
     return Scenario.model_validate(spec)
 
 
 def _pilots(rows, sc):
-    [year] = budget_guarantee(rows, sc, KINDS)
+    [year] = simulate_variant(rows, sc, KINDS)
     return year, year.pilots.set_index("pilot")
 
 
@@ -121,17 +121,52 @@ def test_a_level_unknown_to_the_reference_cannot_be_predicted(spark):
         "cost double, fraction double")
     sc = scenario(risk_model={"factors": ["age5_sex"]})
     with pytest.raises(InputError, match=r"absent from the reference.*'age5_sex': \['F_50'\]"):
-        budget_guarantee(rows, sc, {"age5_sex": "category"})
-
-
-def test_difference_in_trend_is_refused_until_it_exists(rows):
-    with pytest.raises(InputError, match="difference_in_trend.*not implemented yet"):
-        budget_guarantee(rows, scenario(method="difference_in_trend"), KINDS)
+        simulate_variant(rows, sc, {"age5_sex": "category"})
 
 
 def test_a_pilot_nobody_is_attributed_to_still_gets_its_row(rows):
-    [year] = budget_guarantee(rows, scenario(), KINDS, areas=["A", "B", "C"])
+    [year] = simulate_variant(rows, scenario(), KINDS, areas=["A", "B", "C"])
     p = year.pilots.set_index("pilot")
     assert list(p.index) == ["A", "B", "C"]
     assert (p.persons["C"], p.actual["C"], p.expected["C"], p.payout["C"]) == (0, 0, 0, 0)
     assert p.expected["A"] == pytest.approx(820.0)  # the others as without areas
+
+
+@pytest.fixture(scope="module")
+def two_years(spark):
+    """2022 as ROWS; 2023 with every cost up 10% (the trend) and pilot A's down 10% more."""
+    out = []
+    for i, (pilot, ref, bim, cost, fraction) in enumerate(ROWS):
+        out.append((2022, f"p{i}", pilot, ref, bim, cost, fraction))
+        later = cost * 1.1 * (0.9 if pilot == "A" else 1.0)
+        out.append((2023, f"p{i}", pilot, ref, bim, later, fraction))
+    return spark.createDataFrame(
+        out, "year int, person_id string, pilot string, in_reference boolean, bim boolean, "
+        "cost double, fraction double")
+
+
+def test_difference_in_trend_by_hand(two_years):
+    [year] = simulate_variant(two_years, scenario(method="difference_in_trend"), KINDS)
+    p = year.pilots.set_index("pilot")
+    # A: expected 2023 from the 2023 model 1.1 x 820 = 902, times A's 2022 ratio 450 / 820:
+    # 495; actual 1.1 x 0.9 x 450 = 445.5. B kept its ratio: expected = actual = 1265
+    assert list(p.expected) == pytest.approx([495.0, 1265.0])
+    assert list(p.actual) == pytest.approx([445.5, 1265.0])
+    assert list(p.gain) == pytest.approx([49.5, 0.0], abs=1e-9)
+    # the risk-adjusted method would credit A with its lower level too: 902 - 445.5
+    [plain] = simulate_variant(two_years, scenario(), KINDS)
+    assert plain.pilots.set_index("pilot").gain["A"] == pytest.approx(456.5)
+
+
+def test_capitation_allocates_the_actual_total_by_expected_cost_by_hand(rows):
+    sc = scenario(kind="capitation", capitation={"budget": "actual_total"})
+    [year] = simulate_variant(rows, sc, KINDS)
+    p = year.pilots.set_index("pilot")
+    # budget 450 + 1150 = 1600, split 820 : 860
+    assert list(p.allocated) == pytest.approx([1600 * 820 / 1680, 1600 * 860 / 1680])
+    assert list(p.difference) == pytest.approx([1600 * 820 / 1680 - 450,
+                                                1600 * 860 / 1680 - 1150])
+    assert "payout" not in p
+    sc = scenario(kind="capitation", capitation={"budget": "amount", "amount": 3360.0})
+    [year] = simulate_variant(rows, sc, KINDS)
+    assert list(year.pilots.allocated) == pytest.approx([1640.0, 1720.0])

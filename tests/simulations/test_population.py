@@ -156,12 +156,27 @@ def test_published_tables_protect_small_pilots_and_a_rerun_converges(spark, sett
             assert abs(row.persons - truth[row.area]) <= PTable().max_noise
             assert row.oe_ratio == pytest.approx(row.actual / row.expected)
     assert sorted(models.term) == ["bim", "chronic_status", "intercept"]
+    assert (models.replicates == 200).all() and models.cpm.between(-1, 1).all()
+    shown = results[~results.suppressed]
+    assert (shown.gain_low <= shown.gain).all() and (shown.gain <= shown.gain_high).all()
+    assert (shown.oe_low <= shown.oe_ratio).all() and (shown.oe_ratio <= shown.oe_high).all()
+    checks = wh.read(spark, "simulation_diagnostics").toPandas()
+    whole = checks[(checks.population == "reference") & (checks.dimension == "all")].iloc[0]
+    # OLS with an intercept predicts its whole reference population exactly: ratio 1
+    assert whole.ratio == pytest.approx(1.0) and whole.ratio_low < 1 < whole.ratio_high
+    assert {"age_band", "sex", "bim", "chronic_status", "region", "pseudopathologies",
+            "prior_cost_decile"} <= set(checks.dimension)
+    assert set(checks[checks.dimension == "prior_cost_decile"].level) <= {
+        *(f"D{d:02d}" for d in range(1, 11)), "none"}
+    assert checks[checks.suppressed].ratio.isna().all()
+    assert (checks[~checks.suppressed].persons >= 5).all()
     ledger = wh.read(spark, "run_ledger").where(f"run_id = '{first.run_id}'").toPandas()
     assert set(ledger.status) == {"started", "succeeded"}
     # same persons, same secret: the same published figures; the scenario's rows replaced
     run_simulations(spark, wh, catalogue, ["small_guarantee"], protection=protection)
     again = wh.read(spark, "simulation_results").toPandas()
-    cols = ["area", "year", "persons", "actual", "expected", "payout", "suppressed"]
+    cols = ["area", "year", "persons", "actual", "expected", "payout", "suppressed",
+            "gain_low", "gain_high"]
     pd.testing.assert_frame_equal(again[cols].sort_values("area").reset_index(drop=True),
                                   results[cols].sort_values("area").reset_index(drop=True))
 

@@ -209,6 +209,16 @@ def generate(
             "(settings come from the warehouse).",
         ),
     ] = False,
+    pilot_effect: Annotated[
+        str | None,
+        typer.Option(
+            "--pilot-effect",
+            help="Plant a known effect AREA_SET:YEAR:PERCENT, e.g. pilot_regions:2023:-4: from "
+            "service year YEAR on, the claim and delivery amounts of residents of the area "
+            "set's municipalities are multiplied by 1 + PERCENT/100.",
+        ),
+    ] = None,
+    specs_dir: SpecsDirOption = "indicator_specs",
 ) -> None:
     """Generate a synthetic warehouse (population, claims, Farmanet, stays) into Delta tables."""
     wh = _warehouse(warehouse, must_exist=next_month)
@@ -220,6 +230,7 @@ def generate(
                 ("--years", years),
                 ("--seed", seed),
                 ("--as-of", as_of),
+                ("--pilot-effect", pilot_effect),
             )
             if v is not None
         ]
@@ -243,6 +254,11 @@ def generate(
         year_list = args.check_consecutive(args.parse_years(years))
         as_of_date = args.check_as_of(args.parse_month(as_of), year_list) if as_of else None
         args.check_defect_rate(defect_rate)
+        effect = None
+        if pilot_effect is not None:
+            from phm.synth.pilot import parse_pilot_effect
+
+            effect = parse_pilot_effect(pilot_effect, _catalogue(specs_dir).areas, year_list)
 
     from phm.synth import generator
 
@@ -261,6 +277,7 @@ def generate(
                     as_of=as_of_date,
                     defects=defects,
                     defect_rate=defect_rate,
+                    pilot_effect=effect,
                     progress=progress,
                 )
         render.render_generate(console, report)
@@ -399,19 +416,29 @@ def check(specs_dir: SpecsDirOption = "indicator_specs") -> None:
 @app.command()
 @user_errors
 def explain(
-    specs: Annotated[list[str] | None, typer.Argument(help="Indicator ids (default: all).")] = None,
+    specs: Annotated[
+        list[str] | None,
+        typer.Argument(help="Indicator or scenario ids (default: all indicators)."),
+    ] = None,
     collection: Annotated[
         list[str] | None,
         typer.Option("--collection", help="Collections to include (repeat), e.g. quality."),
     ] = None,
     specs_dir: SpecsDirOption = "indicator_specs",
 ) -> None:
-    """Print, in words, the plan a run of these indicators would execute."""
+    """Print, in words, the plan a run of these indicators (or scenarios) would execute."""
     from phm.compile.plan import build_plan, explain as explain_plan
+    from phm.simulations.explain import explain_scenario
 
     catalogue = _catalogue(specs_dir)
-    plan = build_plan(catalogue, catalogue.select(specs, collections=collection))
-    console.print(explain_plan(plan, catalogue), highlight=False, markup=False, soft_wrap=True)
+    scenarios = [s for s in specs or [] if s in catalogue.simulations]
+    indicators = [s for s in specs or [] if s not in catalogue.simulations]
+    texts = [explain_scenario(catalogue.simulations[s], catalogue) for s in scenarios]
+    if indicators or not scenarios:
+        plan = build_plan(catalogue, catalogue.select(indicators or None,
+                                                      collections=collection))
+        texts.insert(0, explain_plan(plan, catalogue))
+    console.print("\n\n".join(texts), highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -468,13 +495,39 @@ def simulate(
     ] = None,
     warehouse: WarehouseOption = "warehouse",
     specs_dir: SpecsDirOption = "indicator_specs",
+    settings: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="A quick what-if: path=value overriding a scenario field "
+                     "(repeatable), e.g. --set sharing.share=0.8; published under the id "
+                     "scenario[path=value]."),
+    ] = None,
+    compare: Annotated[
+        tuple[str, str] | None,
+        typer.Option("--compare", help="Print two published variants side by side instead of "
+                     "running: A B, each scenario or scenario@variant (a unique part of the "
+                     "variant name is enough)."),
+    ] = None,
 ) -> None:
-    """Run financing scenarios and publish simulation_results and simulation_models."""
+    """Run financing scenarios and publish simulation_results, _models and _diagnostics."""
     wh = _warehouse(warehouse, must_exist=True)
-    catalogue = _catalogue(specs_dir)
-    from phm.runs.simulations import check_scenarios, default_scenarios, run_simulations
+    from phm.runs.simulations import (apply_overrides, check_scenarios, default_scenarios,
+                                      run_simulations)
 
+    if compare:
+        from phm.runs.simulations import compare as compare_variants
+
+        if scenarios or settings:
+            raise InputError("--compare reads published results: give no scenario or --set")
+        spark = _start_spark("phm-simulate")
+        try:
+            table = compare_variants(spark, wh, *compare)
+        finally:
+            _stop_spark()
+        console.print(render.comparison_table(table, *compare))
+        return
+    catalogue = _catalogue(specs_dir)
     chosen = scenarios or default_scenarios(catalogue)
+    catalogue, chosen = apply_overrides(catalogue, chosen, settings or [])
     check_scenarios(catalogue, chosen)  # before Spark starts
     spark = _start_spark("phm-simulate")
     try:

@@ -258,19 +258,51 @@ def _figure_value(value: float | None, unit: str) -> str:
     return f"{value:.2f}"
 
 
+def _known(value: Any) -> bool:
+    return value is not None and value == value  # NaN is not equal to itself
+
+
+def _eur(value: Any) -> str:
+    return f"{float(value):,.0f}" if _known(value) else ""
+
+
 def simulation_table(results: Any) -> Table:
-    """Published simulation rows: per scenario, variant, pilot and year (EUR rounded)."""
-    table = Table(title="Budget guarantee (published figures, EUR)", title_justify="left")
+    """Published simulation rows: per scenario, variant, pilot and year (EUR rounded); the
+    gain with its 95% interval; payout (budget guarantee) or allocated - actual (capitation)."""
+    table = Table(title="Financing scenarios (published figures, EUR)", title_justify="left")
     for name in ("scenario", "variant", "area", "year", "persons", "expected", "actual",
-                 "gain", "O/E", "payout"):
+                 "gain [95% interval]", "O/E", "payout", "capitation ±"):
         table.add_column(name, justify="left" if name in ("scenario", "variant", "area")
                          else "right")
     for r in results.sort_values(["scenario_id", "variant", "area", "year"]).itertuples():
         if r.suppressed:
-            numbers = ["hidden"] + [""] * 5
+            numbers = ["hidden"] + [""] * 6
         else:
-            numbers = [f"{int(r.persons):,}"] + [f"{float(v):,.0f}" for v in
-                                                 (r.expected, r.actual, r.gain)]
-            numbers += [f"{float(r.oe_ratio):.3f}", f"{float(r.payout):,.0f}"]
+            gain = f"{_eur(r.gain)}"
+            if _known(r.gain_low):
+                gain += f" [{_eur(r.gain_low)}; {_eur(r.gain_high)}]"
+            numbers = [f"{int(r.persons):,}", _eur(r.expected), _eur(r.actual), gain,
+                       f"{float(r.oe_ratio):.3f}", _eur(r.payout), _eur(r.difference)]
         table.add_row(r.scenario_id, r.variant, r.area, str(r.year), *numbers)
+    return table
+
+
+def comparison_table(rows: Any, first: str, second: str) -> Table:
+    """Two variants side by side per pilot and year, and B − A."""
+    table = Table(title=f"A = {first}\nB = {second}   (EUR, published figures)",
+                  title_justify="left")
+    capitation = rows.difference_a.notna().any() or rows.difference_b.notna().any()
+    figures = (["expected", "actual", "difference"] if capitation
+               else ["expected", "actual", "gain", "payout"])
+    table.add_column("area")
+    table.add_column("year", justify="right")
+    for f in figures:
+        for side in ("A", "B", "B − A"):
+            table.add_column(f"{f} {side}", justify="right")
+    for r in rows.itertuples():
+        cells = []
+        for f in figures:
+            cells += [_eur(getattr(r, f"{f}_a")), _eur(getattr(r, f"{f}_b")),
+                      _eur(getattr(r, f"{f}_diff"))]
+        table.add_row(str(r.area), str(r.year), *cells)
     return table

@@ -2,34 +2,36 @@
 person-year pass for all its variants), each variant's budget guarantee, then publication of
 ``simulation_results`` and ``simulation_models`` (each scenario's rows replaced in one Delta
 transaction per table) and a run-ledger entry, as an indicator run does.
-
-Not yet (issue 9): capitation, ``difference_in_trend``, the bootstrap and the diagnostics.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from dataclasses import dataclass
 
 import pandas as pd
+import yaml
+from pydantic import ValidationError
 from pyspark import StorageLevel
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 import phm
 from phm.data.warehouse import Warehouse
 from phm.errors import InputError, WarehouseError
 from phm.disclosure.policy import Protection, default_protection, redact_in_plans
-from phm.publish.tables import SIMULATION_MODELS, SIMULATION_RESULTS
+from phm.publish.tables import SIMULATION_DIAGNOSTICS, SIMULATION_MODELS, SIMULATION_RESULTS
 from phm.publish.write import append_ledger, replace_scenarios
 from phm.runs.indicators import available_years, input_versions
 from phm.simulations.design import kind_of
-from phm.simulations.guarantee import YearResult, budget_guarantee
-from phm.simulations.population import (person_years, required_years, scenario_rows,
+from phm.simulations.guarantee import YearResult, simulate_variant
+from phm.simulations.population import (person_years, scenario_rows,
                                         source_tables)
-from phm.simulations.publish import model_rows, result_rows
+from phm.simulations.publish import diagnostic_rows, model_rows, result_rows
 from phm.spec.catalogue import Catalogue
 from phm.spec.issues import suggest
+from phm.spec.scenario import with_overrides
 
 
 @dataclass(frozen=True)
@@ -40,8 +42,8 @@ class VariantResult:
 
 
 def default_scenarios(catalogue: Catalogue) -> list[str]:
-    """What runs when no scenario is named: every budget-guarantee scenario."""
-    return sorted(s for s, sc in catalogue.simulations.items() if sc.kind == "budget_guarantee")
+    """What runs when no scenario is named: every scenario of the catalogue."""
+    return sorted(catalogue.simulations)
 
 
 def check_scenarios(catalogue: Catalogue, scenario_ids: list[str]) -> None:
@@ -50,12 +52,46 @@ def check_scenarios(catalogue: Catalogue, scenario_ids: list[str]) -> None:
         if sid not in catalogue.simulations:
             raise InputError(f"unknown scenario {sid!r}{suggest(sid, catalogue.simulations)}")
         for variant in catalogue.simulations[sid].variants().values():
-            if variant.kind != "budget_guarantee":
-                raise InputError(f"{sid}: capitation scenarios are not implemented yet")
-            if variant.method != "risk_adjusted":
-                raise InputError(f"{sid}: method {variant.method!r} is not implemented yet")
             if "prior_cost_band" in variant.risk_model.factors:
                 raise InputError(f"{sid}: risk factor 'prior_cost_band' is not implemented yet")
+
+
+def apply_overrides(catalogue: Catalogue, scenario_ids: list[str], settings: list[str]
+                    ) -> tuple[Catalogue, list[str]]:
+    """``--set path=value`` what-ifs: each scenario replaced by its overridden copy, under
+    its own id (:func:`phm.spec.scenario.with_overrides`). Values are read as YAML (``0.8``,
+    ``tweedie``, ``{rule: none}``, ``[2023, 2024]``)."""
+    if not settings:
+        return catalogue, scenario_ids
+    overrides = {}
+    for setting in settings:
+        path, sep, text = setting.partition("=")
+        if not sep or not path.strip():
+            raise InputError(f"--set {setting!r}: expected path=value, e.g. sharing.share=0.8")
+        try:
+            overrides[path.strip()] = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise InputError(f"--set {setting!r}: the value is not YAML ({exc})") from exc
+    changed = dict(catalogue.simulations)
+    ids = []
+    for sid in scenario_ids:
+        if sid not in catalogue.simulations:
+            raise InputError(f"unknown scenario {sid!r}{suggest(sid, catalogue.simulations)}")
+        try:
+            new = with_overrides(catalogue.simulations[sid], overrides)
+            new.variants()
+        except (ValueError, ValidationError) as exc:
+            raise InputError(f"{sid}: --set {', '.join(settings)}: {_first_error(exc)}") from exc
+        changed[new.id] = new
+        ids.append(new.id)
+    return dataclasses.replace(catalogue, simulations=changed), ids
+
+
+def _first_error(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        e = exc.errors()[0]
+        return f"{'.'.join(map(str, e['loc'])) or 'scenario'}: {e['msg']}"
+    return str(exc)
 
 
 def simulate(spark: SparkSession, warehouse: Warehouse, catalogue: Catalogue,
@@ -64,7 +100,7 @@ def simulate(spark: SparkSession, warehouse: Warehouse, catalogue: Catalogue,
     check_scenarios(catalogue, [scenario_id])
     scenario = catalogue.simulations[scenario_id]
     variants = scenario.variants()
-    years = required_years(scenario)
+    years = scenario.years_read()
     missing = sorted(set(years) - set(available_years(spark, warehouse)))
     if missing:
         raise WarehouseError(
@@ -72,19 +108,26 @@ def simulate(spark: SparkSession, warehouse: Warehouse, catalogue: Catalogue,
             "years, and the year before each for a prospective attribution)")
     table = person_years(spark, warehouse, catalogue, scenario, years).persist(
         StorageLevel.MEMORY_AND_DISK)
+    shared: dict[str, DataFrame] = {}  # variants that attribute alike share their rows
     try:
         out = []
         for name, variant in variants.items():
-            rows = scenario_rows(table, catalogue, variant)
+            same = variant.model_dump_json(include={"attribution", "reference", "cost"})
+            if same not in shared:
+                shared[same] = scenario_rows(table, catalogue, variant).persist(
+                    StorageLevel.MEMORY_AND_DISK)
             kinds = {f: kind_of(f, catalogue) for f in variant.risk_model.factors}
             areas = sorted(catalogue.areas[variant.attribution.areas].areas)
             try:
-                years_out = budget_guarantee(rows, variant, kinds, secret, areas)
+                years_out = simulate_variant(shared[same], variant, kinds, secret, areas,
+                                             frozenset(y for y in years if y - 1 in years))
             except ValueError as exc:  # a model that cannot be fitted (collinear, bad outcome)
                 raise InputError(f"{scenario_id}, variant {name}: {exc}") from exc
             out.append(VariantResult(scenario_id, name, years_out))
         return out
     finally:
+        for rows in shared.values():
+            rows.unpersist()
         table.unpersist()
 
 
@@ -110,16 +153,20 @@ def run_simulations(spark: SparkSession, warehouse: Warehouse, catalogue: Catalo
     append_ledger(spark, warehouse, {**ledger, "status": "started"})
     start = time.perf_counter()
     try:
-        results, models = [], []
+        results, models, checks = [], [], []
         for sid in scenario_ids:
             for v in simulate(spark, warehouse, catalogue, sid, protection.secret):
                 for year in v.years:
                     results.append(result_rows(sid, v.variant, hashes[sid], year,
                                                protection.ptable))
                     models.append(model_rows(sid, v.variant, hashes[sid], year))
+                    checks.append(diagnostic_rows(sid, v.variant, hashes[sid], year,
+                                                  protection.ptable))
         published = pd.concat(results, ignore_index=True).assign(run_id=run_id)
         fitted = pd.concat(models, ignore_index=True).assign(run_id=run_id)
+        diagnostics = pd.concat(checks, ignore_index=True).assign(run_id=run_id)
         _write(spark, warehouse, SIMULATION_MODELS, fitted, scenario_ids)
+        _write(spark, warehouse, SIMULATION_DIAGNOSTICS, diagnostics, scenario_ids)
         _write(spark, warehouse, SIMULATION_RESULTS, published, scenario_ids)
     except Exception as exc:
         append_ledger(spark, warehouse, {**ledger, "status": "failed", "error": str(exc)[:2000]})
@@ -142,3 +189,39 @@ def _plain(value):
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
     return value.item() if hasattr(value, "item") else value
+
+
+def compare(spark: SparkSession, warehouse: Warehouse, first: str, second: str
+            ) -> pd.DataFrame:
+    """Two published scenario variants side by side, per pilot and year: expected, actual,
+    gain, payout (or, for capitation, allocated and difference) of each, and ``B − A``.
+    ``first``/``second`` name ``scenario`` or ``scenario@variant`` (a unique part of the
+    variant name is enough, e.g. ``budget_guarantee_2017@tweedie``)."""
+    if not warehouse.exists(spark, SIMULATION_RESULTS.name):
+        raise WarehouseError(f"{warehouse.root} has no simulation_results: run phm simulate")
+    published = warehouse.read(spark, SIMULATION_RESULTS.name).toPandas()
+    a, b = (_variant_rows(published, ref) for ref in (first, second))
+    figures = ["persons", "expected", "actual", "gain", "payout", "allocated", "difference"]
+    out = a[["area", "year", *figures]].merge(b[["area", "year", *figures]],
+                                              on=["area", "year"], how="outer",
+                                              suffixes=("_a", "_b"))
+    for f in figures:
+        out[f"{f}_diff"] = (pd.to_numeric(out[f"{f}_b"], errors="coerce")
+                            - pd.to_numeric(out[f"{f}_a"], errors="coerce"))
+    return out.sort_values(["area", "year"]).reset_index(drop=True)
+
+
+def _variant_rows(published: pd.DataFrame, ref: str) -> pd.DataFrame:
+    scenario, _, part = ref.partition("@")
+    rows = published[published.scenario_id == scenario]
+    if rows.empty:
+        known = sorted(published.scenario_id.unique())
+        raise InputError(f"--compare {ref}: no published scenario {scenario!r}"
+                         f"{suggest(scenario, known)} (published: {', '.join(known) or 'none'})")
+    variants = sorted(rows.variant.unique())
+    chosen = [v for v in variants if v == part] or [v for v in variants if part in v]
+    if len(chosen) != 1:
+        raise InputError(f"--compare {ref}: {'no' if not chosen else 'more than one'} variant "
+                         f"of {scenario} matches {part!r}; its variants: {', '.join(variants)} "
+                         "(write scenario@variant, a unique part of the name is enough)")
+    return rows[rows.variant == chosen[0]]

@@ -19,6 +19,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 AGE5_SEX = "age5_sex"
+PRIOR_COST_BAND = "prior_cost_band"
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ def _level_of(factor: str) -> Column:
 
 def kind_of(factor: str, catalogue) -> str:
     """'flag', 'number' or 'category' ('unknown' for a name the catalogue does not know)."""
-    if factor == AGE5_SEX:
+    if factor in (AGE5_SEX, PRIOR_COST_BAND):
         return "category"
     return catalogue.variable_kind(factor) or "unknown"
 

@@ -9,7 +9,7 @@ table for all the scenario's variants). Rules:
   the year itself when ``concurrent``. A person without a row the year before (born or newly
   insured during the year) is attributed by the row of the year itself. A prospective
   scenario whose previous year is not in the warehouse is refused (the caller checks
-  :func:`required_years`), never attributed concurrently in silence.
+  :meth:`~phm.spec.scenario.Scenario.years_read`), never attributed concurrently in silence.
 - **Pilot**: each area of the scenario's area set whose municipalities hold that residence (a
   person counts in every area holding the municipality). With a target group, only persons
   meeting all its conditions are attributed.
@@ -19,6 +19,8 @@ table for all the scenario's variants). Rules:
   year (the population table has the birth year, not the date: mid-year), to the date of death
   or 31 December, in days, over the days of the year; at least one day.
 - **Cost**: the sum of the cost features (0 when a person has none).
+- **Prior cost** (``prior_cost``): the person's cost of the previous year divided by the
+  fraction of that year insured; null without a row that year (and for the first year read).
 """
 
 from __future__ import annotations
@@ -32,31 +34,27 @@ from phm.compile.person_year import all_of, build_person_year
 from phm.compile.plan import feature_plan
 from phm.data.warehouse import Warehouse
 from phm.spec.catalogue import Catalogue, scenario_variables
-from phm.spec.scenario import Scenario
+from phm.spec.scenario import PSEUDOPATHOLOGIES, Scenario
 
 
-def required_years(scenario: Scenario) -> list[int]:
-    """Population years a scenario reads: its guarantee years, and the year before each for a
-    prospective attribution (over all its variants)."""
-    out: set[int] = set()
-    for variant in scenario.variants().values():
-        out |= set(variant.years.guarantee)
-        if variant.attribution.timing == "prospective":
-            out |= {y - 1 for y in variant.years.guarantee}
-    return sorted(out)
+def variables(catalogue: Catalogue, scenario: Scenario) -> list[str]:
+    """The person-year variables to compute: the scenario's, and the pseudopathology flags
+    of the diagnostics the catalogue has."""
+    return sorted(scenario_variables(scenario)
+                  | {p for p in PSEUDOPATHOLOGIES if p in catalogue.features})
 
 
 def source_tables(catalogue: Catalogue, scenario: Scenario) -> list[str]:
     """The tables a scenario reads (for the run ledger's input versions)."""
-    plan = feature_plan(catalogue, sorted(scenario_variables(scenario)))
+    plan = feature_plan(catalogue, variables(catalogue, scenario))
     return sorted({"population", *[p.table for p in plan.passes]})
 
 
 def person_years(spark: SparkSession, warehouse: Warehouse, catalogue: Catalogue,
                  scenario: Scenario, years: list[int]) -> DataFrame:
     """Person-year table with every variable the scenario's variants read, for ``years`` (all
-    present in the warehouse: :func:`required_years`), with ``fraction`` added."""
-    plan = feature_plan(catalogue, sorted(scenario_variables(scenario)))
+    present in the warehouse: :meth:`~phm.spec.scenario.Scenario.years_read`), with ``fraction`` added."""
+    plan = feature_plan(catalogue, variables(catalogue, scenario))
     table = build_person_year(spark, warehouse, plan, catalogue, years)
     pop = warehouse.read(spark, "population").select("person_id", "year", "birth_year",
                                                      "death_date")
@@ -75,7 +73,7 @@ def insured_fraction() -> Column:
 
 
 def scenario_rows(table: DataFrame, catalogue: Catalogue, variant: Scenario) -> DataFrame:
-    """The rows :func:`phm.simulations.guarantee.budget_guarantee` reads, for one variant:
+    """The rows :func:`phm.simulations.guarantee.simulate_variant` reads, for one variant:
     ``year, person_id, pilot, in_reference, cost, fraction`` and the variables of the model."""
     areas = catalogue.areas[variant.attribution.areas].areas
     members = [(name, nis) for name, area in sorted(areas.items()) for nis in area.municipalities]
@@ -104,13 +102,17 @@ def scenario_rows(table: DataFrame, catalogue: Catalogue, variant: Scenario) -> 
         reference = in_any.select("person_id", "year", (~F.col("resident")).alias("in_reference"))
     cost = reduce(lambda a, b: a + b,
                   (F.coalesce(F.col(f).cast("double"), F.lit(0.0)) for f in variant.cost.features))
-    base = table.withColumn("cost", cost).join(reference, ["person_id", "year"])
+    costed = table.withColumn("cost", cost)
+    prior = costed.select("person_id", (F.col("year") + 1).alias("year"),
+                          (F.col("cost") / F.col("fraction")).alias("prior_cost"))
+    base = (costed.join(prior, ["person_id", "year"], "left")
+            .join(reference, ["person_id", "year"]))
     # one row per pilot of a pilot resident, one row (pilot null) for the reference
     attributed = base.join(pilots, ["person_id", "year"])
     outside = base.where("in_reference").withColumn("pilot", F.lit(None).cast("string"))
     if variant.reference == "belgium":
         # pilot residents are in the reference once, with their rows as pilot members apart
         attributed = attributed.withColumn("in_reference", F.lit(False))
-    columns = ["year", "person_id", "pilot", "in_reference", "cost", "fraction",
+    columns = ["year", "person_id", "pilot", "in_reference", "cost", "fraction", "prior_cost",
                *sorted(set(table.columns) - {"year", "person_id", "cost", "fraction"})]
     return attributed.select(*columns).unionByName(outside.select(*columns))

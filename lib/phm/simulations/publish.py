@@ -6,7 +6,8 @@ A pilot's ``persons`` is a person count: it is perturbed with the cell key of it
 pilot is hidden when it has fewer than ``min_count`` persons, true or perturbed; every number of
 a hidden row is null. The euro sums (``actual``, ``expected``, ``gain``, ``payout``) and
 ``person_years`` are multiplied by ``perturbed / true`` persons, as any sum in an indicator
-cell; ``oe_ratio`` is the ratio of the published actual and expected (so unchanged).
+cell, and so are their interval bounds; ``oe_ratio`` is the ratio of the published actual and
+expected (so unchanged), its interval bounds too.
 """
 
 from __future__ import annotations
@@ -19,25 +20,33 @@ from phm.disclosure.protect import REASON
 from phm.simulations.guarantee import YearResult
 
 MIN_COUNT = 5  # IMA's rule, as for indicators
-SCALED = ("person_years", "actual", "expected", "gain", "payout")
+# euro sums and person-years: scaled with the perturbed persons
+SCALED = ("person_years", "actual", "expected", "expected_low", "expected_high", "gain",
+          "gain_low", "gain_high", "payout", "allocated", "difference", "difference_low",
+          "difference_high")
+RATIOS = ("oe_ratio", "oe_low", "oe_high")  # ratios of two scaled sums: unchanged
 
 
 def protect_pilots(pilots: pd.DataFrame, ptable: PTable, min_count: int = MIN_COUNT
                    ) -> pd.DataFrame:
-    """``pilots`` (with ``key``) as published: perturbed persons, scaled sums, hidden rows."""
-    out = pilots.drop(columns="key").copy()
+    """``pilots`` (with ``key``) as published: perturbed persons, scaled sums, hidden rows.
+    A figure the scenario does not have (a payout under capitation, intervals without a
+    bootstrap) is null."""
+    out = pilots.drop(columns="key").rename(columns={"oe": "oe_ratio"}).copy()
+    for column in (*SCALED, *RATIOS):
+        if column not in out:
+            out[column] = np.nan
     true = pilots.persons.to_numpy(np.int64)
     published = ptable.perturb(true, cell_key(pilots.key.to_numpy(float)))
     hidden = (true < min_count) | (published < min_count)
     factor = np.where(true > 0, published / np.maximum(true, 1), 1.0)
     out["persons"] = published
     for column in SCALED:
-        out[column] = np.round(pilots[column].to_numpy(float) * factor, 2)
+        out[column] = np.round(out[column].to_numpy(float) * factor, 2)
     out["oe_ratio"] = out.actual / out.expected
-    out = out.drop(columns=["oe"])
-    numbers = ["persons", *SCALED, "oe_ratio"]
-    for column in numbers:
-        out[column] = out[column].astype(object).where(~hidden, None)
+    for column in ("persons", *SCALED, *RATIOS):
+        values = out[column].astype(object)
+        out[column] = values.where(~hidden & pd.notna(values), None)
     out["suppressed"] = hidden
     out["suppression_reason"] = np.where(hidden, REASON, None)
     return out
@@ -61,4 +70,31 @@ def model_rows(scenario_id: str, variant: str, spec_hash: str, year: YearResult
         "year": year.year, "family": fit.family, "term": list(fit.names),
         "coefficient": fit.coef, "std_error": fit.se, "r2": fit.r2, "scale": fit.scale,
         "rows": fit.n, "person_years": fit.weight_sum, "iterations": fit.iterations,
-        "outlier_threshold": year.threshold})
+        "outlier_threshold": year.threshold, "replicates": year.replicates,
+        "cpm": year.reference_fit().cpm, "mape": year.reference_fit().mape})
+
+
+def diagnostic_rows(scenario_id: str, variant: str, spec_hash: str, year: YearResult,
+                    ptable: PTable, min_count: int = MIN_COUNT) -> pd.DataFrame:
+    """Predictive ratios as published: persons perturbed with their cell key, sums scaled,
+    groups under ``min_count`` persons (true or perturbed) hidden; ratios, CPM and MAPE are
+    ratios of two scaled sums, so unchanged."""
+    d = year.diagnostics
+    true = d.persons.to_numpy(np.int64)
+    published = ptable.perturb(true, cell_key(d.key.to_numpy(float)))
+    hidden = (true < min_count) | (published < min_count)
+    factor = np.where(true > 0, published / np.maximum(true, 1), 1.0)
+    out = d.drop(columns="key").copy()
+    out["persons"] = published
+    for column in ("person_years", "actual", "expected"):
+        out[column] = np.round(out[column].to_numpy(float) * factor, 2)
+    for column in ("persons", "person_years", "actual", "expected", "ratio", "ratio_low",
+                   "ratio_high", "cpm", "mape"):
+        values = out[column].astype(object)
+        out[column] = values.where(~hidden & pd.notna(values), None)
+    out["suppressed"] = hidden
+    out.insert(0, "scenario_id", scenario_id)
+    out.insert(1, "variant", variant)
+    out.insert(2, "spec_hash", spec_hash)
+    out.insert(3, "year", year.year)
+    return out

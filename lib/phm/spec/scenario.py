@@ -27,6 +27,10 @@ from phm.spec.models import Condition, Ident, Model, Text
 # risk factors known to the simulation without a feature of their own: age-sex bands and the
 # previous year's cost band of a prospective model
 SCENARIO_FACTORS = ("age5_sex", "prior_cost_band")
+# the chronic conditions recognised from medication deliveries (the catalogue's treated_*
+# features: "pseudopathologies" in Belgian claims research) counted by the diagnostics
+PSEUDOPATHOLOGIES = ("treated_copd_asthma", "treated_depression", "treated_diabetes",
+                     "treated_dyslipidaemia", "treated_hypertension")
 
 
 class Attribution(Model):
@@ -179,6 +183,24 @@ class Scenario(Model):
                 raise ValueError(f"grid {path!r}: only the method can vary, not the identity")
         return self
 
+    def model_years(self) -> list[int]:
+        """The years whose model this variant needs: the guarantee years, and the baseline
+        year for a difference in trend."""
+        extra = [self.years.baseline] if self.method == "difference_in_trend" else []
+        return sorted({*extra, *self.years.guarantee})
+
+    def years_read(self) -> list[int]:
+        """Population years the scenario reads over all its variants: the years of their
+        models, and the year before each for a prospective attribution or a prior-cost band."""
+        out: set[int] = set()
+        for variant in self.variants().values():
+            years = set(variant.model_years())
+            out |= years
+            if (variant.attribution.timing == "prospective"
+                    or "prior_cost_band" in variant.risk_model.factors):
+                out |= {y - 1 for y in years}
+        return sorted(out)
+
     def variants(self) -> dict[str, Scenario]:
         """``{variant name: scenario}``: the scenario itself (``base``) when there is no grid,
         else one per combination of grid values, named ``path=value,...``. A value that makes
@@ -194,6 +216,26 @@ class Scenario(Model):
             name = ",".join(f"{p}={_short(v)}" for p, v in zip(paths, combo))
             out[name] = Scenario.model_validate(data)
         return out
+
+
+def with_overrides(scenario: Scenario, overrides: dict[str, Any]) -> Scenario:
+    """The scenario with fields replaced (``{"sharing.share": 0.8}``), as a quick what-if: its
+    id becomes ``<id>[path=value,...]`` so its published rows never replace the scenario's
+    own. A wrong path or value raises the validation error a wrong field in the file would."""
+    if not overrides:
+        return scenario
+    data = scenario.model_dump(by_alias=True)
+    for path, value in overrides.items():
+        if path.split(".")[0] in ("id", "version", "kind", "label"):
+            raise ValueError(f"{path}: only the method can change, not the identity")
+        varied = [g for g in scenario.grid
+                  if g == path or g.startswith(path + ".") or path.startswith(g + ".")]
+        if varied:  # the grid would silently win over the override
+            raise ValueError(f"{path}: the scenario's grid varies {', '.join(varied)}; "
+                             "compare its variants instead, or override another field")
+        set_path(data, path, value)
+    name = ",".join(f"{p}={_short(v)}" for p, v in overrides.items())
+    return Scenario.model_validate(data).model_copy(update={"id": f"{scenario.id}[{name}]"})
 
 
 def set_path(data: dict, path: str, value: Any) -> None:

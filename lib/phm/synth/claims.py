@@ -14,6 +14,7 @@ from pyspark.sql import functions as F
 from phm.data import reference
 from phm.synth import params as P
 from phm.synth.columns import by_age_band, by_key, money, piecewise, year_start
+from phm.synth.pilot import PilotEffect, scaled
 from phm.synth.rng import geometric, logistic, normal, uniform
 
 GP_POOL = 9000  # GPs (synthetic provider numbers)
@@ -36,7 +37,7 @@ def _finish(df: DataFrame, group: str, date: Column, *, quantity: Column | None 
         (quantity if quantity is not None else F.lit(1)).alias("quantity"),
         (amount if amount is not None else F.lit(None).cast("double")).alias("amount"),
         F.lit(None).cast("string").alias("stay_id"), F.lit(None).cast("string").alias("institution_id"),
-        "death_date", "k",
+        "death_date", "k", "nis",
     )
 
 
@@ -129,7 +130,7 @@ def follow_up_contacts(stays: DataFrame, py: DataFrame, *, seed: int) -> DataFra
     us = lambda name: uniform(seed, name, F.col("stay_id"))  # noqa: E731
     home = F.col("discharge_destination").isin("home", "nursing_home")
     # k values of their own keep claim ids distinct from the person's ordinary contacts
-    base = stays.join(py.select("pid", "year", "medical_house", "bim"), ["pid", "year"]).withColumn("k", F.lit(9001))
+    base = stays.join(py.select("pid", "year", "medical_house", "bim", "nis"), ["pid", "year"]).withColumn("k", F.lit(9001))
     gp = base.where((F.col("stay_type") == "classic") & (F.col("age") >= 65) & home & ~F.col("medical_house") & (F.col("service_type") != "psychiatric") & (us("gp_follow") < P.GP_FOLLOW_UP_AFTER_DISCHARGE_65))
     gp_date = F.date_add(F.col("discharge_date"), F.lit(1) + F.floor(us("gp_follow_day") * 7).cast("int"))
     psy = base.where((F.col("service_type") == "psychiatric") & home).withColumn("k", F.lit(9002))
@@ -141,7 +142,7 @@ def follow_up_contacts(stays: DataFrame, py: DataFrame, *, seed: int) -> DataFra
         "pid", "person_id", "year", "bim", psy_group.alias("service_group"), F.lit(0).alias("code_rank"),
         F.date_add(F.col("discharge_date"), F.col("_days")).alias("service_date"), F.lit(1).alias("quantity"),
         F.lit(None).cast("double").alias("amount"), F.lit(None).cast("string").alias("stay_id"),
-        F.lit(None).cast("string").alias("institution_id"), "death_date", "k",
+        F.lit(None).cast("string").alias("institution_id"), "death_date", "k", "nis",
     )
     return _finish(gp, "gp_consult", gp_date).unionByName(psy_lines)
 
@@ -165,11 +166,11 @@ def hospital_lines(stays: DataFrame, *, seed: int) -> DataFrame:
         "pid", "person_id", "year", "bim", F.col("line.g").alias("service_group"), F.lit(0).alias("code_rank"),
         F.col("admission_date").alias("service_date"), F.col("line.q").alias("quantity"), F.col("line.a").alias("amount"),
         "stay_id", F.col("hospital_id").alias("institution_id"), "death_date",
-        F.lit(1).alias("k"),
+        F.lit(1).alias("k"), "nis",
     )
 
 
-def price(spark: SparkSession, events: DataFrame, *, seed: int) -> DataFrame:
+def price(spark: SparkSession, events: DataFrame, *, seed: int, pilot_effect: PilotEffect | None = None) -> DataFrame:
     """Pick the nomenclature code, price it, and give provider, ids and setting: one projection."""
     nomen = reference.nomenclature()
     nomen = nomen.assign(code_rank=nomen.groupby("service_group").cumcount())
@@ -185,7 +186,8 @@ def price(spark: SparkSession, events: DataFrame, *, seed: int) -> DataFrame:
     fee = F.coalesce(F.col("fee"), F.col("_fee0"))
     prof = F.coalesce(F.col("provider_profession"), F.col("_prof0"), F.lit("1"))
     in_hospital = F.col("stay_id").isNotNull()
-    gross = F.coalesce(F.col("amount"), fee * F.col("quantity"))
+    # the planted pilot effect scales the gross amount, so all three amounts follow it
+    gross = scaled(F.coalesce(F.col("amount"), fee * F.col("quantity")), pilot_effect, nis=F.col("nis"), year=F.year("service_date"))
     share = F.when(in_hospital, 0.03).when(F.col("bim"), P.PERSONAL_SHARE_BIM).otherwise(P.PERSONAL_SHARE_OTHER)
     share = F.when(F.col("service_group").isin("gp_gmd", "gp_forfait", "mammography_screening", "diabetes_care"), 0.0).otherwise(share)
     supplement = F.when(in_hospital & (uniform(seed, "supplement", "pid", "service_date", "service_group", "k") < 0.3), gross * P.SUPPLEMENT_SHARE).otherwise(0.0)
@@ -217,7 +219,7 @@ def price(spark: SparkSession, events: DataFrame, *, seed: int) -> DataFrame:
     )
 
 
-def health_care(spark: SparkSession, py: DataFrame, stays: DataFrame, *, seed: int, years: list[int]) -> DataFrame:
+def health_care(spark: SparkSession, py: DataFrame, stays: DataFrame, *, seed: int, years: list[int], pilot_effect: PilotEffect | None = None) -> DataFrame:
     """All claim lines, priced, before accounting lags."""
     people = py
     events = (
@@ -231,5 +233,5 @@ def health_care(spark: SparkSession, py: DataFrame, stays: DataFrame, *, seed: i
     # Nothing is billed after death; follow-ups past the horizon did not happen.
     last_day = F.make_date(F.lit(years[-1]), F.lit(12), F.lit(31))
     events = events.where((F.col("death_date").isNull() | (F.col("service_date") <= F.col("death_date"))) & (F.col("service_date") <= last_day))
-    hosp = hospital_lines(stays.join(py.select("pid", "year", "bim"), ["pid", "year"]), seed=seed)
-    return price(spark, events.unionByName(hosp), seed=seed)
+    hosp = hospital_lines(stays.join(py.select("pid", "year", "bim", "nis"), ["pid", "year"]), seed=seed)
+    return price(spark, events.unionByName(hosp), seed=seed, pilot_effect=pilot_effect)

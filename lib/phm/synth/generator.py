@@ -25,6 +25,7 @@ from phm.data.schemas import SOURCE_TABLES
 from phm.data.warehouse import Warehouse
 from phm.errors import InputError, WarehouseError
 from phm.synth import claims, lags, params as P, pharmacy, population, stays
+from phm.synth.pilot import PilotEffect, check_pilot_effect
 
 STAGING = "_phm/staging"
 GENERATOR_VERSION = 1
@@ -66,8 +67,11 @@ def check_parameters(persons: int, years: list[int], seed: int) -> None:
         raise InputError(f"--seed must be non-negative (got {seed})")
 
 
-def build_universe(spark: SparkSession, staging: str, *, persons: int, years: list[int], seed: int, progress: Progress = lambda _: None) -> Universe:
-    """Compute persons and stays once into staging Delta tables; claims are derived lazily."""
+def build_universe(
+    spark: SparkSession, staging: str, *, persons: int, years: list[int], seed: int, pilot_effect: PilotEffect | None = None, progress: Progress = lambda _: None
+) -> Universe:
+    """Compute persons and stays once into staging Delta tables; claims are derived lazily.
+    ``pilot_effect`` scales the claims' and deliveries' amounts (stays carry no amounts)."""
     progress(f"simulating {persons:,} persons over {years[0]}-{years[-1]}")
     people = population.persons(spark, n_persons=persons, years=years, seed=seed)
     py_path, stays_path = f"{staging}/person_year", f"{staging}/stays"
@@ -78,9 +82,9 @@ def build_universe(spark: SparkSession, staging: str, *, persons: int, years: li
     st = spark.read.format("delta").load(stays_path)
 
     hospital_stay = stays.stay_rows(st).withColumn("accounting_month", lags.hospital_month(seed, F.col("discharge_date"), F.col("stay_id")))
-    health_care = claims.health_care(spark, py, st, seed=seed, years=years)
+    health_care = claims.health_care(spark, py, st, seed=seed, years=years, pilot_effect=pilot_effect)
     health_care = health_care.withColumn("accounting_month", lags.health_care_month(seed, F.col("service_date"), F.col("claim_id"))).drop("pid")
-    deliveries = pharmacy.pharmacy(spark, py, seed=seed)
+    deliveries = pharmacy.pharmacy(spark, py, seed=seed, pilot_effect=pilot_effect)
     deliveries = deliveries.withColumn("accounting_month", lags.pharmacy_month(seed, F.col("delivery_date"), F.col("delivery_id"))).drop("pid")
     return Universe(
         population=population.population_rows(py),
@@ -114,10 +118,13 @@ def generate(
     as_of: dt.date | None = None,
     defects: bool = False,
     defect_rate: float = 0.001,
+    pilot_effect: PilotEffect | None = None,
     progress: Progress = lambda _: None,
 ) -> GenerateReport:
     """Build a fresh warehouse holding everything booked up to ``as_of``."""
     check_parameters(persons, years, seed)
+    if pilot_effect is not None:
+        check_pilot_effect(pilot_effect, years)
     as_of = (as_of or default_as_of(years)).replace(day=1)
     if as_of < dt.date(years[0], 1, 1):
         raise InputError(f"--as-of {as_of:%Y-%m} lies before the first simulated year {years[0]}")
@@ -125,7 +132,7 @@ def generate(
     _clear(warehouse)
     progress("writing reference tables")
     reference.write_reference_tables(spark, warehouse)
-    universe = build_universe(spark, warehouse.path(STAGING), persons=persons, years=years, seed=seed, progress=progress)
+    universe = build_universe(spark, warehouse.path(STAGING), persons=persons, years=years, seed=seed, pilot_effect=pilot_effect, progress=progress)
     frames = {name: _conform(df, name) for name, df in universe.tables().items()}
     frames = {name: (df if name == "population" else df.where(F.col("accounting_month") <= F.lit(as_of))) for name, df in frames.items()}
     report = GenerateReport(as_of=as_of)
@@ -139,8 +146,13 @@ def generate(
     for name in ("population", "hospital_stay", "health_care", "pharmacy"):
         progress(f"loading {name}")
         report.tables[name] = load_table(spark, warehouse, name, frames[name], load_id=f"{name}-initial")
+    # the effect's municipalities are recorded, so --next-month re-applies it identically
+    # whatever the area set's file says by then
     warehouse.write_state(
-        {"persons": persons, "years": years, "seed": seed, "as_of": as_of.isoformat(), "defects": defects, "defect_rate": defect_rate, "generator_version": GENERATOR_VERSION}
+        {
+            "persons": persons, "years": years, "seed": seed, "as_of": as_of.isoformat(), "defects": defects, "defect_rate": defect_rate,
+            "pilot_effect": pilot_effect.to_state() if pilot_effect else None, "generator_version": GENERATOR_VERSION,
+        }
     )
     _drop_staging(warehouse)
     report.seconds = time.perf_counter() - started
@@ -155,7 +167,10 @@ def generate_next_month(spark: SparkSession, warehouse: Warehouse, *, progress: 
     started = time.perf_counter()
     month = dt.date.fromisoformat(state["as_of"])
     month = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
-    universe = build_universe(spark, warehouse.path(STAGING), persons=state["persons"], years=state["years"], seed=state["seed"], progress=progress)
+    universe = build_universe(
+        spark, warehouse.path(STAGING), persons=state["persons"], years=state["years"], seed=state["seed"],
+        pilot_effect=PilotEffect.from_state(state.get("pilot_effect")), progress=progress,
+    )
     report = GenerateReport(as_of=month)
     for name in ("hospital_stay", "health_care", "pharmacy"):
         progress(f"loading {name} booked in {month:%Y-%m}")

@@ -13,6 +13,7 @@ from pyspark.sql import functions as F
 from phm.data import reference
 from phm.synth import params as P
 from phm.synth.columns import by_age_band, by_key, money, year_start
+from phm.synth.pilot import PilotEffect, scaled
 from phm.synth.rng import geometric, uniform
 
 
@@ -71,17 +72,18 @@ def flu_and_contraception(py: DataFrame, *, seed: int) -> DataFrame:
     return flu.unionByName(pill)
 
 
-def pharmacy(spark: SparkSession, py: DataFrame, *, seed: int) -> DataFrame:
+def pharmacy(spark: SparkSession, py: DataFrame, *, seed: int, pilot_effect: PilotEffect | None = None) -> DataFrame:
     """All deliveries, priced and enriched with CNK, ATC and DDD, before accounting lags."""
     prod = reference.products()
     first = prod.groupby("atc5", as_index=False).first()  # the typical package of each ATC5
     products = spark.createDataFrame(first[["atc5", "cnk", "ddd_per_package", "package_price", "reimbursement_category"]].astype({"ddd_per_package": float, "package_price": float}))
-    cols = ["pid", "person_id", "year", "bim", "death_date", "atc5", "k", "delivery_date", "packages"]
+    cols = ["pid", "person_id", "year", "bim", "death_date", "atc5", "k", "delivery_date", "packages", "nis"]
     chronic_rows = _refills(chronic(py, seed=seed), products, seed=seed).select(*cols)
     rows = chronic_rows.unionByName(acute(py, seed=seed).select(*cols)).unionByName(flu_and_contraception(py, seed=seed).select(*cols))
     rows = rows.where(F.col("death_date").isNull() | (F.col("delivery_date") <= F.col("death_date")))
     rows = rows.join(F.broadcast(products), "atc5")
-    gross = F.col("package_price") * F.col("packages")
+    # the planted pilot effect scales the gross amount, so reimbursement and personal share follow
+    gross = scaled(F.col("package_price") * F.col("packages"), pilot_effect, nis=F.col("nis"), year=F.year("delivery_date"))
     share = by_key(F.col("reimbursement_category"), P.PHARMACY_PERSONAL_SHARE, 0.3) * F.when(F.col("bim"), 0.6).otherwise(1.0)
     gp = F.concat(F.lit("1"), F.lpad(F.pmod(F.xxhash64(F.lit(seed), F.lit("gp"), F.col("pid")), F.lit(9000)).cast("string"), 5, "0"), F.lit("00004"))
     pharmacy_id = F.concat(F.lit("6"), F.lpad(F.pmod(F.xxhash64(F.lit(seed), F.lit("pharmacy"), F.col("pid")), F.lit(4800)).cast("string"), 5, "0"), F.lit("00000"))
