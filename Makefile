@@ -1,6 +1,8 @@
 # Two commands for a new user (Python 3.11 and Java 17 present, nothing else):
-#   make demo   set up, generate a synthetic warehouse, validate it, compute the Atlas
-#               catalogue into it and export the published values
+#   make demo   set up, generate a synthetic warehouse (with a known -4% change of cost in
+#               the pilot regions from 2023), validate it, compute the Atlas catalogue
+#               into it, export the published values, run the financing scenarios and
+#               compare two of their variants
 #   make test   set up, lint (ruff) and run the test suite
 # Both are idempotent: the virtual environment (.venv/) and the Delta jars
 # (.cache/ivy) are created once and reused.
@@ -13,6 +15,7 @@ WAREHOUSE ?= warehouse
 PERSONS ?= 20000
 YEARS ?= 2022-2024
 SEED ?= 42
+PILOT_EFFECT ?= pilot_regions:2023:-4
 
 export PHM_IVY_DIR ?= $(CURDIR)/.cache/ivy
 
@@ -28,12 +31,16 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: setup
-	$(BIN)/phm generate --persons $(PERSONS) --years $(YEARS) --seed $(SEED) --warehouse $(WAREHOUSE) --defects
+	$(BIN)/phm generate --persons $(PERSONS) --years $(YEARS) --seed $(SEED) --warehouse $(WAREHOUSE) --defects --pilot-effect $(PILOT_EFFECT)
 	$(BIN)/phm validate --warehouse $(WAREHOUSE)
 	$(BIN)/phm describe --warehouse $(WAREHOUSE)
 	$(BIN)/phm check
 	$(BIN)/phm run --warehouse $(WAREHOUSE)
 	$(BIN)/phm export --warehouse $(WAREHOUSE) --out $(WAREHOUSE)/export
+	$(BIN)/phm simulate --warehouse $(WAREHOUSE)
+	$(BIN)/phm simulate --warehouse $(WAREHOUSE) --compare \
+		"budget_guarantee_2017@rule:none,risk_model.family=ols" \
+		"budget_guarantee_2017@0.995,risk_model.family=ols"
 
 test: setup
 	$(BIN)/ruff check lib tests benchmarks jobs

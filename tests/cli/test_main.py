@@ -323,3 +323,32 @@ def test_explain_a_scenario_in_words():
     assert "capped at the 99.5th percentile of the reference population's cost" in text
     assert "Tweedie GLM (power 1.5), log link" in text
     assert "200 Poisson-bootstrap replicates, seed 2017" in text
+
+
+def test_simulation_tables_show_intervals_hidden_pilots_and_the_comparison():
+    import pandas as pd
+    from rich.console import Console
+
+    from phm.cli import render
+
+    rows = pd.DataFrame({
+        "scenario_id": ["g", "g", "c"], "variant": ["base"] * 3, "area": ["A", "B", "A"],
+        "year": [2023] * 3, "persons": [120, None, 120], "expected": [1000.0, None, 1000.0],
+        "actual": [900.0, None, 900.0], "gain": [100.0, None, 100.0],
+        "gain_low": [-50.0, None, None], "gain_high": [260.0, None, None],
+        "oe_ratio": [0.9, None, 0.9], "payout": [50.0, None, None],
+        "difference": [None, None, 40.0], "suppressed": [False, True, False]})
+    console = Console(width=200, record=True)
+    console.print(render.simulation_table(rows))
+    text = console.export_text()
+    assert "g (published figures, EUR)" in text and "c (published figures, EUR)" in text
+    assert "100 [-50; 260]" in text and "hidden" in text and "allocated − actual" in text
+    compared = pd.DataFrame({"area": ["A"], "year": [2023], **{
+        f"{f}_{s}": [v] for f, a, b in (("expected", 1000.0, 1100.0), ("actual", 900.0, 900.0),
+                                        ("gain", 100.0, 200.0), ("payout", 50.0, 100.0),
+                                        ("difference", None, None))
+        for s, v in (("a", a), ("b", b), ("diff", None if a is None else b - a))}})
+    console = Console(width=200, record=True)
+    console.print(render.comparison_table(compared, "g@x", "g@y"))
+    text = console.export_text()
+    assert "A = g@x" in text and "gain B − A" in text and "100" in text

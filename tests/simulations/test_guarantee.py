@@ -170,3 +170,21 @@ def test_capitation_allocates_the_actual_total_by_expected_cost_by_hand(rows):
     sc = scenario(kind="capitation", capitation={"budget": "amount", "amount": 3360.0})
     [year] = simulate_variant(rows, sc, KINDS)
     assert list(year.pilots.allocated) == pytest.approx([1640.0, 1720.0])
+
+
+def test_prior_cost_bands_are_deciles_of_the_reference(spark):
+    from phm.simulations.guarantee import with_prior_cost_band
+
+    # reference prior costs 1..10: the 10th..90th percentiles are 1.9, 2.8, ..., 9.1, so each
+    # value is in its own band; a pilot's 2.8 sits on a cut point (lower band), null is 'none'
+    rows = [(None, True, float(v)) for v in range(1, 11)]
+    rows += [("A", False, 2.8), ("A", False, 100.0), ("A", False, None)]
+    df = spark.createDataFrame(rows, "pilot string, in_reference boolean, prior_cost double")
+    got = [r.prior_cost_band for r in with_prior_cost_band(df).collect()]
+    assert got == [f"D{d:02d}" for d in range(1, 11)] + ["D02", "D10", "none"]
+
+
+def test_a_prior_cost_band_needs_the_year_before(rows):
+    sc = scenario(risk_model={"factors": ["bim", "prior_cost_band"]})
+    with pytest.raises(InputError, match=r"prior_cost_band needs the year before \[2023\]"):
+        simulate_variant(rows, sc, {"bim": "flag", "prior_cost_band": "category"})

@@ -181,6 +181,23 @@ def test_published_tables_protect_small_pilots_and_a_rerun_converges(spark, sett
                                   results[cols].sort_values("area").reset_index(drop=True))
 
 
+def test_a_prospective_model_on_prior_cost_bands_runs(spark, setting):
+    import dataclasses
+
+    wh, catalogue, _, _ = setting
+    changed = Scenario.model_validate({
+        **SCENARIO, "risk_model": {"factors": ["bim", "prior_cost_band"]},
+        "uncertainty": {"replicates": 0}})
+    catalogue = dataclasses.replace(catalogue, simulations={"small_guarantee": changed})
+    [result] = simulate(spark, wh, catalogue, "small_guarantee")
+    [year] = result.years
+    terms = [t for t in year.fit.names if t.startswith("prior_cost_band=")]
+    # D01 is the reference level; 'none' (no row in 2022) is a level of its own
+    assert terms and "prior_cost_band=D01" not in terms
+    assert set(terms) <= {*(f"prior_cost_band=D{d:02d}" for d in range(2, 11)),
+                          "prior_cost_band=none"}
+
+
 @pytest.mark.parametrize("years, missing", [
     ({"baseline": 2023, "guarantee": [2024]}, "[2024]"),      # beyond the data
     ({"baseline": 2021, "guarantee": [2022]}, "[2021]"),      # prospective: the year before

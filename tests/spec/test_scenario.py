@@ -107,6 +107,37 @@ def test_valid_scenario_loads_and_its_hash_follows_its_features(folder):
      (7, "attribution.target_group[0]", "'chronic_status' is a flag: test it with equals/in")),
 ])
 def test_mistakes_name_file_line_and_field(folder, old, new, expected):
+    _one_issue(folder, old, new, expected)
+
+
+# every other block of a scenario: appended fields, or a changed line
+@pytest.mark.parametrize("old, new, expected", [
+    ("  rule: none", "  rule: none\nmethod: diff_in_trend",
+     (18, "method", "expected one of 'risk_adjusted' or 'difference_in_trend'")),
+    ("  rule: none", "  rule: none\nreference: flanders",
+     (18, "reference", "expected one of 'outside_pilots' or 'belgium'")),
+    ("  areas: pilot_regions", "  areas: pilot_regions\n  timing: retrospective",
+     (6, "attribution.timing", "expected one of 'prospective' or 'concurrent'")),
+    ("  features: [reimbursed_hc, reimbursed_pharmacy]",
+     "  features: [reimbursed_hc, reimbursed_pharmacy]\n  annualise: sometimes",
+     (10, "cost.annualise", "Input should be a valid boolean")),
+    ("  family: ols", "  family: tweedie\n  variance_power: 2.5",
+     (12, "risk_model.variance_power", "Input should be less than 2")),
+    ("  factors: [age5_sex, bim, chronic_status]",
+     "  factors: [age5_sex, bim, chronic_status]\n  interactions: [[bim, nursing_home]]",
+     (10, "risk_model", "interaction ['bim', 'nursing_home']: nursing_home not among the")),
+    ("  rule: none", "  rule: none\nsharing:\n  share: 1.5",
+     (19, "sharing.share", "Input should be less than or equal to 1")),
+    ("  rule: none", "  rule: none\nuncertainty:\n  replicates: -3",
+     (19, "uncertainty.replicates", "Input should be greater than or equal to 0")),
+    ("  rule: none", "  rule: none\ncapitation:\n  budget: actual_total",
+     (1, "", "a capitation block is given exactly for kind: capitation")),
+])
+def test_every_block_names_its_mistakes(folder, old, new, expected):
+    _one_issue(folder, old, new, expected)
+
+
+def _one_issue(folder, old, new, expected):
     assert old in VALID
     issues = _issues(folder, VALID.replace(old, new))
     line, field, start = expected

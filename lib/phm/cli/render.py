@@ -266,25 +266,31 @@ def _eur(value: Any) -> str:
     return f"{float(value):,.0f}" if _known(value) else ""
 
 
-def simulation_table(results: Any) -> Table:
-    """Published simulation rows: per scenario, variant, pilot and year (EUR rounded); the
-    gain with its 95% interval; payout (budget guarantee) or allocated - actual (capitation)."""
-    table = Table(title="Financing scenarios (published figures, EUR)", title_justify="left")
-    for name in ("scenario", "variant", "area", "year", "persons", "expected", "actual",
-                 "gain [95% interval]", "O/E", "payout", "capitation ±"):
-        table.add_column(name, justify="left" if name in ("scenario", "variant", "area")
-                         else "right")
-    for r in results.sort_values(["scenario_id", "variant", "area", "year"]).itertuples():
-        if r.suppressed:
-            numbers = ["hidden"] + [""] * 6
-        else:
-            gain = f"{_eur(r.gain)}"
-            if _known(r.gain_low):
-                gain += f" [{_eur(r.gain_low)}; {_eur(r.gain_high)}]"
-            numbers = [f"{int(r.persons):,}", _eur(r.expected), _eur(r.actual), gain,
-                       f"{float(r.oe_ratio):.3f}", _eur(r.payout), _eur(r.difference)]
-        table.add_row(r.scenario_id, r.variant, r.area, str(r.year), *numbers)
-    return table
+def simulation_table(results: Any) -> Group:
+    """Published simulation rows, one table per scenario: per variant, pilot and year (EUR
+    rounded); the gain with its 95% interval; payout (budget guarantee) or allocated − actual
+    (capitation)."""
+    tables = []
+    for scenario, rows in results.groupby("scenario_id", sort=True):
+        capitation = rows.difference.notna().any()
+        last = "allocated − actual" if capitation else "payout"
+        table = Table(title=f"{scenario} (published figures, EUR)", title_justify="left")
+        for name in ("variant", "area", "year", "persons", "expected", "actual",
+                     "gain [95% interval]", "O/E", last):
+            table.add_column(name, justify="left" if name in ("variant", "area") else "right")
+        for r in rows.sort_values(["variant", "area", "year"]).itertuples():
+            if r.suppressed:
+                numbers = ["hidden"] + [""] * 5
+            else:
+                gain = _eur(r.gain)
+                if _known(r.gain_low):
+                    gain += f" [{_eur(r.gain_low)}; {_eur(r.gain_high)}]"
+                numbers = [f"{int(r.persons):,}", _eur(r.expected), _eur(r.actual), gain,
+                           f"{float(r.oe_ratio):.3f}",
+                           _eur(r.difference if capitation else r.payout)]
+            table.add_row(r.variant, r.area, str(r.year), *numbers)
+        tables.append(table)
+    return Group(*tables)
 
 
 def comparison_table(rows: Any, first: str, second: str) -> Table:
