@@ -69,7 +69,8 @@ def main() -> None:
 
     if not args.no_run:
         t0 = time.perf_counter()
-        run_indicators(spark, wh, catalogue, years=years)
+        # without --years every indicator is computed for the years its data cover
+        run_indicators(spark, wh, catalogue, years=args.years or None)
         figures["run_seconds"] = round(time.perf_counter() - t0, 1)
         console.print(f"catalogue published in {figures['run_seconds']} s")
 

@@ -3,11 +3,14 @@ whole scenario grid against its variants run one by one, and a planted effect re
 
     .venv/bin/python benchmarks/bench_simulations.py --warehouse DIR \\
         [--scenario budget_guarantee_2017] [--no-statsmodels] [--no-separate] [--json out.json]
+    .venv/bin/python benchmarks/bench_simulations.py --synthetic-rows 1000000 [--warehouse DIR]
 
 The warehouse must exist (``make demo``, or ``phm generate`` with ``--pilot-effect`` to plant
 a known change of cost in the pilot areas, recorded in its state). Figures:
 
 - **person-year rows**: building the scenario's person-year table (one pass per source table);
+- **fit on random rows** (``--synthetic-rows``): the same comparison on a million rows shaped
+  like the shipped model, without generating a million-person warehouse;
 - **fit**, per model family, on the reference rows of the first guarantee year: phm's fit
   (one Spark aggregation into risk-pattern sums, then the fit on the driver) against
   statsmodels ``WLS`` / ``GLM`` on the same rows in pandas (collecting them is timed apart:
@@ -66,7 +69,10 @@ def bench_fits(spark, table, catalogue, scenario, statsmodels: bool) -> list[dic
     names = [t.name for t in terms]
     design = reference.select("_w", "_y", *[t.expr.alias(t.name) for t in terms]).persist(
         StorageLevel.MEMORY_AND_DISK)
-    n = design.count()
+    return _fits(design, names, design.count(), statsmodels)
+
+
+def _fits(design, names: list[str], n: int, statsmodels: bool) -> list[dict]:
     out = []
     frame, collect_s = (None, 0.0)
     if statsmodels:
@@ -98,6 +104,29 @@ def bench_fits(spark, table, catalogue, scenario, statsmodels: bool) -> list[dic
         out.append(row)
     design.unpersist()
     return out
+
+
+def bench_synthetic_fits(spark, rows: int, statsmodels: bool) -> list[dict]:
+    """The fits alone on ``rows`` random person-years shaped like the shipped model (40 age-sex
+    levels, BIM, chronic status, nursing home; Tweedie-like costs with 30% zeros), for sizes
+    beyond the generated warehouses."""
+    sexes, bands = ("F", "M"), range(0, 100, 5)
+    levels = [f"{s}_{b:02d}" for s in sexes for b in bands]
+    u = [F.rand(seed) for seed in range(6)]
+    level = F.element_at(F.array(*[F.lit(v) for v in levels]),
+                         (u[0] * len(levels)).cast("int") + 1)
+    base = spark.range(rows).select(
+        level.alias("level"), (u[1] < 0.2).cast("double").alias("bim"),
+        (u[2] < 0.25).cast("double").alias("chronic"), (u[3] < 0.02).cast("double").alias("nh"),
+        (0.2 + 0.8 * u[4]).alias("_w"))
+    mean = F.exp(6 + 0.5 * F.col("bim") + 0.9 * F.col("chronic") + 1.2 * F.col("nh"))
+    base = base.withColumn("_y", F.when(u[5] < 0.3, 0.0).otherwise(-F.log(F.rand(7)) * mean))
+    names = [f"level={v}" for v in levels[1:]] + ["bim", "chronic", "nh"]
+    design = base.select("_w", "_y", *[(F.col("level") == v).cast("double").alias(f"level={v}")
+                                       for v in levels[1:]], "bim", "chronic", "nh").persist(
+        StorageLevel.MEMORY_AND_DISK)
+    design.count()
+    return _fits(design, names, rows, statsmodels)
 
 
 def bench_grid(spark, wh, catalogue, scenario_id: str, separate: bool) -> dict:
@@ -145,19 +174,34 @@ def planted(spark, wh: Warehouse, catalogue, scenario_id: str) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--warehouse", required=True)
+    parser.add_argument("--warehouse")
     parser.add_argument("--specs-dir", default="indicator_specs")
     parser.add_argument("--scenario", default="budget_guarantee_2017")
     parser.add_argument("--no-statsmodels", action="store_true")
     parser.add_argument("--no-separate", action="store_true")
+    parser.add_argument("--synthetic-rows", type=int, nargs="*", default=[],
+                        help="also time the fits alone on this many random rows (e.g. 1000000)")
     parser.add_argument("--json")
     args = parser.parse_args()
 
     spark = get_spark("phm-bench-simulations")
+    report: dict = {"synthetic_fits": []}
+    for rows in args.synthetic_rows:
+        fits = bench_synthetic_fits(spark, rows, not args.no_statsmodels)
+        report["synthetic_fits"] += fits
+        console.print(pd.DataFrame(fits).to_string(index=False))
+    if args.warehouse:
+        bench_warehouse(spark, args, report)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(report, fh, indent=2, default=str)
+
+
+def bench_warehouse(spark, args, report: dict) -> None:
     wh = Warehouse.at(args.warehouse)
     catalogue = load_catalogue(args.specs_dir)
     scenario = catalogue.simulations[args.scenario]
-    report: dict = {"scenario": args.scenario, "state": wh.read_state()}
+    report.update({"scenario": args.scenario, "state": wh.read_state()})
 
     table = person_years(spark, wh, catalogue, scenario, scenario.years_read()).persist(
         StorageLevel.MEMORY_AND_DISK)
@@ -177,9 +221,6 @@ def main() -> None:
         console.print(frame.to_string(index=False))
         console.print(f"planted amount inside the 95% interval: {frame.covered.sum()} of "
                       f"{len(frame)}; zero inside: {frame.zero_covered.sum()}")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(report, fh, indent=2, default=str)
 
 
 if __name__ == "__main__":

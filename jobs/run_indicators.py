@@ -42,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     log(f"run {report.run_id}: {len(report.indicators)} indicators, years {report.periods}: "
         f"{report.result_rows} cells ({report.suppressed_rows} suppressed); "
         f"timings {report.timings}")
+    for warning in report.warnings:  # also in the run ledger
+        log(f"warning: {warning}")
     return 0
 
 

@@ -84,8 +84,11 @@ def test_proportion_geography_and_breakdowns(results):
     assert cell(results, "t_gp_share", "11002").value == 33.3
     assert cell(results, "t_gp_share", "11001").value == 50.0
     assert cell(results, "t_gp_share", "11000").value == 40.0
-    assert (cell(results, "t_gp_share", "04000").numerator,
-            cell(results, "t_gp_share", "04000").denominator) == (1, 2)
+    brussels = cell(results, "t_gp_share", "04000", level="region")
+    assert (brussels.numerator, brussels.denominator) == (1, 2)
+    # Brussels-Capital is also the province-level unit 04000, with the same persons
+    province = cell(results, "t_gp_share", "04000", level="province")
+    assert (province.numerator, province.denominator) == (1, 2)
     # custom area AB = Antwerpen + Aartselaar: the arrondissement's 6/15
     area = cell(results, "t_gp_share", "AB", level="area:t_area")
     assert (area.numerator, area.denominator) == (6, 15)

@@ -206,8 +206,10 @@ def test_not_a_mapping(specs):
     specs.write("indicators/list.yaml", "- id: list\n")
     issues = specs.issues()
     assert [(i.file, i.line, i.message) for i in issues] == [
-        ("specs/indicators/empty.yaml", 1, "expected a mapping of fields, got NoneType"),
-        ("specs/indicators/list.yaml", 1, "expected a mapping of fields, got list"),
+        ("specs/indicators/empty.yaml", 1,
+         "expected a mapping of fields (key: value lines), got an empty file"),
+        ("specs/indicators/list.yaml", 1,
+         "expected a mapping of fields (key: value lines), got a list"),
     ]
 
 
@@ -596,3 +598,179 @@ def test_hash_of_follows_derived_inputs_age_schemes_and_areas(specs):
         after = specs.load().hash_of("indicators", "diab")
         assert after != before, rel
         before = after
+
+
+# -- what used to be silently wrong (issue 10) -------------------------------------------------
+
+NOWHERE = """\
+id: nowhere
+version: 1
+label: {nl: N, fr: N, en: N}
+system: nomenclature
+codes: ["999999", "999998"]
+"""
+USES_NOWHERE = BODY.replace("gp_contacts", "nowhere_acts")
+
+
+def _published(specs, ident: str, body: str = BODY) -> str:
+    head = HEAD.replace("@ID@", ident).replace("status: draft", "status: published")
+    return specs.write(f"indicators/{ident}.yaml", head + body)
+
+
+def test_code_list_matching_nothing_is_an_error_for_a_published_indicator(specs):
+    text = specs.write("codelists/nowhere.yaml", NOWHERE)
+    specs.feature("nowhere_acts", "source: health_care\ncodes: nowhere\naggregate: count\n")
+    _published(specs, "uses_nowhere", USES_NOWHERE)
+    issue = only(specs.issues())
+    assert (issue.file, issue.line, issue.field) == ("specs/codelists/nowhere.yaml",
+                                                     line_of(text, "codes"), "codes")
+    assert "none of the 2 codes" in issue.message
+    assert "uses_nowhere" in issue.message and "allow_absent" in issue.message
+
+
+def test_code_list_matching_nothing_is_a_warning_for_drafts_only(specs):
+    specs.write("codelists/nowhere.yaml", NOWHERE)
+    specs.feature("nowhere_acts", "source: health_care\ncodes: nowhere\naggregate: count\n")
+    specs.indicator("draft_nowhere", USES_NOWHERE)
+    cat = specs.load()
+    warning = only([w for w in cat.warnings if "nowhere" in w.file])
+    assert warning.severity == "warning"
+
+
+def test_code_list_matching_nothing_allowed_with_a_reason(specs):
+    specs.write("codelists/nowhere.yaml", NOWHERE + "allow_absent: true\nreason: Real codes, "
+                "absent from the synthetic reference tables.\n")
+    specs.feature("nowhere_acts", "source: health_care\ncodes: nowhere\naggregate: count\n")
+    _published(specs, "uses_nowhere", USES_NOWHERE)
+    cat = specs.load()
+    assert cat.codelists["nowhere"].allow_absent
+    assert all(w.severity == "warning" for w in cat.warnings)
+
+
+@pytest.mark.parametrize("extra, field", [("allow_absent: true\n", "allow_absent"),
+                                          ("reason: Because.\n", "reason")])
+def test_allow_absent_and_reason_go_together(specs, extra, field):
+    text = specs.write("codelists/nowhere.yaml", NOWHERE + extra)
+    issue = only(specs.issues())
+    assert (issue.file, issue.line, issue.field) == ("specs/codelists/nowhere.yaml",
+                                                     line_of(text, field), field)
+    assert "allow_absent" in issue.message and "reason" in issue.message
+
+
+def test_code_list_of_an_event_matching_nothing_is_an_error(specs):
+    shutil.copytree(REPO_SPECS / "events", specs.root / "events")
+    text = specs.write("codelists/nowhere.yaml", NOWHERE)
+    specs.write("events/gp_after.yaml", """\
+        id: gp_after
+        version: 1
+        label: {nl: E, fr: E, en: E}
+        index: {where: {service_type: general}}
+        follow_up:
+          source: health_care
+          codes: nowhere
+          window: {from_days: 1, to_days: 7}
+        """)
+    _published(specs, "gp_after_share", "grain: stay\nevents: gp_after\nmeasure:\n"
+               "  kind: proportion\n  per: 100\n  unit: '%'\n")
+    issue = only(specs.issues())
+    assert (issue.file, issue.line) == ("specs/codelists/nowhere.yaml", line_of(text, "codes"))
+
+
+def test_partly_unknown_code_list_of_a_published_indicator_stays_a_warning(specs):
+    specs.write("codelists/nowhere.yaml", NOWHERE.replace('"999999"', '"101032"'))
+    specs.feature("nowhere_acts", "source: health_care\ncodes: nowhere\naggregate: count\n")
+    _published(specs, "uses_nowhere", USES_NOWHERE)
+    cat = specs.load()
+    assert [w.field for w in cat.warnings if "nowhere" in w.file] == ["codes"]
+
+
+def test_value_of_a_categorical_column_is_checked(specs):
+    text = specs.feature("clasic", """\
+        source: hospital_stay
+        where:
+          stay_type: clasic
+          service_type: [general, psychiatrc]
+        aggregate: count
+        """)
+    issues = specs.issues()
+    assert [(i.line, i.field) for i in issues] == [(line_of(text, "stay_type"), "where.stay_type"),
+                                                   (line_of(text, "psychiatrc"),
+                                                    "where.service_type")]
+    assert issues[0].message == ("hospital_stay.stay_type has no value 'clasic'; did you mean "
+                                 "'classic'? (values: classic, day)")
+    assert "'psychiatrc'; did you mean 'psychiatric'?" in issues[1].message
+
+
+def test_value_of_a_boolean_column_must_be_true_or_false(specs):
+    specs.feature("via_ed", "source: hospital_stay\nwhere:\n  admitted_via_ed: 'yes'\n"
+                  "aggregate: count\n")
+    issue = only(specs.issues())
+    assert (issue.line, issue.field) == (6, "where.admitted_via_ed")
+    assert "true or false" in issue.message
+
+
+def test_value_of_an_episode_column_is_checked(specs):
+    specs.write("events/psy.yaml", """\
+        id: psy
+        version: 1
+        label: {nl: E, fr: E, en: E}
+        index:
+          where: {service_type: psychiatry}
+          exclude: {discharge_destination: [death, transfert]}
+        follow_up:
+          source: health_care
+          where: {setting: ambulant}
+          window: {from_days: 1, to_days: 7}
+        """)
+    issues = specs.issues()
+    assert [(i.line, i.field) for i in issues] == [
+        (5, "index.where.service_type"), (6, "index.exclude.discharge_destination"),
+        (9, "follow_up.where.setting")]
+    assert "did you mean 'psychiatric'?" in issues[0].message
+    assert "did you mean 'transfer'?" in issues[1].message
+    assert "did you mean 'ambulatory'?" in issues[2].message
+
+
+def test_yml_files_are_loaded(specs):
+    specs.indicator("tiny", rel="indicators/tiny.yml")
+    assert "tiny" in specs.load().indicators
+
+
+def test_yaml_outside_a_known_folder_is_reported(specs):
+    specs.indicator("lost", rel="indicator/lost.yaml")
+    specs.write("notes.yaml", "a: 1\n")
+    issues = specs.issues()
+    assert [(i.file, i.line) for i in issues] == [("specs/indicator/lost.yaml", None),
+                                                  ("specs/notes.yaml", None)]
+    assert "'indicator' is not a spec folder; did you mean 'indicators'?" in issues[0].message
+    assert "not in a spec folder" in issues[1].message
+
+
+def test_column_values_are_those_of_the_data_quality_rules():
+    """The checker reads the allowed values from the data model; the data-quality rules spell
+    them too: both must agree (one source of truth until the rules read schemas.py)."""
+    import re
+
+    from phm.data.rules import RULES
+    from phm.data.schemas import SOURCE_TABLES
+
+    from_rules = {}
+    for table, rules in RULES.items():
+        for rule in rules:
+            found = re.fullmatch(r"(\w+) must be one of (.+)", rule.description)
+            if found:
+                from_rules[(table, found[1])] = tuple(found[2].split(", "))
+    from_rules[("population", "bim_basis")] = ("benefit", "income")
+    from_schema = {(t.name, c.name): c.values for t in SOURCE_TABLES.values()
+                   for c in t.columns if c.values}
+    assert from_schema == from_rules
+
+
+def test_value_of_a_category_attribute_is_checked(specs):
+    specs.indicator("women", BODY, "population:\n  where:\n    - {feature: sex, equals: W}\n"
+                    "    - {feature: bim_basis, in: [benefit, incme]}\n")
+    issues = specs.issues()
+    assert [(i.line, i.field) for i in issues] == [(19, "population.where[0].equals"),
+                                                   (20, "population.where[1].in")]
+    assert issues[0].message == "population.sex has no value 'W' (values: M, F)"
+    assert "did you mean 'income'?" in issues[1].message

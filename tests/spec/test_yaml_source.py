@@ -126,3 +126,50 @@ def test_scalars_keep_their_yaml_types(write):
     assert source.data["code"] == "0101"
     assert source.data["flag"] is True                  # YAML 1.1, as PyYAML reads it
     assert str(source.data["day"]) == "2026-01-02"
+
+
+# -- a reader that never crashes (issue 10 §3) ------------------------------------------------
+
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+    f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+    f"*{chr(97 + i)}]\n" for i in range(9))
+
+
+def test_yaml_bomb_is_refused_quickly(write):
+    import time
+    path = write(BOMB)
+    start = time.perf_counter()
+    with pytest.raises(SpecError) as info:
+        read_yaml(path)
+    assert time.perf_counter() - start < 1
+    issue = info.value.issues[0]
+    assert (issue.file, issue.line) == ("spec.yaml", 2)
+    assert "alias" in issue.message
+
+
+def test_file_that_is_not_utf8_names_the_byte(write, tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("id: caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(SpecError) as info:
+        read_yaml(path)
+    issue = info.value.issues[0]
+    assert (issue.file, issue.line) == ("latin1.yaml", 1)
+    assert "not UTF-8" in issue.message and "byte 7" in issue.message
+
+
+@pytest.mark.parametrize("text, line", [
+    ("id: x\nwhen: 2019-13-45\n", 2),          # a date that does not exist
+    ("? [a, b]\n: 1\n", 1),                      # a list as a key
+    ("id: x\nbad: \x07\n", 2),                   # a control character
+    ("a: " + "[" * 5000 + "]" * 5000 + "\n", 1),  # nested too deeply
+    ("a: !!python/object:os.system x\n", 1),      # a Python tag
+])
+def test_bad_content_is_a_spec_error(write, text, line):
+    path = write(text)
+    with pytest.raises(SpecError) as info:
+        read_yaml(path)
+    issue = info.value.issues[0]
+    assert issue.file == "spec.yaml" and issue.line == line
+    for jargon in ("NoneType", "instance of", "Error", "Traceback"):
+        assert jargon not in issue.message

@@ -478,12 +478,7 @@ def run(
                                     data_end=end)
     finally:
         _stop_spark()
-    console.print(
-        f"[green]✓[/] run {report.run_id}: {len(report.indicators)} indicator(s), years "
-        f"{', '.join(map(str, report.periods))}: {report.result_rows:,} cells "
-        f"({report.suppressed_rows:,} suppressed) in {report.timings.get('total', 0):.1f} s"
-    )
-    console.print(f"Results: [bold]{wh.path('results')}[/]")
+    render.render_run(console, report, wh.path("results"))
 
 
 @app.command()

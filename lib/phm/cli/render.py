@@ -205,6 +205,26 @@ def render_report(console: Console, report: Any, title: str) -> None:
             console.print(records_table(label, list(value)))
 
 
+def render_run(console: Console, report: Any, results_path: str) -> None:
+    """The summary of ``phm run``: the years computed (per indicator where they differ), cells,
+    and every warning of the run (periods left out, levels without a cell) in yellow."""
+    periods = ", ".join(map(str, report.periods)) or "none"
+    console.print(
+        f"[green]✓[/] run {escape(report.run_id)}: {len(report.indicators)} indicator(s), years "
+        f"{periods}: {report.result_rows:,} cells ({report.suppressed_rows:,} suppressed) in "
+        f"{report.timings.get('total', 0):.1f} s")
+    for ind, years in report.computed.items():
+        if list(years) != list(report.periods):
+            console.print(f"  {escape(ind)}: {', '.join(map(str, years))} only")
+    if report.warnings:
+        n = len(report.warnings)
+        console.print(f"[bold yellow]⚠ {n} warning{'s' if n > 1 else ''}[/] (also in the "
+                      "run_ledger):")
+        for warning in report.warnings:
+            console.print(f"  [yellow]- {escape(warning)}[/]", soft_wrap=True)
+    console.print(f"Results: [bold]{escape(results_path)}[/]")
+
+
 def describe_tables(description: Description) -> list[Table]:
     """Row counts (tables x years) and headline figures (figures x years, with Belgium beside)."""
     years = description.years

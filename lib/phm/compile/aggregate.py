@@ -239,7 +239,7 @@ def indicator_cells(spark: SparkSession, cube: DataFrame, plan: Plan, years: lis
         .groupBy("_k", "year", level.alias("geo_level"), geo_code.alias("geo_code"),
                  *breakdown_values, *STRATA)
         .agg(*[F.sum(f"_v.{m}").alias(m) for m in MEASURES])
-        .where(F.col("geo_code").isNotNull())  # e.g. Brussels at province level
+        .where(F.col("geo_code").isNotNull())  # a person without a geography code at a level
     )
     # stage 2: strata add up per cell, with the standardisation terms of each stratum
     num, den, sq = F.col("num"), F.col("den"), F.col("sq")

@@ -121,7 +121,8 @@ def explain(plan: Plan, catalogue: Catalogue) -> str:
     for p in plan.passes:
         how = ("summed per person, year and ATC5, then per person and year" if p.per_code
                else "one group-by per person and year")
-        window = f"; reads {p.max_window - 1} extra year(s) for windows" if p.max_window > 1 else ""
+        window = (f"; reads {p.max_window - 1} extra year(s) for windows (a period whose "
+                  "window starts before the data is not computed)" if p.max_window > 1 else "")
         lines.append(f"   - {p.table}: ONE pass, {len(p.features)} feature(s) as conditional "
                      f"aggregates, {how}{window}:")
         for f in p.features:

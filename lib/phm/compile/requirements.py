@@ -4,10 +4,15 @@ Specs are checked against the documented data model (:mod:`phm.data.schemas`), b
 warehouse may lack an optional column: ``hospital_stay.main_diagnosis_group`` exists only where
 stays were linked with hospital discharge data. A spec that needs a missing column fails here,
 naming the spec file, line and field, instead of deep inside Spark.
+
+Look-backs are checked here too (:func:`lookback_gaps`): a period whose window, or whose
+"insured the year before", reaches before the warehouse's first year would be computed on fewer
+years than its definition says, a silently wrong number.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pyspark.sql import SparkSession
@@ -15,7 +20,7 @@ from pyspark.sql import SparkSession
 from phm.compile.codes import code_column
 from phm.compile.plan import Plan
 from phm.data.warehouse import Warehouse
-from phm.spec.catalogue import Catalogue
+from phm.spec.catalogue import Catalogue, indicator_variables
 from phm.spec.issues import SpecError, SpecIssue, dotted
 from phm.spec.models import EPISODE_COLUMNS, Selection
 
@@ -95,3 +100,68 @@ def check_columns(spark: SparkSession, warehouse: Warehouse, plan: Plan, catalog
             "column."))
     if issues:
         raise SpecError(issues)
+
+
+# ---------------------------------------------------------------------------------------------
+# look-backs: years a period reads before itself
+
+_READS = {"count": "counts", "sum": "sums", "any": "looks at"}
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A period an indicator cannot be computed for: part of what it reads lies before the
+    warehouse's data."""
+
+    indicator: str
+    year: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.indicator} {self.year}: {self.reason}"
+
+
+def _missing(first: int, start: int) -> str:
+    return f"{first}" if first == start - 1 else f"{first}-{start - 1}"
+
+
+def _reads_previous_year(ind, features) -> bool:
+    names = indicator_variables(ind) | {
+        c.feature for f in features if f.derived is not None
+        for c in (f.derived.any_of or f.derived.all_of or [])}
+    return ind.population.insured_previous_year or "insured_previous_year" in names
+
+
+def lookback_gaps(plan: Plan, catalogue: Catalogue, years: list[int], starts: Mapping[str, int]
+                  ) -> list[Gap]:
+    """Every (indicator, period) of ``plan`` whose look-back reaches before the data, with why.
+
+    ``starts`` gives the first year of the ``population`` table (the warehouse's first complete
+    year) and, optionally, of source tables. A windowed feature of period Y reads its table from
+    Y - window_years + 1: those years must be population years (claims of a year before the
+    population do not make that year complete) and years of the feature's table (a claims table
+    that starts later would cut the window short). ``insured_previous_year`` reads the
+    population of Y - 1. Pure Python: the run calls it before any Spark work."""
+    population = starts["population"]
+    gaps = []
+    for ind in plan.indicators:
+        features = catalogue.features_for([ind])
+        windowed = [f for f in features if f.window_years > 1]
+        previous = _reads_previous_year(ind, features)
+        for year in sorted(years):
+            for f in windowed:
+                first = year - f.window_years + 1
+                table = f.source if starts.get(f.source, population) > population \
+                    else "population"
+                start = starts.get(table, population)
+                if first < start:
+                    gaps.append(Gap(ind.id, year, (
+                        f"feature {f.id} {_READS[f.aggregate]} {f.window_years} years "
+                        f"({first}-{year}) but the warehouse's {table} starts in {start} "
+                        f"({_missing(first, start)} missing)")))
+            if previous and year - 1 < population:
+                gaps.append(Gap(ind.id, year, (
+                    "the population keeps persons insured the year before, but the "
+                    f"warehouse's population starts in {population} "
+                    f"({_missing(year - 1, population)} missing)")))
+    return gaps

@@ -22,6 +22,7 @@ from importlib import resources
 
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from phm.data.schemas import REF_GEOGRAPHY, REF_NOMENCLATURE, REF_PRODUCTS, Table
 from phm.data.warehouse import Warehouse
@@ -37,6 +38,12 @@ _FLOAT_COLUMNS = {"fee", "ddd_per_package", "package_price"}
 
 POPULATION_YEARS = (2019, 2020, 2021)  # years of be_population_age5_sex_region_2019_2021.csv
 BELGIUM_NIS = "01000"
+# Brussels-Capital has no province. At province level it is one unit, coded with the region's
+# NIS code (Statbel's REFNIS puts the arrondissement 21000 directly under the region 04000, and
+# NUTS 2, the level of the provinces, has the region as BE10), so every level covers Belgium.
+BRUSSELS_NIS = "04000"
+BRUSSELS_PROVINCE = {"prov_nis": BRUSSELS_NIS, "prov_name_nl": "Brussels Hoofdstedelijk Gewest",
+                     "prov_name_fr": "Région de Bruxelles-Capitale"}
 
 
 @lru_cache(maxsize=None)
@@ -62,10 +69,11 @@ def _copy(name: str) -> pd.DataFrame:
 
 def municipalities() -> pd.DataFrame:
     """The 581 municipalities of 2019-2024 (one row each) with arrondissement, province, region,
-    2025 code and 1/1/2020 population (``pop_2020_male/female/total``).
+    2025 code and 1/1/2020 population (``pop_2020_male/female/total``). The 19 Brussels-Capital
+    municipalities have the province-level unit ``04000`` (:data:`BRUSSELS_PROVINCE`).
 
-    >>> m = municipalities(); len(m), m.loc[m.nis == "21004", "reg_nis"].item()
-    (581, '04000')
+    >>> m = municipalities(); m.loc[m.nis == "21004", ["prov_nis", "reg_nis"]].values.tolist()
+    [['04000', '04000']]
     """
     return _copy("be_municipalities_2019_2024.csv")
 
@@ -86,7 +94,9 @@ def arrondissements() -> pd.DataFrame:
 
 
 def provinces_regions() -> pd.DataFrame:
-    """Country (01000), the 3 regions and the 10 provinces (``level`` tells which)."""
+    """Country (01000), the 3 regions and the 11 province-level units: the 10 provinces and
+    Brussels-Capital (``04000``, as at region level), with names in NL, FR and EN. ``level``
+    tells which; the key is (``level``, ``nis``)."""
     return _copy("be_provinces_regions.csv")
 
 
@@ -192,7 +202,19 @@ def write_reference_tables(spark: SparkSession, warehouse: Warehouse) -> dict[st
 
 
 def read_reference(spark: SparkSession, warehouse: Warehouse | None, name: str) -> DataFrame:
-    """A reference table from the warehouse when it holds one, else built from package data."""
+    """A reference table from the warehouse when it holds one, else built from package data.
+
+    A ``ref_geography`` written before Brussels-Capital had a province code (its municipalities
+    with no ``prov_nis``) is read with the code filled in, so every level covers Belgium without
+    rewriting the warehouse."""
     if warehouse is not None and warehouse.exists(spark, name):
-        return warehouse.read(spark, name)
+        frame = warehouse.read(spark, name)
+        return _with_brussels_province(frame) if name == REF_GEOGRAPHY.name else frame
     return reference_frame(spark, name)
+
+
+def _with_brussels_province(geo: DataFrame) -> DataFrame:
+    brussels = F.col("prov_nis").isNull() & (F.col("reg_nis") == BRUSSELS_NIS)
+    return geo.withColumns({
+        col: F.when(brussels, F.lit(value)).otherwise(F.col(col))
+        for col, value in BRUSSELS_PROVINCE.items() if col in geo.columns})

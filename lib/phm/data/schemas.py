@@ -36,6 +36,9 @@ class Column:
     doc: str
     nullable: bool = False
     ima: str | None = None
+    # the allowed values of a categorical column (the spec checker and data-quality rules read
+    # them); empty: any value of the type
+    values: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,11 +79,11 @@ POPULATION = Table(
         Column("year", INT, "Reference year of the row.", ima="PP0005 shipment year"),
         Column("person_id", STR, "Pseudonymous beneficiary id, stable across years and tables.", ima="PP0010"),
         Column("birth_year", INT, "Year of birth.", ima="PP0015"),
-        Column("sex", STR, "'M' or 'F'.", ima="PP0020"),
+        Column("sex", STR, "'M' or 'F'.", ima="PP0020", values=("M", "F")),
         Column("nis_municipality", STR, "NIS code (5 characters) of the municipality of domicile, 2019-2024 boundaries.", ima="PP0025"),
         Column("insurer", STR, "Sickness fund code: 100 CM, 200 neutral, 300 socialist, 400 liberal, 500 independent, 600 HZIV/CAAMI, 900 HR Rail ([I] codes)."),
         Column("bim", BOOL, "Increased reimbursement (BIM/VT/RPI) at 31 December.", ima="CG1/CG2 ending in 1"),
-        Column("bim_basis", STR, "Basis of the BIM right: 'benefit' (social benefit) or 'income' (income test); null when not BIM.", nullable=True, ima="PP1010"),
+        Column("bim_basis", STR, "Basis of the BIM right: 'benefit' (social benefit) or 'income' (income test); null when not BIM.", nullable=True, ima="PP1010", values=("benefit", "income")),
         Column("death_date", DATE, "Date of death when the person died in this year, else null.", nullable=True, ima="PP0040"),
         Column("chronic_status", BOOL, "Holds the 'statuut chronische aandoening / statut affection chronique'."),
         Column("disability", BOOL, "Recognised invalidity / long-term work incapacity or disability allowance."),
@@ -111,7 +114,7 @@ HEALTH_CARE = Table(
         Column("provider_qualification", STR, "Provider qualification code (3 digits, e.g. 003/004 GP).", nullable=True),
         Column("institution_id", STR, "RIZIV number of the institution (hospital, nursing home) when any.", nullable=True),
         Column("stay_id", STR, "Hospital stay the service belongs to, when billed during a stay.", nullable=True),
-        Column("setting", STR, "'ambulatory' or 'hospital' (PROCEDURE_AH_CAT 1/2).", ima="PROCEDURE_AH_CAT"),
+        Column("setting", STR, "'ambulatory' or 'hospital' (PROCEDURE_AH_CAT 1/2).", ima="PROCEDURE_AH_CAT", values=("ambulatory", "hospital")),
         Column("year", INT, "Service year (partition column) = year(service_date)."),
         LOAD_ID,
     ),
@@ -153,10 +156,10 @@ HOSPITAL_STAY = Table(
         Column("hospital_id", STR, "RIZIV number of the hospital (first digit 7)."),
         Column("admission_date", DATE, "Admission date."),
         Column("discharge_date", DATE, "Discharge date (= admission date for a day stay)."),
-        Column("stay_type", STR, "'classic' (at least one night) or 'day' (day hospital)."),
+        Column("stay_type", STR, "'classic' (at least one night) or 'day' (day hospital).", values=("classic", "day")),
         Column("admitted_via_ed", BOOL, "Admitted through the emergency department."),
-        Column("discharge_destination", STR, "'home', 'transfer' (to another hospital), 'nursing_home', 'death' or 'other'."),
-        Column("service_type", STR, "'general', 'surgical', 'maternity', 'geriatric', 'psychiatric' or 'paediatric'."),
+        Column("discharge_destination", STR, "'home', 'transfer' (to another hospital), 'nursing_home', 'death' or 'other'.", values=("home", "transfer", "nursing_home", "death", "other")),
+        Column("service_type", STR, "'general', 'surgical', 'maternity', 'geriatric', 'psychiatric' or 'paediatric'.", values=("general", "surgical", "maternity", "geriatric", "psychiatric", "paediatric")),
         Column("main_diagnosis_group", STR, "Linked main diagnosis group (as if linked with hospital discharge data), null when not linked: e.g. 'diabetes', 'copd_asthma', 'heart_failure', 'chemotherapy', 'dialysis', 'delivery', 'other'.", nullable=True),
         Column("accounting_month", DATE, "First day of the month in which the stay was booked."),
         Column("year", INT, "Discharge year (partition column)."),
@@ -175,7 +178,7 @@ REF_GEOGRAPHY = Table(
         Column("name_fr", STR, "French name."),
         Column("arr_nis", STR, "Arrondissement NIS code."),
         Column("arr_name_nl", STR, "Arrondissement, Dutch name."),
-        Column("prov_nis", STR, "Province NIS code; Brussels-Capital has none (null).", nullable=True),
+        Column("prov_nis", STR, "Province NIS code; the 19 Brussels-Capital municipalities, which have no province, get the region code 04000: Brussels-Capital is one province-level unit (as NUTS 2 BE10 and Statbel REFNIS, where arrondissement 21000 lies directly in region 04000).", nullable=True),
         Column("prov_name_nl", STR, "Province, Dutch name.", nullable=True),
         Column("reg_nis", STR, "Region NIS code: 02000 Flanders, 03000 Wallonia, 04000 Brussels."),
         Column("reg_name_nl", STR, "Region, Dutch name."),

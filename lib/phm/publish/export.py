@@ -24,15 +24,19 @@ VALUE_COLUMNS = ["numerator", "denominator", "value", "ci_low", "ci_high", "valu
 
 
 def geo_names() -> pd.DataFrame:
+    """Names of every geography unit, one row per (``geo_level``, ``geo_code``): NL and FR for
+    all, EN for Belgium, the regions and the province-level units (municipalities and
+    arrondissements have no English name). Brussels-Capital is ``04000`` at both the province
+    and the region level."""
     m = municipalities()[["nis", "name_nl", "name_fr"]].assign(geo_level="municipality")
     a = arrondissements()[["arr_nis", "name_nl", "name_fr"]].rename(columns={"arr_nis": "nis"}) \
         .assign(geo_level="arrondissement")
     pr = provinces_regions()
     levels = pr["level"].map({"country": "belgium", "region": "region", "province": "province"})
-    p = pr[["nis", "name_nl", "name_fr"]].assign(geo_level=levels)
+    p = pr[["nis", "name_nl", "name_fr", "name_en"]].assign(geo_level=levels)
     names = pd.concat([m, a, p], ignore_index=True)
     return names.rename(columns={"nis": "geo_code", "name_nl": "geo_name_nl",
-                                 "name_fr": "geo_name_fr"})
+                                 "name_fr": "geo_name_fr", "name_en": "geo_name_en"})
 
 
 def export_results(spark: SparkSession, warehouse: Warehouse, out: Path,
@@ -77,7 +81,7 @@ def published_frame(rows: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame:
     rows = pd.concat([rows.drop(columns=["breakdown"]), breakdowns], axis=1)
     rows = rows.merge(names, on=["geo_level", "geo_code"], how="left")
     keys = ["indicator_id", "indicator_version", "period", "geo_level", "geo_code",
-            "geo_name_nl", "geo_name_fr", *sorted(breakdowns.columns)]
+            "geo_name_nl", "geo_name_fr", "geo_name_en", *sorted(breakdowns.columns)]
     rest = [c for c in rows.columns if c not in keys]
     return rows[keys + rest].sort_values(keys[:5] + sorted(breakdowns.columns),
                                          na_position="first", kind="stable")

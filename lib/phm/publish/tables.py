@@ -108,6 +108,7 @@ RUNS = Table(
         Column("result_rows", LONG, "Rows published (succeeded only).", nullable=True),
         Column("error", STR, "Error message (failed only).", nullable=True),
         Column("disclosure", STR, "Disclosure control applied: method and perturbation-table parameters (never the secret).", nullable=True),
+        Column("warnings", T.ArrayType(STR, False), "Periods left out (look-back before the data) and indicator x year x geography levels without a single cell; null when none.", nullable=True),
     ),
 )
 

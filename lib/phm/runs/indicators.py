@@ -27,13 +27,14 @@ from phm.compile.hospital import FittedModel, hospital_cells
 from phm.compile.finalise import finalise
 from phm.compile.person_year import build_person_year
 from phm.compile.plan import Plan, build_plan
-from phm.compile.requirements import check_columns
+from phm.compile.requirements import check_columns, lookback_gaps
 from phm.data.warehouse import Warehouse
 from phm.disclosure import Protection, default_protection
 from phm.disclosure.policy import redact_in_plans
-from phm.errors import WarehouseError
-from phm.publish.write import (append_ledger, metadata_rows, with_timestamp, write_metadata,
-                               write_results, write_risk_models)
+from phm.errors import InputError, WarehouseError
+from phm.publish.tables import RESULTS, RISK_MODELS
+from phm.publish.write import (append_ledger, metadata_rows, replace_where, with_timestamp,
+                               write_metadata, write_results, write_risk_models)
 from phm.spec.catalogue import Catalogue, load_catalogue
 
 PERSON_YEAR = "person_year"
@@ -42,17 +43,90 @@ INDEX_EVENTS = "index_events"
 
 @dataclass
 class RunReport:
+    """What a run computed. ``periods`` are the years computed (for at least one indicator),
+    ``computed`` the years of each indicator; ``warnings`` name every period left out and every
+    indicator, year and geography level without a single cell (also in the run ledger)."""
+
     run_id: str
     periods: list[int]
     indicators: list[str]
     result_rows: int = 0
     suppressed_rows: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    computed: dict[str, list[int]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 def available_years(spark: SparkSession, warehouse: Warehouse) -> list[int]:
     years = warehouse.read(spark, "population").select("year").distinct().collect()
     return sorted(int(r.year) for r in years)
+
+
+def data_starts(spark: SparkSession, warehouse: Warehouse, plan: Plan, have: list[int]
+                ) -> dict[str, int]:
+    """First year of the population (``have``: its years) and of every source table a
+    windowed feature reads (the min of its partition column; an empty table is left out)."""
+    starts = {"population": min(have)}
+    for table in sorted({p.table for p in plan.passes if p.max_window > 1}):
+        first = warehouse.read(spark, table).agg(F.min("year")).collect()[0][0]
+        if first is not None:
+            starts[table] = int(first)
+    return starts
+
+
+def covered_years(spark: SparkSession, warehouse: Warehouse, plan: Plan, catalogue: Catalogue,
+                  years: list[int], have: list[int], *, asked: bool
+                  ) -> tuple[dict[str, list[int]], list[str]]:
+    """The years of each indicator whose look-backs the data cover, and a warning per period
+    left out. Years ``asked`` for explicitly are all computed or the run is refused
+    (:class:`InputError` naming each period, feature, window and missing years)."""
+    gaps = lookback_gaps(plan, catalogue, years, data_starts(spark, warehouse, plan, have))
+    if gaps and asked:
+        raise InputError(
+            "periods whose look-back reaches before the data (a shorter window would publish a "
+            "silently wrong number):\n  " + "\n  ".join(dict.fromkeys(map(str, gaps)))
+            + "\nAsk for later years (--years), leave these indicators out (--specs), or omit "
+            "--years to compute each indicator for the years its data cover.")
+    left_out = {(g.indicator, g.year) for g in gaps}
+    computed = {i.id: [y for y in years if (i.id, y) not in left_out] for i in plan.indicators}
+    warnings = list(dict.fromkeys(f"{g} - not computed" for g in gaps))
+    if not any(computed.values()):
+        raise InputError("nothing to compute: " + "; ".join(warnings))
+    return computed, warnings
+
+
+def missing_cells(plan: Plan, computed: dict[str, list[int]], present: set[tuple[str, int, str]]
+                  ) -> list[str]:
+    """A warning per indicator, computed year and geography level (areas and hospitals
+    included) without a single result row; ``present`` holds (indicator, year, level) of the
+    rows published."""
+    out = []
+    for ind in plan.indicators:
+        levels = [*ind.breakdowns.geography, *[f"area:{a}" for a in ind.breakdowns.areas]]
+        if ind.hospital_comparison:
+            levels.append("hospital")
+        for year in computed.get(ind.id, []):
+            empty = [lvl for lvl in levels if (ind.id, year, lvl) not in present]
+            if empty:
+                out.append(f"{ind.id} {year}: no cell at level(s) {', '.join(empty)} "
+                           "(empty population or no data in the year?)")
+    return out
+
+
+def _quoted(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _slices(computed: dict[str, list[int]]) -> str:
+    """SQL predicate of the (indicator, period) pairs computed: one term per set of years."""
+    groups: dict[tuple[int, ...], list[str]] = {}
+    for ind, years in computed.items():
+        if years:
+            groups.setdefault(tuple(years), []).append(ind)
+    return " OR ".join(
+        f"(indicator_id IN ({', '.join(_quoted(i) for i in ids)}) AND "
+        f"period IN ({', '.join(str(int(y)) for y in years)}))"
+        for years, ids in groups.items())
 
 
 def input_versions(spark: SparkSession, warehouse: Warehouse, tables: list[str]) -> dict[str, int]:
@@ -130,13 +204,23 @@ def run_indicators(spark: SparkSession, warehouse: Warehouse, specs: Path | str 
     indicators = catalogue.select(ids, collections=collections)
     plan = build_plan(catalogue, indicators)
     have = available_years(spark, warehouse)
+    asked = bool(years)
     years = sorted(set(years or have))
     missing = [y for y in years if y not in have]
     if missing:
         raise WarehouseError(f"no population rows for year(s) {missing} in {warehouse.root}; "
                              f"available: {have}")
+    computed, warnings = covered_years(spark, warehouse, plan, catalogue, years, have,
+                                       asked=asked)
+    if any(computed[i.id] != years for i in indicators):  # some periods left out
+        indicators = [i for i in indicators if computed[i.id]]
+        plan = build_plan(catalogue, indicators)
+        computed = {i.id: computed[i.id] for i in indicators}
+        years = sorted({y for ys in computed.values() for y in ys})
     run_id = run_id or time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-    report = RunReport(run_id, years, [i.id for i in indicators])
+    report = RunReport(run_id, years, [i.id for i in indicators], computed=computed,
+                       warnings=warnings)
+    uniform = all(ys == years for ys in computed.values())
     sources = sorted({"population", *[p.table for p in plan.passes],
                       *[t for e in plan.events for t in ("hospital_stay", e.follow_up.source)]})
     ledger = {"run_id": run_id, "periods": years, "spec_hashes": plan.hashes,
@@ -148,27 +232,44 @@ def run_indicators(spark: SparkSession, warehouse: Warehouse, specs: Path | str 
         models: list = []
         cells = compute_cells(spark, warehouse, plan, catalogue, years, protection.secret,
                               timings=report.timings, data_end=data_end, models=models)
+        if not uniform:  # the periods left out of some indicators
+            cells = cells.where(F.expr(_slices(computed)))
+            models = [m for m in models if m.period in computed[m.indicator_id]]
         t0 = time.perf_counter()
         results = with_timestamp(finalise(cells, plan, protection), run_id)
         write_metadata(spark, warehouse, metadata_rows(catalogue, indicators, plan.hashes))
         compared = [i.id for i in indicators if i.hospital_comparison]
         if compared:
-            write_risk_models(spark, warehouse, risk_model_rows(models, plan.hashes, run_id),
-                              compared, years)
-        write_results(spark, warehouse, results, report.indicators, years)
+            rows = risk_model_rows(models, plan.hashes, run_id)
+            if uniform:
+                write_risk_models(spark, warehouse, rows, compared, years)
+            else:
+                replace_where(spark, warehouse, RISK_MODELS,
+                              spark.createDataFrame(rows, RISK_MODELS.schema),
+                              _slices({i: computed[i] for i in compared}))
+        if uniform:
+            write_results(spark, warehouse, results, report.indicators, years)
+        else:  # still ONE transaction, replacing exactly the pairs computed
+            replace_where(spark, warehouse, RESULTS, results, _slices(computed))
         report.timings["aggregate_publish"] = round(time.perf_counter() - t0, 2)
         counts = (warehouse.read(spark, "results")
                   .where(F.col("run_id") == run_id)
+                  .groupBy("indicator_id", "period", "geo_level")
                   .agg(F.count("*").alias("n"), F.sum(F.col("suppressed").cast("int")).alias("s"))
-                  .collect()[0])
-        report.result_rows, report.suppressed_rows = int(counts.n), int(counts.s or 0)
+                  .collect())
+        report.result_rows = sum(int(r.n) for r in counts)
+        report.suppressed_rows = sum(int(r.s or 0) for r in counts)
+        report.warnings += missing_cells(
+            plan, computed, {(r.indicator_id, int(r.period), r.geo_level) for r in counts})
     except Exception as exc:
         append_ledger(spark, warehouse, {**ledger, "status": "failed", "error": str(exc)[:2000],
-                                         "timings": report.timings})
+                                         "timings": report.timings,
+                                         "warnings": report.warnings or None})
         raise
     report.timings["total"] = round(time.perf_counter() - start, 2)
     append_ledger(spark, warehouse, {**ledger, "status": "succeeded", "timings": report.timings,
-                                     "result_rows": report.result_rows})
+                                     "result_rows": report.result_rows,
+                                     "warnings": report.warnings or None})
     return report
 
 

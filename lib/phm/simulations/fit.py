@@ -16,8 +16,8 @@ deviance that does not depend on the fit). The fits then run on the driver over 
 
 These are the same numbers as a row-by-row fit (the tests compare with statsmodels' ``WLS``
 and ``GLM`` with ``var_weights``), and each bootstrap replicate is a refit over the same
-patterns with resampled sums (:mod:`phm.simulations.bootstrap`). A model with more than
-:data:`MAX_PATTERNS` distinct patterns (a continuous factor) is refused: band the factor.
+patterns with resampled sums (:mod:`phm.simulations.bootstrap`). More than
+:data:`MAX_PATTERNS` patterns by pilot (a continuous factor) is refused: band the factor.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 INTERCEPT = "intercept"
-MAX_PATTERNS = 50_000
+MAX_PATTERNS = 200_000  # rows of the sums: patterns x (pilots + reference)
 SUMS = ("n", "sw", "swy", "swyy", "swc")
 
 
@@ -115,7 +115,8 @@ def pattern_sums(df: DataFrame, y: str, columns: list[str], fam: Family,
                  weight: str | None = None, by: tuple[str, ...] = (),
                  extra: dict[str, Column] | None = None) -> pd.DataFrame:
     """One aggregation: per ``by`` group and distinct ``columns``, the :data:`SUMS`, ``min_y``
-    and the ``extra`` aggregates. Refused beyond :data:`MAX_PATTERNS` rows."""
+    and the ``extra`` aggregates. Refused beyond :data:`MAX_PATTERNS` rows (a national model
+    has a few thousand patterns, times the pilots)."""
     _check(df, y, columns, weight)
     yc, w = F.col(y).cast("double"), F.col(weight).cast("double") if weight else F.lit(1.0)
     sums = df.groupBy(*by, *[F.col(c).cast("double").alias(c) for c in columns]).agg(
@@ -125,7 +126,7 @@ def pattern_sums(df: DataFrame, y: str, columns: list[str], fam: Family,
     frame = sums.limit(MAX_PATTERNS + 1).toPandas()
     if len(frame) > MAX_PATTERNS:
         raise ValueError(f"risk model: more than {MAX_PATTERNS:,} distinct risk patterns "
-                         f"({', '.join(columns)}): band the numeric factors")
+                         f"by group ({', '.join(columns)}): band the numeric factors")
     return frame
 
 

@@ -6,14 +6,20 @@ Layout (each file holds one spec whose ``id`` is the file name)::
       indicators/**/<id>.yaml   features/**/<id>.yaml   codelists/**/<id>.yaml
       age_schemes/<id>.yaml     areas/<id>.yaml          simulations/<id>.yaml
 
-Checks, in order: YAML syntax and duplicate keys; the shape of each spec (pydantic); then what a
-single file cannot tell: references between specs (code lists, features, age schemes, areas),
-source columns, types of the tests, cycles between derived features. Each problem names the file,
-the line, the field, what was expected, and the closest known name when it looks like a typo.
+Files may end in ``.yaml`` or ``.yml``; a YAML file outside these folders is an error (a
+misspelled folder would hide its specs), hidden folders are skipped.
+
+Checks, in order: YAML syntax, duplicate keys and aliases; the shape of each spec (pydantic);
+then what a single file cannot tell: references between specs (code lists, features, age
+schemes, areas), source columns and their values, types of the tests, cycles between derived
+features, code lists of published indicators of which no code is known. Each problem names the
+file, the line, the field, what was expected, and the closest known name when it looks like a
+typo.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import types
@@ -25,9 +31,11 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from phm.data.schemas import SOURCE_TABLES
+from pyspark.sql.types import BooleanType, StringType
+
+from phm.data.schemas import SOURCE_TABLES, Column
 from phm.spec.attributes import ATTRIBUTES, BREAKDOWN_ATTRIBUTES
-from phm.spec.issues import SpecError, SpecIssue, dotted, suggest
+from phm.spec.issues import SpecError, SpecIssue, display_path, dotted, suggest
 from phm.spec.models import (CODE_SYSTEMS, EPISODE_COLUMNS, AgeScheme, AreaSet, CodeList,
                              Condition, Event, Feature, Indicator, Selection)
 from phm.spec.scenario import SCENARIO_FACTORS, Scenario
@@ -209,9 +217,9 @@ def load_catalogue(root: Path | str) -> Catalogue:
     if not root.is_dir():
         raise SpecError([SpecIssue(str(root), None, "", "spec folder not found")])
     cat = Catalogue(root)
-    issues: list[SpecIssue] = []
+    files, issues = _spec_files(root)
     for folder, model in KINDS.items():
-        for path in sorted((root / folder).rglob("*.yaml")) if (root / folder).is_dir() else []:
+        for path in files.get(folder, []):
             try:
                 source = read_yaml(path)
             except SpecError as exc:
@@ -240,10 +248,43 @@ def load_catalogue(root: Path | str) -> Catalogue:
     return cat
 
 
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def _spec_files(root: Path) -> tuple[dict[str, list[Path]], list[SpecIssue]]:
+    """Every YAML file under ``root`` by spec folder; a YAML file outside the spec folders is an
+    error (a misspelled folder would otherwise hide its specs)."""
+    files: dict[str, list[Path]] = {}
+    issues: list[SpecIssue] = []
+    found = sorted(p for p in root.rglob("*") if p.suffix.lower() in YAML_SUFFIXES
+                   and p.is_file() and not any(part.startswith(".")
+                                                for part in p.relative_to(root).parts))
+    for path in found:
+        parts = path.relative_to(root).parts
+        folder = parts[0] if len(parts) > 1 else None
+        if folder in KINDS:
+            files.setdefault(folder, []).append(path)
+            continue
+        known = ", ".join(KINDS)
+        if folder is None:
+            message = f"not in a spec folder: put it in one of {known} (it is not read)"
+        else:
+            message = (f"the file is not read: {folder!r} is not a spec folder"
+                       f"{suggest(folder, KINDS)} (spec folders: {known})")
+        issues.append(SpecIssue(display_path(path), None, "", message))
+    return files, issues
+
+
+_TYPE_NAMES = {dict: "a mapping", list: "a list", str: "a text", int: "a number",
+               float: "a number", bool: "true/false"}
+
+
 def _validate(source: YamlSource, model: type[BaseModel], issues: list[SpecIssue]) -> Any:
     if not isinstance(source.data, dict):
-        issues.append(SpecIssue(source.name, 1, "", f"expected a mapping of fields, got "
-                                f"{type(source.data).__name__}"))
+        got = "an empty file" if source.data is None else \
+            _TYPE_NAMES.get(type(source.data), "a single value")
+        issues.append(SpecIssue(source.name, 1, "", f"expected a mapping of fields "
+                                f"(key: value lines), got {got}"))
         return None
     try:
         return model.model_validate(source.data)
@@ -272,10 +313,30 @@ def _issue_from_pydantic(source: YamlSource, model: type[BaseModel], err: dict) 
         choices = [c.strip(" '") for c in expected.replace(" or ", ",").split(",")]
         message = f"expected one of {expected}, got {err.get('input')!r}" \
                   f"{suggest(str(err.get('input')), choices)}"
-    elif "input" in err and not isinstance(err["input"], (dict, list)):
-        message += f" (got {err['input']!r})"
+    else:
+        message = _plain_message(err, message)
+        if "input" in err and not isinstance(err["input"], (dict, list)):
+            message += f" (got {err['input']!r})"
     line = source.line_of(loc if err["type"] != "missing" else loc[:-1])
     return SpecIssue(source.name, line, dotted(loc), message)
+
+
+IDENT_PATTERN = "^[a-z][a-z0-9_]*$"
+
+
+def _plain_message(err: dict, message: str) -> str:
+    """pydantic's wording without Python or regex jargon ('instance of Text', patterns)."""
+    kind = err["type"]
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        got = err.get("input")
+        what = "nothing" if got is None else _TYPE_NAMES.get(type(got), "a single value")
+        return f"expected a mapping (key: value lines), got {what}"
+    if kind == "string_pattern_mismatch":
+        if err.get("ctx", {}).get("pattern") == IDENT_PATTERN:
+            return ("expected a lower-case identifier: letters a-z, digits and _, starting with "
+                    "a letter")
+        return "the text does not have the expected form"
+    return message.replace("NoneType", "nothing")
 
 
 def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
@@ -332,8 +393,9 @@ def _check_references(cat: Catalogue) -> list[SpecIssue]:
         issues += _check_indicator(cat, iid, ind)
     for aid, area_set in cat.areas.items():
         issues += _check_areas(cat, aid, area_set)
+    used_by = _published_users(cat)
     for cid, codelist in cat.codelists.items():
-        issues += _check_codelist(cat, cid, codelist)
+        issues += _check_codelist(cat, cid, codelist, used_by.get(cid, []))
     for sid, scenario in cat.simulations.items():
         issues += _check_scenario(cat, sid, scenario)
     return issues
@@ -359,6 +421,14 @@ def _check_condition(cat: Catalogue, kind: str, ident: str, loc: tuple, cond: Co
     if var_kind == "flag" and cond.equals is not None and not isinstance(cond.equals, bool):
         return [_at(cat, kind, ident, loc + ("equals",), f"{cond.feature!r} is a flag: expected "
                     f"true or false, got {cond.equals!r}")]
+    population = SOURCE_TABLES["population"]
+    if (var_kind == "category" and cond.feature in ATTRIBUTES
+            and cond.feature in population.column_names):
+        test = "equals" if cond.equals is not None else "in"
+        value = cond.equals if cond.equals is not None else cond.in_
+        message = _check_values("population", population.column(cond.feature), value)
+        if message:
+            return [_at(cat, kind, ident, loc + (test,), message)]
     return []
 
 
@@ -392,10 +462,14 @@ def _check_feature(cat: Catalogue, fid: str, f: Feature) -> list[SpecIssue]:
                 issues.append(_at(cat, "features", fid, ("codes",), f"code list {f.codes!r} holds "
                                   f"{codelist.system} codes, matched on {want_table}.{column}; "
                                   f"this feature reads {f.source}"))
-    for col in f.where:
+    for col, value in f.where.items():
         if col not in columns:
             issues.append(_at(cat, "features", fid, ("where", col), f"{f.source} has no column "
                               f"{col!r}{suggest(col, columns)}"))
+        else:
+            message = _check_values(f.source, columns[col], value)
+            if message:
+                issues.append(_at(cat, "features", fid, ("where", col), message))
     if f.of is not None:
         if f.of not in columns:
             issues.append(_at(cat, "features", fid, ("of",), f"{f.source} has no column "
@@ -446,13 +520,48 @@ def _check_selection(cat: Catalogue, kind: str, ident: str, loc: tuple, sel: Sel
                               f"{codelist.system} codes, matched on {want_table}.{column}; "
                               f"this event reads {source}"))
     for key in ("where", "exclude"):
-        for col in getattr(sel, key):
+        for col, value in getattr(sel, key).items():
             if col not in columns:
                 what = "a hospital episode" if source == "hospital_stay" else source
                 issues.append(_at(cat, kind, ident, loc + (key, col), f"{what} has no column "
                                   f"{col!r}{suggest(col, columns)} (columns: "
                                   f"{', '.join(sorted(columns))})"))
+                continue
+            column = _column_of(source, col)
+            message = _check_values(source, column, value) if column is not None else None
+            if message:
+                issues.append(_at(cat, kind, ident, loc + (key, col), message))
     return issues
+
+
+def _column_of(source: str, name: str) -> Column | None:
+    """The source column behind a filter: episode columns of hospital stays share the names and
+    values of the stay's columns (an episode's stay_type is always 'classic')."""
+    table = SOURCE_TABLES[source]
+    if name not in table.column_names:
+        return None
+    column = table.column(name)
+    if source == "hospital_stay" and name == "stay_type":
+        return dataclasses.replace(column, values=("classic",))
+    return column
+
+
+def _check_values(source: str, column: Column, value: Any) -> str | None:
+    """A filter value the column can never hold (a typo such as 'clasic') would select nothing,
+    silently: the first such value, with the allowed ones."""
+    values = value if isinstance(value, list) else [value]
+    where = f"{source}.{column.name}"
+    for v in values:
+        if isinstance(column.dtype, BooleanType):
+            if not isinstance(v, bool):
+                return f"{where} is true or false, got {v!r}"
+        elif column.values:
+            if v not in column.values:
+                return (f"{where} has no value {v!r}{suggest(str(v), column.values)} "
+                        f"(values: {', '.join(column.values)})")
+        elif isinstance(column.dtype, StringType) and isinstance(v, bool):
+            return f"{where} holds text, got {v!r}"
+    return None
 
 
 def _check_cycles(cat: Catalogue) -> list[SpecIssue]:
@@ -556,10 +665,32 @@ def _check_areas(cat: Catalogue, aid: str, area_set: AreaSet) -> list[SpecIssue]
     return issues
 
 
-def _check_codelist(cat: Catalogue, cid: str, cl: CodeList) -> list[SpecIssue]:
+def _published_users(cat: Catalogue) -> dict[str, list[str]]:
+    """Code list id -> the published indicators reading it (through features or events)."""
+    out: dict[str, set[str]] = {}
+    for iid, ind in cat.indicators.items():
+        if ind.status != "published":
+            continue
+        names = {f.codes for f in cat.features_for([ind]) if f.codes}
+        if ind.events in cat.events:
+            names |= set(event_codelists(cat.events[ind.events]))
+        for name in names:
+            out.setdefault(name, set()).add(iid)
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def _check_codelist(cat: Catalogue, cid: str, cl: CodeList,
+                    published: list[str] = ()) -> list[SpecIssue]:
     """Codes absent from the shipped reference tables are warnings: real lists may hold codes
-    the synthetic warehouse never uses."""
+    the synthetic warehouse never uses. A list of which no code is known, read by a published
+    indicator, is an error (the indicator would be 0 everywhere) unless it says so with
+    ``allow_absent: true`` and a ``reason``."""
     from phm.data.reference import nomenclature, products
+
+    if cl.allow_absent != (cl.reason is not None):
+        loc = ("allow_absent",) if cl.allow_absent else ("reason",)
+        return [_at(cat, "codelists", cid, loc, "allow_absent: true and reason go together: "
+                    "give both (why none of the codes is in the reference tables) or neither")]
 
     if cl.system == "nomenclature":
         known = set(nomenclature()["nomen_code"])
@@ -572,6 +703,11 @@ def _check_codelist(cat: Catalogue, cid: str, cl: CodeList) -> list[SpecIssue]:
         missing = [c for c in cl.codes if c not in known]
     else:
         missing = []
+    if missing and len(missing) == len(cl.codes) and published and not cl.allow_absent:
+        return [_at(cat, "codelists", cid, ("codes",), f"none of the {len(cl.codes)} codes is "
+                    f"in the reference tables, so the published indicator(s) "
+                    f"{', '.join(published)} would be 0 everywhere; fix the codes, or add "
+                    "'allow_absent: true' and a 'reason' when that is expected")]
     if missing:
         return [_at(cat, "codelists", cid, ("codes",), f"{len(missing)} code(s) not in the "
                     f"reference tables: {missing[:5]}", "warning")]

@@ -471,6 +471,11 @@ class CodeList(Model):
     codes: list[str] = Field(min_length=1)
     references: list[str] = Field(default_factory=list)
     synthetic: bool = Field(default=False, description="Codes are placeholders, not the real list.")
+    allow_absent: bool = Field(default=False, description=(
+        "None of the codes is expected in the shipped reference tables (a real list the "
+        "synthetic warehouse never uses): a published indicator may use it. Needs 'reason'."))
+    reason: str | None = Field(default=None, min_length=3, description=(
+        "Why the codes are absent from the reference tables; goes with allow_absent: true."))
 
     @model_validator(mode="after")
     def _formats(self) -> CodeList:
