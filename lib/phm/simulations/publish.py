@@ -27,6 +27,16 @@ SCALED = ("person_years", "actual", "expected", "expected_low", "expected_high",
 RATIOS = ("oe_ratio", "oe_low", "oe_high")  # ratios of two scaled sums: unchanged
 
 
+def _perturbed(rows: pd.DataFrame, ptable: PTable, min_count: int
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Published persons (cell-key noise on ``persons`` with ``key``), whether each row is
+    hidden (under ``min_count``, true or perturbed), and the factor that scales its sums."""
+    true = rows.persons.to_numpy(np.int64)
+    published = ptable.perturb(true, cell_key(rows.key.to_numpy(float)))
+    hidden = (true < min_count) | (published < min_count)
+    return published, hidden, np.where(true > 0, published / np.maximum(true, 1), 1.0)
+
+
 def protect_pilots(pilots: pd.DataFrame, ptable: PTable, min_count: int = MIN_COUNT
                    ) -> pd.DataFrame:
     """``pilots`` (with ``key``) as published: perturbed persons, scaled sums, hidden rows.
@@ -36,10 +46,7 @@ def protect_pilots(pilots: pd.DataFrame, ptable: PTable, min_count: int = MIN_CO
     for column in (*SCALED, *RATIOS):
         if column not in out:
             out[column] = np.nan
-    true = pilots.persons.to_numpy(np.int64)
-    published = ptable.perturb(true, cell_key(pilots.key.to_numpy(float)))
-    hidden = (true < min_count) | (published < min_count)
-    factor = np.where(true > 0, published / np.maximum(true, 1), 1.0)
+    published, hidden, factor = _perturbed(pilots, ptable, min_count)
     out["persons"] = published
     for column in SCALED:
         out[column] = np.round(out[column].to_numpy(float) * factor, 2)
@@ -80,10 +87,7 @@ def diagnostic_rows(scenario_id: str, variant: str, spec_hash: str, year: YearRe
     groups under ``min_count`` persons (true or perturbed) hidden; ratios, CPM and MAPE are
     ratios of two scaled sums, so unchanged."""
     d = year.diagnostics
-    true = d.persons.to_numpy(np.int64)
-    published = ptable.perturb(true, cell_key(d.key.to_numpy(float)))
-    hidden = (true < min_count) | (published < min_count)
-    factor = np.where(true > 0, published / np.maximum(true, 1), 1.0)
+    published, hidden, factor = _perturbed(d, ptable, min_count)
     out = d.drop(columns="key").copy()
     out["persons"] = published
     for column in ("person_years", "actual", "expected"):
