@@ -130,7 +130,12 @@ def bench_synthetic_fits(spark, rows: int, statsmodels: bool) -> list[dict]:
     return _fits(design, names, rows, statsmodels)
 
 
-def bench_grid(spark, wh, catalogue, scenario_id: str, separate: bool) -> dict:
+def bench_grid(spark, wh, catalogue, scenario_id: str, separate: bool,
+               one_variant: bool = False) -> dict:
+    if one_variant:  # at the largest sizes: the first variant alone, from its own pass
+        first = next(iter(catalogue.simulations[scenario_id].variants().values()))
+        catalogue = dataclasses.replace(catalogue, simulations={
+            scenario_id: first.model_copy(update={"grid": {}})})
     results, grid_s = _timed(simulate, spark, wh, catalogue, scenario_id, "bench-secret")
     out = {"variants": len(results), "grid_s": round(grid_s, 1)}
     if separate:
@@ -181,6 +186,8 @@ def main() -> None:
     parser.add_argument("--no-statsmodels", action="store_true")
     parser.add_argument("--no-separate", action="store_true")
     parser.add_argument("--no-planted", action="store_true", help="skip the planted-effect check")
+    parser.add_argument("--one-variant", action="store_true",
+                        help="run only the scenario's first variant (implies --no-separate)")
     parser.add_argument("--synthetic-rows", type=int, nargs="*", default=[],
                         help="also time the fits alone on this many random rows (e.g. 1000000)")
     parser.add_argument("--json")
@@ -215,7 +222,8 @@ def bench_warehouse(spark, args, report: dict) -> None:
     table.unpersist()
 
     report["grid"], _ = bench_grid(spark, wh, catalogue, args.scenario,
-                                         not args.no_separate)
+                                   not (args.no_separate or args.one_variant),
+                                   args.one_variant)
     console.print(report["grid"])
     report["planted"] = [] if args.no_planted else planted(spark, wh, catalogue, args.scenario)
     if report["planted"]:

@@ -37,7 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     for warning in catalogue.warnings:
         log(f"warning: {warning}")
     spark = get_spark("phm-run")
-    report = run_indicators(spark, Warehouse.at(ns.warehouse), catalogue, ns.specs, years,
+    # ids as phm run takes them: repeated, or several in one value (a,b)
+    specs = [i for v in ns.specs or [] for i in v.replace(",", " ").split()] or None
+    report = run_indicators(spark, Warehouse.at(ns.warehouse), catalogue, specs, years,
                             collections=ns.collection, data_end=data_end)
     log(f"run {report.run_id}: {len(report.indicators)} indicators, years {report.periods}: "
         f"{report.result_rows} cells ({report.suppressed_rows} suppressed); "

@@ -168,8 +168,7 @@ def test_describe_rejects_bad_year(tmp_path):
 
 def test_typer_usage_errors_are_not_tracebacks():
     result = invoke("generate", "--persons", "many")
-    assert result.exit_code == 2
-    assert "Traceback" not in result.output
+    assert_clean_error(result, "Invalid value for '--persons'", "(see phm generate --help)")
 
 
 def test_parsers():
@@ -352,3 +351,112 @@ def test_simulation_tables_show_intervals_hidden_pilots_and_the_comparison():
     console.print(render.comparison_table(compared, "g@x", "g@y"))
     text = console.export_text()
     assert "A = g@x" in text and "gain B − A" in text and "100" in text
+
+
+# ------------------------------------------------------- usage errors and lists of ids
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "--spec", "x"], "No such option: --spec"),
+    (["rn"], "No such command 'rn'. Did you mean 'run'?"),
+    (["--bogus"], "No such option: --bogus (see phm --help)"),
+    (["describe", "--year"], "Option '--year' requires an argument. (see phm describe --help)"),
+    (["simulate", "--compare", "a"], "Option '--compare' requires 2 arguments. (see phm "
+                                     "simulate --help)"),
+])
+def test_usage_mistakes_are_one_line_and_exit_1(argv, message):
+    result = invoke(*argv)
+    assert_clean_error(result, message)
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert "╭" not in result.output and "Usage:" not in result.output
+
+
+def test_phm_alone_still_prints_the_help():
+    result = invoke()
+    assert "Usage: phm" in result.output and "error:" not in result.output
+
+
+IDS = ["gp_contact_share", "polypharmacy_65plus"]
+
+
+@pytest.mark.parametrize("argv", [
+    ["explain", "gp_contact_share", "polypharmacy_65plus"],
+    ["explain", "gp_contact_share,polypharmacy_65plus"],
+    ["explain", "--specs", "gp_contact_share", "polypharmacy_65plus"],
+    ["run", "--specs", "gp_contact_share", "polypharmacy_65plus", "--warehouse", "@WH"],
+    ["run", "--specs", "gp_contact_share", "--specs", "polypharmacy_65plus", "-w", "@WH"],
+    ["run", "--specs", "gp_contact_share, polypharmacy_65plus", "--warehouse", "@WH"],
+    ["run", "--specs", "gp_contact_share polypharmacy_65plus", "--warehouse", "@WH"],
+    ["run", "gp_contact_share", "polypharmacy_65plus", "--warehouse", "@WH"],
+    ["export", "--specs", "gp_contact_share", "polypharmacy_65plus", "--warehouse", "@WH"],
+    ["export", "--warehouse", "@WH", "gp_contact_share,polypharmacy_65plus"],
+])
+def test_lists_of_ids_are_read_the_same_way_everywhere(tmp_path, monkeypatch, argv):
+    from phm.cli import main
+    from phm.spec.catalogue import Catalogue
+
+    (tmp_path / "wh").mkdir()
+    selected = []
+    select = Catalogue.select
+
+    def record(self, ids=None, **kw):
+        selected.append(list(ids or []))
+        return select(self, ids, **kw)
+
+    def no_spark(name):
+        raise InputError("stop before Spark")
+
+    monkeypatch.setattr(Catalogue, "select", record)
+    monkeypatch.setattr(main, "_start_spark", no_spark)
+    parsed = []
+    ids = main._ids
+    monkeypatch.setattr(main, "_ids", lambda *given: parsed.append(ids(*given)) or parsed[-1])
+    result = invoke(*[str(tmp_path / "wh") if a == "@WH" else a for a in argv])
+    if argv[0] == "explain":
+        assert result.exit_code == 0, result.output
+        assert "gp_contact_share v1 (published)" in result.output
+        assert selected == [IDS]
+    else:
+        assert_clean_error(result, "stop before Spark")
+        assert IDS in parsed
+        assert selected == ([IDS] if argv[0] == "run" else [])
+
+
+def test_run_with_a_list_of_ids_and_no_warehouse_fails_after_parsing(tmp_path):
+    result = invoke("run", "--specs", "gp_contact_share", "polypharmacy_65plus",
+                    "--warehouse", str(tmp_path / "nowhere"))
+    assert_clean_error(result, "no warehouse at")
+
+
+def test_run_names_an_unknown_id_given_after_another(tmp_path):
+    (tmp_path / "wh").mkdir()
+    result = invoke("run", "--specs", "gp_contact_share", "gp_contact_shar",
+                    "--warehouse", str(tmp_path / "wh"))
+    assert_clean_error(result, "unknown indicator 'gp_contact_shar'",
+                       "did you mean 'gp_contact_share'?")
+
+
+def test_explain_says_who_is_counted_what_and_how():
+    result = invoke("explain", "polypharmacy_65plus", "gp_contacts_per_patient")
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "Indicators, as compiled from their specs" in text
+    assert ("- polypharmacy_65plus v1 (published): Polypharmacy among persons aged 65+ "
+            "population: persons in the population of the year, aged 65 and over at 31 December "
+            "numerator: persons with medicines_80ddd >= 5 "
+            "measure: proportion = numerator / population x 100, in %, 1 decimal(s); wilson 95% "
+            "interval; direct age-sex standardisation on esp2013 "
+            "definition: Share of insured persons aged 65 or over at 31 December") in text
+    assert ("population: persons in the population of the year, of all ages, with gp_contacts "
+            ">= 1, excluding medical_house = true "
+            "numerator: sum of gp_contacts (contacts) over the persons of the population "
+            "measure: mean = numerator / persons of the population (persons with 0 count as 0), "
+            "in contacts, 1 decimal(s); normal 95% interval; crude") in text
+
+
+def test_explain_an_event_indicator_counts_index_stays():
+    result = invoke("explain", "readmission_unplanned_30d")
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert ("numerator: index stays of readmission_30d with a follow-up in the window "
+            "measure: proportion = numerator / index stays of readmission_30d x 100, in %") in text

@@ -774,3 +774,50 @@ def test_value_of_a_category_attribute_is_checked(specs):
                                                    (20, "population.where[1].in")]
     assert issues[0].message == "population.sex has no value 'W' (values: M, F)"
     assert "did you mean 'income'?" in issues[1].message
+
+
+# ------------------------------------------------------------------ no cascade of a broken spec
+
+
+@pytest.mark.parametrize("feature, old, new, users", [
+    # a schema error: gp_contacts is read by two indicators (three references)
+    ("gp_contacts", "aggregate: count", "aggregate: cont",
+     "gp_contact_share, gp_contacts_per_patient"),
+    # a YAML syntax error: reimbursed_hc is summed by a feature and read by both scenarios
+    ("reimbursed_hc", "aggregate: sum", "aggregate: [sum",
+     "budget_guarantee_2017, capitation_pilots, reimbursed_total"),
+])
+def test_a_broken_feature_is_one_error_not_a_cascade(tmp_path, monkeypatch, feature, old, new,
+                                                     users):
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(REPO_SPECS, tmp_path / "specs")
+    path = tmp_path / "specs" / "features" / f"{feature}.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    with pytest.raises(SpecError) as info:
+        load_catalogue(tmp_path / "specs")
+    issues = info.value.issues
+    errors = [i for i in issues if i.severity == "error"]
+    notes = [i for i in issues if i.severity == "note"]
+    assert [i.file for i in errors] == [f"specs/features/{feature}.yaml"]
+    assert [str(i) for i in notes] == [f"specs/features/{feature}.yaml  [note] not loaded "
+                                       f"because of the error(s) above; used by {users} "
+                                       "(checked without it)"]
+    assert issues[-1] is notes[0]  # after the error it explains
+    assert "did you mean" not in str(info.value).replace("did you mean 'count'?", "")
+    assert str(info.value).startswith("1 problem in the specs:")
+
+
+def test_a_reference_to_a_spec_that_does_not_exist_is_still_an_error(specs):
+    """Only specs present on disk are spared: a typo keeps its did-you-mean."""
+    specs.write("features/gp_contacts.yaml", "id: gp_contacts\nversion: one\n")
+    specs.indicator("typo", BODY.replace("gp_contacts", "gp_contcts"))
+    specs.indicator("fine", BODY)
+    issues = specs.issues()
+    notes = [i for i in issues if i.severity == "note"]
+    assert [(i.file, i.message.split("used by ")[1]) for i in notes] == \
+        [("specs/features/gp_contacts.yaml", "fine (checked without it)")]
+    typo = [i for i in issues if i.file.endswith("typo.yaml")]
+    assert len(typo) == 1 and "unknown feature or attribute 'gp_contcts'" in typo[0].message
+    assert not [i for i in issues if i.file.endswith("fine.yaml")]

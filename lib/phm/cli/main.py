@@ -1,15 +1,22 @@
 """The ``phm`` command: thin typer commands, each calling one function of the layers.
 
 User mistakes (:class:`phm.errors.PhmError`: a bad argument, a missing warehouse, no network for
-the Delta jars) are printed in red on one line and exit with status 1; anything else is a bug and
+the Delta jars) are printed in red on one line and exit with status 1; so are usage mistakes caught
+by the parser (unknown option or command, missing or ill-typed value); anything else is a bug and
 keeps its traceback.
+
+Ids (indicators, scenarios, collections) are given the same way everywhere: as arguments, after their option
+(repeated or not), or several in one value separated by commas or spaces. ``phm run a b``,
+``phm run --specs a b``, ``phm run --specs a --specs b`` and ``phm run --specs a,b`` are the same.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import platform
+import re
 import sys
 import tempfile
 import time
@@ -22,13 +29,49 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer vendors click
+from typer.core import TyperGroup
 
 import phm
 from phm.cli import args, render
 from phm.data.warehouse import Warehouse
 from phm.errors import InputError, PhmError, SetupError, WarehouseError
 
+
+@contextlib.contextmanager
+def _one_line_usage_errors(ctx):
+    """A usage mistake found by the parser as one red line and exit status 1 (not click's box
+    and status 2); ``phm`` alone still prints the help."""
+    try:
+        yield
+    except NoArgsIsHelpError:
+        raise
+    except UsageError as exc:
+        if exc.ctx is not None:
+            path = exc.ctx.command_path
+        else:  # the option parser's errors carry no context: the command being parsed
+            path = " ".join(filter(None, (ctx.command_path, ctx.invoked_subcommand)))
+        where = f" (see {path} --help)"
+        message = Text("error: ", style="bold red")
+        message.append(" ".join(exc.format_message().split()) + where, style="red")
+        Console(stderr=True).print(message, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+class _Commands(TyperGroup):
+    """The phm group: parser errors of the group and of every command as one line."""
+
+    def parse_args(self, ctx, args):
+        with _one_line_usage_errors(ctx):
+            return super().parse_args(ctx, args)
+
+    def invoke(self, ctx):
+        with _one_line_usage_errors(ctx):
+            return super().invoke(ctx)
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="phm",
     help="Population-health indicators from Belgian health-insurance claims, on Spark + Delta.",
     no_args_is_help=True,
@@ -389,6 +432,28 @@ SpecsDirOption = Annotated[
 ]
 
 
+def _ids(*given: list[str] | None) -> list[str]:
+    """Ids from arguments and repeated options, a value holding one id or several separated by
+    commas or spaces, in the order given, without repeats."""
+    out: list[str] = []
+    for values in given:
+        for value in values or []:
+            out += [i for i in re.split(r"[,\s]+", value) if i and i not in out]
+    return out
+
+
+IdsArgument = Annotated[
+    list[str] | None,
+    typer.Argument(help="Indicator ids, e.g. a b or a,b (the same as --specs a b).",
+                   metavar="ID", show_default=False),
+]
+CollectionOption = Annotated[
+    list[str] | None,
+    typer.Option("--collection", help="Collections to include, e.g. quality (repeat, or a "
+                 "list a,b)."),
+]
+
+
 def _catalogue(specs_dir: str, *, show_warnings: bool = False):
     from phm.spec import load_catalogue
 
@@ -416,20 +481,23 @@ def check(specs_dir: SpecsDirOption = "indicator_specs") -> None:
 @app.command()
 @user_errors
 def explain(
-    specs: Annotated[
+    ids: Annotated[
         list[str] | None,
-        typer.Argument(help="Indicator or scenario ids (default: all indicators)."),
+        typer.Argument(help="Indicator or scenario ids, e.g. a b or a,b (default: all "
+                       "indicators).", metavar="ID", show_default=False),
     ] = None,
-    collection: Annotated[
+    more: Annotated[
         list[str] | None,
-        typer.Option("--collection", help="Collections to include (repeat), e.g. quality."),
+        typer.Option("--specs", help="Ids, as the arguments (repeat, or a list a,b)."),
     ] = None,
+    collection: CollectionOption = None,
     specs_dir: SpecsDirOption = "indicator_specs",
 ) -> None:
     """Print, in words, the plan a run of these indicators (or scenarios) would execute."""
     from phm.compile.plan import build_plan, explain as explain_plan
     from phm.simulations.explain import explain_scenario
 
+    specs, collection = _ids(more, ids), _ids(collection)
     catalogue = _catalogue(specs_dir)
     scenarios = [s for s in specs or [] if s in catalogue.simulations]
     indicators = [s for s in specs or [] if s not in catalogue.simulations]
@@ -444,15 +512,14 @@ def explain(
 @app.command()
 @user_errors
 def run(
+    ids: IdsArgument = None,
     warehouse: WarehouseOption = "warehouse",
     specs: Annotated[
         list[str] | None,
-        typer.Option("--specs", help="Indicator ids to run (repeat; default: all)."),
+        typer.Option("--specs", help="Indicator ids to run: --specs a b, --specs a,b or "
+                     "repeated (default: all)."),
     ] = None,
-    collection: Annotated[
-        list[str] | None,
-        typer.Option("--collection", help="Collections to include (repeat), e.g. quality."),
-    ] = None,
+    collection: CollectionOption = None,
     years: Annotated[
         str | None, typer.Option(help="Years: a range 2022-2024 or a list (default: all).")
     ] = None,
@@ -464,6 +531,7 @@ def run(
     specs_dir: SpecsDirOption = "indicator_specs",
 ) -> None:
     """Compute indicators into the warehouse's results and metadata tables."""
+    specs, collection = _ids(specs, ids), _ids(collection)
     wh = _warehouse(warehouse, must_exist=True)
     catalogue = _catalogue(specs_dir)
     chosen = catalogue.select(specs, collections=collection)
@@ -521,7 +589,7 @@ def simulate(
         console.print(render.comparison_table(table, *compare))
         return
     catalogue = _catalogue(specs_dir)
-    chosen = scenarios or default_scenarios(catalogue)
+    chosen = _ids(scenarios) or default_scenarios(catalogue)
     catalogue, chosen = apply_overrides(catalogue, chosen, settings or [])
     check_scenarios(catalogue, chosen)  # before Spark starts
     spark = _start_spark("phm-simulate")
@@ -539,19 +607,23 @@ def simulate(
 @app.command()
 @user_errors
 def export(
+    ids: IdsArgument = None,
     warehouse: WarehouseOption = "warehouse",
     out: Annotated[str, typer.Option(help="Output folder.")] = "export",
     specs: Annotated[
-        list[str] | None, typer.Option("--specs", help="Indicator ids (default: all in results).")
+        list[str] | None,
+        typer.Option("--specs", help="Indicator ids: --specs a b, --specs a,b or repeated "
+                     "(default: all in results)."),
     ] = None,
 ) -> None:
     """Write published values (suppressed cells blank) as CSV and JSON, one file per indicator."""
+    specs = _ids(specs, ids)
     wh = _warehouse(warehouse, must_exist=True)
     from phm.publish.export import export_results
 
     spark = _start_spark("phm-export")
     try:
-        written = export_results(spark, wh, Path(out), specs)
+        written = export_results(spark, wh, Path(out), specs or None)
     finally:
         _stop_spark()
     console.print(f"[green]✓[/] {len(written)} file(s) in [bold]{out}[/]")

@@ -166,7 +166,88 @@ def explain(plan: Plan, catalogue: Catalogue) -> str:
                      f" ({ind.measure.unit}), CI {ind.measure.interval}, {std_text}; person "
                      f"counts perturbed (cell key), cells under {ind.disclosure.min_count} "
                      "persons hidden")
+    lines += ["", "Indicators, as compiled from their specs (who is counted, what, how it is "
+              "expressed):"]
+    for ind in plan.indicators:
+        lines += describe_indicator(ind, catalogue)
     return "\n".join(lines)
+
+
+def describe_indicator(ind: Indicator, catalogue: Catalogue) -> list[str]:
+    """An indicator in words: population, numerator, measure and the spec's definition, so an
+    analyst can check that the spec says what was meant."""
+    m = ind.measure
+    lines = [f"   - {ind.id} v{ind.version} ({ind.status}): {ind.label.en}",
+             f"       population: {_describe_population(ind)}",
+             f"       numerator: {_describe_numerator(ind, catalogue)}"]
+    per = "" if m.per == 1 else f" x {m.per:g}"
+    value = {"proportion": f"numerator / population{per}",
+             "rate": f"numerator / persons of the population{per}",
+             "mean": f"numerator / persons of the population{per} (persons with 0 count as 0)",
+             "ratio": f"numerator / sum of {m.denominator_sum} over the population{per}"}[m.kind]
+    if ind.grain != "person_year":
+        value = "numerator / " + {"stay": "index stays", "person": "persons with an index "
+                                  "stay"}[ind.grain] + f" of {ind.events}{per}"
+    std = ind.standardisation
+    std_text = {"none": "crude", "direct": f"direct age-sex standardisation on {std.reference}",
+                "indirect": "indirect age-sex standardisation (O/E against Belgium)"}[std.method]
+    ci = "no interval" if m.interval == "none" else f"{m.interval} {m.ci_level:.0%} interval"
+    lines.append(f"       measure: {m.kind} = {value}, in {m.unit}, {m.decimals} decimal(s); "
+                 f"{ci}; {std_text}")
+    lines.append(f"       definition: {' '.join(ind.definition.en.split())}")
+    return lines
+
+
+def _describe_population(ind: Indicator) -> str:
+    pop = ind.population
+    who = "index stays of persons" if ind.grain == "stay" else "persons"
+    age = pop.age
+    if age.min is not None and age.max is not None:
+        ages = f"aged {age.min}-{age.max} at 31 December"
+    elif age.min is not None:
+        ages = f"aged {age.min} and over at 31 December"
+    elif age.max is not None:
+        ages = f"aged {age.max} or under at 31 December"
+    else:
+        ages = "of all ages"
+    parts = [f"{who} in the population of the year, {ages}"]
+    if pop.sex:
+        parts.append({"F": "women only", "M": "men only"}[pop.sex])
+    if pop.alive_at_end:
+        parts.append("alive at the end of the year")
+    if pop.insured_previous_year:
+        parts.append("also insured the year before")
+    if pop.where:
+        parts.append("with " + " and ".join(_describe_condition(c) for c in pop.where))
+    if pop.exclude:
+        parts.append("excluding " + " or ".join(_describe_condition(c) for c in pop.exclude))
+    return ", ".join(parts)
+
+
+def _describe_numerator(ind: Indicator, catalogue: Catalogue) -> str:
+    if ind.grain == "stay":
+        return f"index stays of {ind.events} with a follow-up in the window"
+    if ind.grain == "person":
+        return f"persons with a followed index stay of {ind.events}"
+    num = ind.numerator
+    if num.where is not None:
+        return "persons with " + " and ".join(_describe_condition(c) for c in num.where)
+    feature = catalogue.features.get(num.sum)
+    unit = f" ({feature.unit})" if feature is not None and feature.unit else ""
+    return f"sum of {num.sum}{unit} over the persons of the population"
+
+
+def _describe_condition(c) -> str:
+    if c.equals is not None:
+        value = str(c.equals).lower() if isinstance(c.equals, bool) else c.equals
+        return f"{c.feature} = {value}"
+    if c.in_ is not None:
+        return f"{c.feature} in {', '.join(map(str, c.in_))}"
+    if c.at_least is not None and c.at_most is not None:
+        return f"{c.feature} {c.at_least:g}-{c.at_most:g}"
+    if c.at_least is not None:
+        return f"{c.feature} >= {c.at_least:g}"
+    return f"{c.feature} <= {c.at_most:g}"
 
 
 def _describe_selection(sel) -> str:
@@ -205,5 +286,5 @@ def _describe_feature(f: Feature, catalogue: Catalogue) -> str:
     return " ".join(parts)
 
 
-__all__ = ["GEO_COLUMNS", "Plan", "SourcePass", "build_plan", "dim_column", "explain",
-           "feature_inputs"]
+__all__ = ["GEO_COLUMNS", "Plan", "SourcePass", "build_plan", "describe_indicator", "dim_column",
+           "explain", "feature_inputs"]

@@ -65,6 +65,10 @@ class Catalogue:
     simulations: dict[str, Scenario] = field(default_factory=dict)
     sources: dict[tuple[str, str], YamlSource] = field(default_factory=dict)
     warnings: list[SpecIssue] = field(default_factory=list)
+    # specs on disk that did not load (folder -> ids), and who referred to them while checking:
+    # a reference to such a spec is not an error of its own (no cascade of 'unknown feature')
+    failed: dict[str, set[str]] = field(default_factory=dict, repr=False)
+    blocked: dict[tuple[str, str], set[str]] = field(default_factory=dict, repr=False)
 
     # -- lookups ---------------------------------------------------------------------------
     def select(self, ids: Iterable[str] | None = None, *, include_drafts: bool = True,
@@ -224,11 +228,14 @@ def load_catalogue(root: Path | str) -> Catalogue:
                 source = read_yaml(path)
             except SpecError as exc:
                 issues += exc.issues
+                cat.failed.setdefault(folder, set()).add(path.stem)
                 continue
             spec = _validate(source, model, issues)
             if spec is None:
+                cat.failed.setdefault(folder, set()).add(path.stem)
                 continue
             if spec.id != path.stem:
+                cat.failed.setdefault(folder, set()).add(path.stem)
                 issues.append(SpecIssue(source.name, source.line_of(("id",)), "id",
                                         f"id {spec.id!r} differs from the file name "
                                         f"{path.stem!r}; name the file <id>.yaml"))
@@ -241,11 +248,40 @@ def load_catalogue(root: Path | str) -> Catalogue:
             bucket[spec.id] = spec
             cat.sources[(folder, spec.id)] = source
     issues += _check_references(cat)
-    cat.warnings = [i for i in issues if i.severity != "error"]
+    issues += _blocked_notes(cat)
+    cat.warnings = [i for i in issues if i.severity == "warning"]
     errors = [i for i in issues if i.severity == "error"]
     if errors:
-        raise SpecError(errors)
+        raise SpecError(errors + [i for i in issues if i.severity == "note"])
     return cat
+
+
+def _failed(cat: Catalogue, kind: str, name: str, referrer: str) -> bool:
+    """Whether ``name`` is a spec of ``kind`` that exists on disk but did not load: its own
+    errors are reported, so a reference to it is not one more ('unknown feature x; did you mean
+    <another id>' would send the reader to the wrong spec). The referrer is remembered for one
+    note."""
+    if name not in cat.failed.get(kind, ()):
+        return False
+    cat.blocked.setdefault((kind, name), set()).add(referrer)
+    return True
+
+
+def _blocked_notes(cat: Catalogue) -> list[SpecIssue]:
+    """One note per spec that did not load, naming the specs that use it."""
+    notes = []
+    for (kind, name), users in sorted(cat.blocked.items()):
+        file = _failed_file(cat, kind, name)
+        users = sorted(users)
+        shown = ", ".join(users[:6]) + (f" and {len(users) - 6} more" if len(users) > 6 else "")
+        notes.append(SpecIssue(file, None, "", f"not loaded because of the error(s) above; "
+                               f"used by {shown} (checked without it)", "note"))
+    return notes
+
+
+def _failed_file(cat: Catalogue, kind: str, name: str) -> str:
+    found = [p for suffix in YAML_SUFFIXES for p in (cat.root / kind).rglob(f"{name}{suffix}")]
+    return display_path(found[0]) if found else f"{kind}/{name}"
 
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -410,6 +446,8 @@ def _at(cat: Catalogue, kind: str, ident: str, loc: tuple, message: str,
 def _check_condition(cat: Catalogue, kind: str, ident: str, loc: tuple, cond: Condition
                      ) -> list[SpecIssue]:
     var_kind = cat.variable_kind(cond.feature)
+    if var_kind is None and _failed(cat, "features", cond.feature, ident):
+        return []
     if var_kind is None:
         known = list(cat.features) + list(ATTRIBUTES)
         return [_at(cat, kind, ident, loc + ("feature",), f"unknown feature or attribute "
@@ -437,6 +475,8 @@ def _check_feature(cat: Catalogue, fid: str, f: Feature) -> list[SpecIssue]:
     if f.derived is not None and f.derived.sum_of is not None:
         for i, name in enumerate(f.derived.sum_of):
             kind = cat.variable_kind(name)
+            if kind is None and _failed(cat, "features", name, fid):
+                continue
             if kind != "number":
                 what = "unknown feature" if kind is None else f"{kind} feature"
                 issues.append(_at(cat, "features", fid, ("derived", "sum_of", i), f"{what} "
@@ -453,7 +493,9 @@ def _check_feature(cat: Catalogue, fid: str, f: Feature) -> list[SpecIssue]:
     columns = {c.name: c for c in table.columns}
     if f.codes is not None:
         codelist = cat.codelists.get(f.codes)
-        if codelist is None:
+        if codelist is None and _failed(cat, "codelists", f.codes, fid):
+            pass
+        elif codelist is None:
             issues.append(_at(cat, "features", fid, ("codes",), f"unknown code list {f.codes!r}"
                               f"{suggest(f.codes, cat.codelists)}"))
         else:
@@ -510,6 +552,8 @@ def _check_selection(cat: Catalogue, kind: str, ident: str, loc: tuple, sel: Sel
         if name is None:
             continue
         codelist = cat.codelists.get(name)
+        if codelist is None and _failed(cat, "codelists", name, ident):
+            continue
         if codelist is None:
             issues.append(_at(cat, kind, ident, loc + (key,), f"unknown code list {name!r}"
                               f"{suggest(name, cat.codelists)}"))
@@ -590,12 +634,14 @@ def _check_indicator(cat: Catalogue, iid: str, ind: Indicator) -> list[SpecIssue
     issues: list[SpecIssue] = []
     for loc, cond in indicator_conditions(ind):
         issues += _check_condition(cat, "indicators", iid, loc, cond)
-    if ind.events is not None and ind.events not in cat.events:
+    if ind.events is not None and ind.events not in cat.events \
+            and not _failed(cat, "events", ind.events, iid):
         issues.append(_at(cat, "indicators", iid, ("events",), f"unknown event {ind.events!r}"
                           f"{suggest(ind.events, cat.events)}"))
     if ind.hospital_comparison is not None:
         for i, name in enumerate(ind.hospital_comparison.risk_factors):
-            if name not in MODEL_ONLY_FACTORS and cat.variable_kind(name) is None:
+            if name not in MODEL_ONLY_FACTORS and cat.variable_kind(name) is None \
+                    and not _failed(cat, "features", name, iid):
                 known = list(cat.features) + list(ATTRIBUTES) + list(MODEL_ONLY_FACTORS)
                 issues.append(_at(cat, "indicators", iid,
                                   ("hospital_comparison", "risk_factors", i),
@@ -606,6 +652,8 @@ def _check_indicator(cat: Catalogue, iid: str, ind: Indicator) -> list[SpecIssue
         if name is None:
             continue
         kind = cat.variable_kind(name)
+        if kind is None and _failed(cat, "features", name, iid):
+            continue
         if kind is None:
             issues.append(_at(cat, "indicators", iid, loc, f"unknown feature {name!r}"
                               f"{suggest(name, cat.features)}"))
@@ -614,11 +662,11 @@ def _check_indicator(cat: Catalogue, iid: str, ind: Indicator) -> list[SpecIssue
                               "numeric feature (count, sum, ...)"))
     for i, item in enumerate(ind.breakdowns.by):
         for dim in [item] if isinstance(item, str) else item:
-            message = _check_dim(cat, dim)
+            message = _check_dim(cat, dim, iid)
             if message:
                 issues.append(_at(cat, "indicators", iid, ("breakdowns", "by", i), message))
     for i, area in enumerate(ind.breakdowns.areas):
-        if area not in cat.areas:
+        if area not in cat.areas and not _failed(cat, "areas", area, iid):
             issues.append(_at(cat, "indicators", iid, ("breakdowns", "areas", i), f"unknown area "
                               f"set {area!r}{suggest(area, cat.areas)}"))
     if ind.population.sex and "sex" in ind.breakdowns.dims:
@@ -627,13 +675,15 @@ def _check_indicator(cat: Catalogue, iid: str, ind: Indicator) -> list[SpecIssue
     return issues
 
 
-def _check_dim(cat: Catalogue, dim: str) -> str | None:
+def _check_dim(cat: Catalogue, dim: str, referrer: str) -> str | None:
     if dim.startswith("age:"):
         scheme = dim.split(":", 1)[1]
-        if scheme not in cat.age_schemes:
+        if scheme not in cat.age_schemes and not _failed(cat, "age_schemes", scheme, referrer):
             return f"unknown age scheme {scheme!r}{suggest(scheme, cat.age_schemes)}"
         return None
     if dim in BREAKDOWN_ATTRIBUTES or cat.variable_kind(dim) == "flag":
+        return None
+    if _failed(cat, "features", dim, referrer):
         return None
     if dim == "age":
         return "break down by age through a named scheme: 'age:<scheme>' such as 'age:atlas'"
@@ -729,7 +779,8 @@ def _check_scenario(cat: Catalogue, sid: str, sc: Scenario) -> list[SpecIssue]:
                            f"{str(err['msg']).removeprefix('Value error, ')}"))
         return out
     issues: list[SpecIssue] = []
-    if sc.attribution.areas not in cat.areas:
+    if sc.attribution.areas not in cat.areas \
+            and not _failed(cat, "areas", sc.attribution.areas, sid):
         issues.append(_at(cat, "simulations", sid, ("attribution", "areas"),
                           f"unknown area set {sc.attribution.areas!r}"
                           f"{suggest(sc.attribution.areas, cat.areas)}"))
@@ -742,6 +793,8 @@ def _check_scenario(cat: Catalogue, sid: str, sc: Scenario) -> list[SpecIssue]:
         for i, feature in enumerate(variant.cost.features):
             loc = where or ("cost", "features", i)
             kind = cat.variable_kind(feature)
+            if kind is None and _failed(cat, "features", feature, sid):
+                continue
             if kind != "number" and (loc, feature) not in seen:
                 seen.add((loc, feature))
                 issues.append(_at(cat, "simulations", sid, loc, f"cost feature {feature!r}: "
@@ -750,7 +803,7 @@ def _check_scenario(cat: Catalogue, sid: str, sc: Scenario) -> list[SpecIssue]:
         for i, factor in enumerate(variant.risk_model.factors):
             loc = where or ("risk_model", "factors", i)
             if (factor not in SCENARIO_FACTORS and cat.variable_kind(factor) is None
-                    and (loc, factor) not in seen):
+                    and (loc, factor) not in seen and not _failed(cat, "features", factor, sid)):
                 seen.add((loc, factor))
                 known = [*cat.features, *ATTRIBUTES, *SCENARIO_FACTORS]
                 issues.append(_at(cat, "simulations", sid, loc, f"unknown risk factor "

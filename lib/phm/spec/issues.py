@@ -16,7 +16,7 @@ class SpecIssue:
     line: int | None
     field: str
     message: str
-    severity: str = "error"  # error | warning
+    severity: str = "error"  # error | warning | note
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
@@ -26,11 +26,14 @@ class SpecIssue:
 
 
 class SpecError(PhmError):
-    """One or more specs are invalid; ``issues`` holds every error found, not just the first."""
+    """One or more specs are invalid; ``issues`` holds every error found, not just the first,
+    and notes (severity 'note': what the errors keep from being checked), each after the errors
+    of its file."""
 
     def __init__(self, issues: Iterable[SpecIssue]):
-        self.issues = sorted(issues, key=lambda i: (i.file, i.line or 0, i.field))
-        n = len(self.issues)
+        self.issues = sorted(issues, key=lambda i: (i.file, i.severity == "note", i.line or 0,
+                                                    i.field))
+        n = sum(i.severity != "note" for i in self.issues)
         head = f"{n} problem{'s' if n != 1 else ''} in the specs:"
         super().__init__("\n".join([head, *(f"  {i}" for i in self.issues)]))
 
