@@ -218,9 +218,9 @@ def _describe_population(ind: Indicator) -> str:
     if pop.insured_previous_year:
         parts.append("also insured the year before")
     if pop.where:
-        parts.append("with " + " and ".join(_describe_condition(c) for c in pop.where))
+        parts.append("with " + " and ".join(describe_condition(c) for c in pop.where))
     if pop.exclude:
-        parts.append("excluding " + " or ".join(_describe_condition(c) for c in pop.exclude))
+        parts.append("excluding " + " or ".join(describe_condition(c) for c in pop.exclude))
     return ", ".join(parts)
 
 
@@ -231,13 +231,14 @@ def _describe_numerator(ind: Indicator, catalogue: Catalogue) -> str:
         return f"persons with a followed index stay of {ind.events}"
     num = ind.numerator
     if num.where is not None:
-        return "persons with " + " and ".join(_describe_condition(c) for c in num.where)
+        return "persons with " + " and ".join(describe_condition(c) for c in num.where)
     feature = catalogue.features.get(num.sum)
     unit = f" ({feature.unit})" if feature is not None and feature.unit else ""
     return f"sum of {num.sum}{unit} over the persons of the population"
 
 
-def _describe_condition(c) -> str:
+def describe_condition(c) -> str:
+    """A population or target-group condition in words (also used for scenarios)."""
     if c.equals is not None:
         value = str(c.equals).lower() if isinstance(c.equals, bool) else c.equals
         return f"{c.feature} = {value}"

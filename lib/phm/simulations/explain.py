@@ -2,23 +2,9 @@
 
 from __future__ import annotations
 
-from phm.compile.plan import feature_plan
+from phm.compile.plan import describe_condition, feature_plan
 from phm.spec.catalogue import Catalogue, scenario_variables
-from phm.spec.models import Condition
 from phm.spec.scenario import PSEUDOPATHOLOGIES, Scenario
-
-
-def _condition(c: Condition) -> str:
-    if c.equals is not None:
-        return f"{c.feature} = {c.equals}"
-    if c.in_ is not None:
-        return f"{c.feature} in {', '.join(map(str, c.in_))}"
-    parts = []
-    if c.at_least is not None:
-        parts.append(f"{c.feature} >= {c.at_least:g}")
-    if c.at_most is not None:
-        parts.append(f"{c.feature} <= {c.at_most:g}")
-    return " and ".join(parts)
 
 
 def _pct(x: float) -> str:
@@ -100,7 +86,7 @@ def _variant(v: Scenario, catalogue: Catalogue) -> list[str]:
     count = f" ({len(areas.areas)} areas)" if areas else ""
     when = ("at 31 December of the previous year" if a.timing == "prospective"
             else "in the year itself")
-    group = (", meeting " + " and ".join(_condition(c) for c in a.target_group)
+    group = (", meeting " + " and ".join(describe_condition(c) for c in a.target_group)
              if a.target_group else "")
     reference = ("everyone resident outside all pilot areas" if v.reference == "outside_pilots"
                  else "everyone in Belgium, pilot residents included")
