@@ -188,3 +188,12 @@ def test_a_prior_cost_band_needs_the_year_before(rows):
     sc = scenario(risk_model={"factors": ["bim", "prior_cost_band"]})
     with pytest.raises(InputError, match=r"prior_cost_band needs the year before \[2023\]"):
         simulate_variant(rows, sc, {"bim": "flag", "prior_cost_band": "category"})
+
+
+def test_intervals_are_null_when_too_many_replicates_cannot_be_fitted(rows):
+    # bim 1 has two reference persons: a replicate drawing neither (e^-2, about 14%) cannot
+    # fit the saturated model, so well under 90% of the replicates are usable
+    [year] = simulate_variant(rows, scenario(uncertainty={"replicates": 100, "seed": 3}), KINDS)
+    assert year.replicates < 90
+    assert year.pilots.gain_low.isna().all() and year.pilots.gain_high.isna().all()
+    assert year.pilots.gain.notna().all()

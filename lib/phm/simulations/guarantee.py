@@ -47,6 +47,7 @@ from phm.simulations.fit import INTERCEPT, SUMS, Fit, Patterns, family, fit, pat
 from phm.spec.scenario import Scenario, Sharing
 
 INTERVAL = (0.025, 0.975)
+MIN_REPLICATE_SHARE = 0.9  # below this share of fitted replicates, intervals are left null
 # the figures that get a bootstrap interval, per kind of scenario
 WITH_INTERVALS = {"budget_guarantee": ("expected", "gain", "oe"),
                   "capitation": ("expected", "gain", "oe", "difference")}
@@ -231,7 +232,7 @@ def _result(year: _Sums, baseline: _Sums | None, variant: Scenario) -> YearResul
     pilots = year.pilots.copy()
     replicates = year.replicates.copy() if year.replicates is not None else None
     if variant.method == "difference_in_trend":
-        pilots["expected"] = pilots.expected * _trend_factor(pilots, baseline.pilots, "pilot")
+        pilots["expected"] = pilots.expected * _trend_factor(pilots, baseline.pilots, ["pilot"])
         if replicates is not None:
             replicates["expected"] = replicates.expected * _trend_factor(
                 replicates, baseline.replicates, ["pilot", "b"])
@@ -241,20 +242,22 @@ def _result(year: _Sums, baseline: _Sums | None, variant: Scenario) -> YearResul
         if baseline is not None and variant.method == "difference_in_trend":
             used -= baseline.failed
         replicates = _outcome(replicates, variant, by_replicate=True)
+        # too many replicates could not be fitted: no interval rather than one from the rest
+        enough = used >= MIN_REPLICATE_SHARE * variant.uncertainty.replicates
         for figure in WITH_INTERVALS[variant.kind]:
             bounds = (replicates.groupby("pilot")[figure]
                       .quantile(list(INTERVAL)).unstack().reindex(pilots.pilot))
-            pilots[f"{figure}_low"] = bounds[INTERVAL[0]].to_numpy()
-            pilots[f"{figure}_high"] = bounds[INTERVAL[1]].to_numpy()
+            for side, q in zip(("low", "high"), INTERVAL):
+                pilots[f"{figure}_{side}"] = bounds[q].to_numpy() if enough else np.nan
     pilots.insert(0, "year", year.year)
     return YearResult(year.year, year.fit, year.threshold, pilots,
                       max(used, 0) if replicates is not None else 0, year.diagnostics)
 
 
-def _trend_factor(now: pd.DataFrame, base: pd.DataFrame, by) -> np.ndarray:
+def _trend_factor(now: pd.DataFrame, base: pd.DataFrame, by: list[str]) -> np.ndarray:
     """actual_base / expected_base of each row's pilot (NaN for a pilot empty at baseline)."""
     ratio = (base.actual / base.expected.where(base.expected != 0)).rename("_ratio")
-    ratio = pd.concat([base[by if isinstance(by, list) else [by]], ratio], axis=1)
+    ratio = pd.concat([base[by], ratio], axis=1)
     return now.merge(ratio, on=by, how="left")["_ratio"].to_numpy()
 
 
