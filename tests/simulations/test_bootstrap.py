@@ -56,3 +56,34 @@ def test_intervals_are_reproducible_and_as_wide_as_the_sampling_error(population
     # 1000 x 100² + 1000² x 100² / 4000 = 1.25e7, a 95% interval about 2 x 1.96 x 3536 wide
     width = pa.gain_high - pa.gain_low
     assert width == pytest.approx(2 * 1.96 * np.sqrt(1.25e7), rel=0.2)
+
+
+@pytest.mark.parametrize("fam", ["ols", "tweedie"])
+def test_a_level_nobody_was_drawn_for_keeps_its_point_coefficient(fam):
+    """A resample without anyone of a rare level would make the design singular: that column
+    keeps its point estimate and the others are refitted (the replicate is not lost)."""
+    from phm.simulations.bootstrap import _refit_drawn_levels
+    from phm.simulations.fit import INTERCEPT, Patterns, family, fit
+
+    f = family(fam, 1.5 if fam == "tweedie" else None)
+    # patterns: intercept, common flag, rare flag
+    x = np.array([[1, 0, 0], [1, 1, 0], [1, 0, 1], [1, 1, 1]], float)
+    n = np.array([50, 40, 2, 1], float)
+    y = np.array([100.0, 180.0, 400.0, 700.0])
+    # c(y) only shifts the deviance by a constant: zero is enough for the convergence test
+    full = Patterns(x, n, n, n * y, n * y * y, np.zeros(4), 100.0)
+    names = (INTERCEPT, "common", "rare")
+    point = fit(full, names, f, standard_errors=False)
+    # a replicate in which nobody of the rare level was drawn: its patterns have no weight
+    drawn = full.resampled(np.array([55, 37, 0, 0], float), np.array([55, 37, 0, 0]) * y[:4] * 1.1,
+                           full.swc * 0)
+    kept = Patterns(drawn.x[:2], drawn.n[:2], drawn.sw[:2], drawn.swy[:2], drawn.swyy[:2],
+                    drawn.swc[:2], 1.0)
+    coef = _refit_drawn_levels(kept, names, f, point)
+    assert coef[2] == point.coef[2]
+    # the other two are the fit of the drawn patterns alone: exact with two patterns
+    eta = x[:2, :2] @ coef[:2]
+    predicted = eta if fam == "ols" else np.exp(eta)
+    np.testing.assert_allclose(predicted, y[:2] * 1.1, rtol=1e-8)
+    with pytest.raises(ValueError, match="collinear"):
+        fit(kept, names, f, standard_errors=False)

@@ -191,9 +191,15 @@ def test_a_prior_cost_band_needs_the_year_before(rows):
 
 
 def test_intervals_are_null_when_too_many_replicates_cannot_be_fitted(rows):
-    # bim 1 has two reference persons: a replicate drawing neither (e^-2, about 14%) cannot
-    # fit the saturated model, so well under 90% of the replicates are usable
-    [year] = simulate_variant(rows, scenario(uncertainty={"replicates": 100, "seed": 3}), KINDS)
+    from pyspark.sql import functions as F
+
+    # 'twin' equals bim except for one reference person (p0): a replicate that does not draw
+    # p0 (e^-1, about 37%) makes the two columns identical, a design no refit can solve, so
+    # well under 90% of the replicates are usable
+    twin = rows.withColumn("twin", F.col("bim") | (F.col("person_id") == "p0"))
+    sc = scenario(risk_model={"factors": ["bim", "twin"]},
+                  uncertainty={"replicates": 100, "seed": 3})
+    [year] = simulate_variant(twin, sc, {"bim": "flag", "twin": "flag"})
     assert year.replicates < 90
     assert year.pilots.gain_low.isna().all() and year.pilots.gain_high.isna().all()
     assert year.pilots.gain.notna().all()

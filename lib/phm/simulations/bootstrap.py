@@ -21,6 +21,7 @@ outlier threshold (computed once, on all rows), the attribution and the levels o
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -76,8 +77,8 @@ def replicate_sums(design: DataFrame, replicates: int) -> DataFrame:
 def refit(sums: DataFrame, replicates: int, patterns: Patterns, pids: np.ndarray,
           names: tuple[str, ...], fam: Family, point: Fit) -> tuple[pd.DataFrame, int]:
     """Each replicate's model refitted on its reference sums: the predicted outcome of every
-    pattern, rows (b, _pid, yhat), and the number of replicates that could not be fitted (a
-    rare level absent from the resampled reference); those are left out of the intervals."""
+    pattern, rows (b, _pid, yhat), and the number of replicates that could not be fitted (say,
+    a gamma model on a resample whose outcome is zero); those are left out of the intervals."""
     reference = (sums.where("in_reference").groupBy("b", "_pid")
                  .agg(F.sum("sw").alias("sw"), F.sum("swy").alias("swy"),
                       F.sum("swc").alias("swc")).toPandas())
@@ -91,17 +92,31 @@ def refit(sums: DataFrame, replicates: int, patterns: Patterns, pids: np.ndarray
             values = np.zeros(m)
             values[index] = part[column].to_numpy(float)
             arrays.append(values)
-        resampled = patterns.resampled(*arrays)
         try:
-            replicate = fit(_nonempty(resampled), names, fam, start=point.coef,
-                            standard_errors=False)
+            coef = _refit_drawn_levels(_nonempty(patterns.resampled(*arrays)), names, fam, point)
         except (ValueError, RuntimeError, np.linalg.LinAlgError):
             continue
         out.append(pd.DataFrame({"b": int(b), "_pid": pids,
-                                 "yhat": replicate.predict_x(patterns.x)}))
+                                 "yhat": replace(point, coef=coef).predict_x(patterns.x)}))
     predictions = (pd.concat(out, ignore_index=True) if out
                    else pd.DataFrame({"b": [], "_pid": [], "yhat": []}))
     return predictions, replicates - len(out)
+
+
+def _refit_drawn_levels(p: Patterns, names: tuple[str, ...], fam: Family,
+                        point: Fit) -> np.ndarray:
+    """The replicate's coefficients. A model column that is zero in every resampled pattern (a
+    rare level nobody was drawn for) carries no information in this replicate: it keeps its
+    point estimate, and the other coefficients are refitted (otherwise the design is singular
+    and the whole replicate would be lost)."""
+    absent = np.zeros(len(names), dtype=bool)
+    absent[1:] = ~np.any(p.x[:, 1:] != 0, axis=0)
+    keep = ~absent
+    replicate = fit(replace(p, x=p.x[:, keep]), tuple(n for n, k in zip(names, keep) if k),
+                    fam, start=point.coef[keep], standard_errors=False)
+    coef = point.coef.copy()
+    coef[keep] = replicate.coef
+    return coef
 
 
 def _nonempty(p: Patterns) -> Patterns:
