@@ -163,7 +163,7 @@ def test_typo_in_a_top_level_field(specs):
     assert typo.line == line_of(text, "numerater:") == 10
     assert typo.message.startswith(
         "unknown field 'numerater'; did you mean 'numerator'? (allowed: ")
-    assert "breakdowns, changelog, collections, definition" in typo.message
+    assert "breakdowns, change, changelog, collections, definition" in typo.message
     assert str(typo).startswith("specs/indicators/typo.yaml:10  numerater: unknown field")
 
 
@@ -181,7 +181,7 @@ def test_typo_in_a_nested_field(specs):
     issue = only(specs.issues(), "numerator.where[0].featur")
     assert issue.line == line_of(text, "featur:") == 12
     assert issue.message.startswith("unknown field 'featur'; did you mean 'feature'? "
-                                    "(allowed: at_least, at_most, equals, feature, in)")
+                                    "(allowed: at_least, at_most, equals, feature, in, top)")
 
 
 def test_bad_literal_suggests_the_close_one(specs):
@@ -304,7 +304,7 @@ def test_at_least_on_a_flag_feature(specs):
     assert (issue.line, issue.field) == (line_of(text, "antidepressant_user"),
                                          "numerator.where[0]")
     assert issue.message == ("'antidepressant_user' is a flag: test it with equals/in, not "
-                             "at_least/at_most")
+                             "at_least/at_most/top")
 
 
 def test_flag_equals_must_be_boolean(specs):

@@ -41,7 +41,7 @@ def test_condition_with_one_test(test):
 ])
 def test_condition_needs_exactly_one_test(test):
     assert one_error(Condition, {"feature": "x", **test}) == \
-        "give exactly one test: at_least/at_most, equals or in"
+        "give exactly one test: at_least/at_most, equals, in or top"
 
 
 def test_condition_in_needs_a_value():
@@ -167,9 +167,11 @@ def test_ids_are_snake_case(ident):
 def test_numerator_one_of_where_or_sum():
     assert Numerator(sum="x").sum == "x"
     assert Numerator.model_validate({"where": [{"feature": "a", "equals": True}]}).where
-    for data in ({}, {"sum": "x", "where": [{"feature": "a", "equals": True}]}):
-        assert one_error(Numerator, data) == \
-            "give exactly one of where (persons meeting conditions) or sum"
+    # both: a sum over the persons meeting the conditions (the spending of the top 1%)
+    both = Numerator.model_validate({"sum": "x", "where": [{"feature": "x", "top": 0.01}]})
+    assert both.sum == "x" and both.where[0].top == 0.01
+    assert one_error(Numerator, {}) == ("give where (persons meeting conditions), sum, or both "
+                                        "(a sum over the persons meeting the conditions)")
     assert one_error(Numerator, {"where": []}) == "'where' needs at least one condition"
 
 
@@ -283,7 +285,7 @@ def test_valid_indicators_and_defaults():
 
 def test_proportion_needs_numerator_where():
     assert one_error(Indicator, {**PROPORTION, "numerator": {"sum": "gp_contacts"}}) == \
-        "a proportion counts persons: give numerator.where"
+        "a proportion counts persons: give numerator.where (and no sum)"
 
 
 @pytest.mark.parametrize("kind", ["rate", "mean"])
@@ -409,3 +411,44 @@ def test_area_set_needs_areas_and_municipalities():
     assert loc == ("areas",)
     [(loc, _)] = errors_of(AreaSet, {**base, "areas": {"a": {"label": "A", "municipalities": []}}})
     assert loc == ("areas", "a", "municipalities")
+
+
+# -- specs v2 constructs ----------------------------------------------------------------------
+
+RATE = {**PROPORTION, "numerator": {"sum": "classic_stays"},
+        "measure": {"kind": "rate", "per": 1000, "unit": "per 1,000 person-years",
+                    "denominator": "person_years"}}
+
+
+def test_person_time_goes_with_rates_only():
+    assert Indicator.model_validate(RATE).measure.denominator == "person_years"
+    assert one_error(Indicator, {**PROPORTION, "measure": {
+        "kind": "proportion", "unit": "%", "denominator": "person_days"}}) == \
+        "denominator 'person_days' (person-time) goes with kind 'rate'"
+
+
+def test_top_is_a_numerator_test_not_a_population_filter():
+    assert one_error(Indicator, {**RATE, "population": {"where": [
+        {"feature": "reimbursed_total", "top": 0.01}]}}) == (
+        "'top' is relative to the indicator's population: use it in numerator.where, not in "
+        "the population")
+    assert "less than 1" in one_error(Condition, {"feature": "x", "top": 1.5})
+
+
+def test_pooled_periods_are_refused_where_a_year_is_the_unit():
+    assert Indicator.model_validate({**RATE, "pooled_years": 3}).pooled_years == 3
+    assert one_error(Indicator, {**RATE, "pooled_years": 3,
+                                 "standardisation": {"method": "indirect"}}).startswith(
+        "indirect standardisation takes Belgium's rates of one year")
+
+
+def test_a_season_is_months_of_one_aggregate_without_window():
+    base = {"id": "flu", "version": 1, "label": {"nl": "x", "fr": "x", "en": "x"},
+            "source": "pharmacy", "codes": "atc_influenza_vaccine", "aggregate": "any"}
+    f = Feature.model_validate({**base, "season": {"from_month": 10, "to_month": 3}})
+    assert f.season.crosses_year and f.season.label == "Oct Y - Mar Y+1"
+    assert one_error(Feature, {**base, "window_years": 2,
+                               "season": {"from_month": 10, "to_month": 3}}) == (
+        "a season goes with aggregate count, sum or any, without window_years")
+    assert "less than or equal to 12" in one_error(Feature, {**base, "season": {
+        "from_month": 13, "to_month": 3}})

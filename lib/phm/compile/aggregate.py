@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from functools import reduce
 
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from phm.compile.events import followed_count, index_count
-from phm.compile.person_year import all_of, any_of
+from phm.compile.person_year import all_of, any_of, condition, days_in_year
 from phm.compile.plan import GEO_COLUMNS, Plan, dim_column
 from phm.disclosure.cell_key import record_key
 from phm.spec.models import Indicator
@@ -51,40 +51,102 @@ def population_filter(ind: Indicator) -> Column:
         tests.append(F.col("alive_at_end"))
     if pop.insured_previous_year:
         tests.append(F.col("insured_previous_year"))
+    if pop.insured_years > 1:
+        tests.append(F.col("insured_years") >= pop.insured_years)
     return F.coalesce(reduce(lambda a, b: a & b, tests), F.lit(False))
 
 
-def person_measures(ind: Indicator, k: int) -> dict[str, Column]:
+# thresholds of 'top' conditions: {(indicator index, condition index): {year: cut value}}
+Tops = dict[tuple[int, int], dict[int, float]]
+
+
+def _value(feature: str) -> Column:
+    return F.coalesce(F.col(feature).cast("double"), F.lit(0.0))
+
+
+def top_thresholds(person_year: DataFrame, plan: Plan) -> Tops:
+    """The cut of every ``top: p`` numerator condition, per period year: the k-th largest
+    value of the feature among the N persons of the indicator's population, k = ceil(p x N)
+    (computed in decimal, so 0.07 x 100 is 7). A person is in the top when their value reaches
+    the cut, so ties at the cut are all in. One Spark job for all conditions; only the cuts
+    (a few numbers) come to the driver."""
+    parts = []
+    for k, ind in enumerate(plan.indicators):
+        for i, c in enumerate((ind.numerator.where or []) if ind.numerator else []):
+            if c.top is not None:
+                parts.append(person_year.where(population_filter(ind)).select(
+                    F.lit(k).alias("_k"), F.lit(i).alias("_i"),
+                    F.lit(str(c.top)).cast("decimal(12,10)").alias("_p"), "year",
+                    _value(c.feature).alias("_v")))
+    if not parts:
+        return {}
+    by = Window.partitionBy("_k", "_i", "year")
+    cuts = (reduce(DataFrame.unionByName, parts)
+            .withColumn("_n", F.count(F.lit(1)).over(by))
+            .withColumn("_r", F.row_number().over(by.orderBy(F.col("_v").desc())))
+            .where(F.col("_r") == F.ceil(F.col("_p") * F.col("_n")))
+            .select("_k", "_i", "year", "_v").collect())
+    out: Tops = {}
+    for r in cuts:
+        out.setdefault((r["_k"], r["_i"]), {})[r["year"]] = float(r["_v"])
+    return out
+
+
+def _numerator_test(ind: Indicator, k: int, tops: Tops) -> Column:
+    """All numerator conditions; a ``top`` condition compares with its cut of the row's year
+    (no cut: an empty population that year, nobody is in)."""
+    tests = []
+    for i, c in enumerate(ind.numerator.where):
+        if c.top is None:
+            tests.append(condition(c))
+            continue
+        cuts = tops.get((k, i), {})
+        cut = reduce(lambda acc, yc: acc.when(F.col("year") == yc[0], F.lit(yc[1])),
+                     sorted(cuts.items()), F.when(F.lit(False), F.lit(0.0)))
+        tests.append(F.coalesce(_value(c.feature) >= cut, F.lit(False)))
+    return reduce(lambda a, b: a & b, tests)
+
+
+def person_measures(ind: Indicator, k: int, tops: Tops | None = None) -> dict[str, Column]:
     """The indicator's seven per-person numbers (0 outside its population); the person's
     record key is the column ``_key``."""
-    cols = _value_measures(ind)
+    cols = _value_measures(ind, k, tops or {})
     cols["nkey"] = cols["npers"] * F.col(RECORD_KEY)
     cols["dkey"] = cols["dpers"] * F.col(RECORD_KEY)
     return {_m(k, name): col for name, col in cols.items()}
 
 
-def _value_measures(ind: Indicator) -> dict[str, Column]:
+def _value_measures(ind: Indicator, k: int, tops: Tops) -> dict[str, Column]:
     in_pop = population_filter(ind)
     one = lambda c: F.when(c, 1).otherwise(0)  # noqa: E731
     kind = ind.measure.kind
     if ind.grain != "person_year":
         return _event_measures(ind, in_pop)
     if kind == "proportion":
-        hit = in_pop & all_of(ind.numerator.where)
+        hit = in_pop & _numerator_test(ind, k, tops)
         cols = {"num": one(hit), "den": one(in_pop), "npers": one(hit), "dpers": one(in_pop),
                 "sq": one(hit)}
     else:
-        value = F.coalesce(F.col(ind.numerator.sum).cast("double"), F.lit(0.0))
-        num = F.when(in_pop, value).otherwise(0.0)
-        cols = {"num": num, "npers": one(in_pop & (value > 0)), "sq": num * num}
+        counted = in_pop & _numerator_test(ind, k, tops) if ind.numerator.where else in_pop
+        value = _value(ind.numerator.sum)
+        num = F.when(counted, value).otherwise(0.0)
+        cols = {"num": num, "npers": one(counted & (value > 0)), "sq": num * num}
         if kind == "ratio":
             below = F.coalesce(F.col(ind.measure.denominator_sum).cast("double"), F.lit(0.0))
             cols["den"] = F.when(in_pop, below).otherwise(0.0)
             cols["dpers"] = one(in_pop & (below > 0))
         else:
-            cols["den"] = one(in_pop)
+            cols["den"] = _exposure(ind, in_pop)
             cols["dpers"] = one(in_pop)
     return cols
+
+
+def _exposure(ind: Indicator, in_pop: Column) -> Column:
+    """A rate's denominator per person: 1, or the person-time insured in the year."""
+    per_person = {"persons": F.lit(1.0),
+                  "person_years": F.col("insured_days") / days_in_year(),
+                  "person_days": F.col("insured_days").cast("double")}[ind.measure.denominator]
+    return F.when(in_pop, per_person).otherwise(0.0)
 
 
 def _event_measures(ind: Indicator, in_pop: Column) -> dict[str, Column]:
@@ -126,9 +188,10 @@ def breakdown_values(plan: Plan) -> dict[str, Column]:
 
 def build_cube(person_year: DataFrame, plan: Plan, secret: str) -> DataFrame:
     """The cube; ``secret`` keys the persons' record keys (never stored)."""
+    tops = top_thresholds(person_year, plan)
     measures = {}
     for k, ind in enumerate(plan.indicators):
-        measures.update(person_measures(ind, k))
+        measures.update(person_measures(ind, k, tops))
     dims = breakdown_values(plan)
     # measures first: they test attributes (bim == true) before breakdowns turn them to strings
     rows = (person_year.withColumn(RECORD_KEY, record_key(F.col("person_id"), secret))
@@ -198,6 +261,14 @@ def indicator_cells(spark: SparkSession, cube: DataFrame, plan: Plan, years: lis
             .unpivot([*keys, *STRATA], [str(k) for k in range(n)], "_k", "_v")
             .withColumn("_k", F.col("_k").cast("int"))
             .where((F.col("_v.den") != 0) | (F.col("_v.num") != 0) | (F.col("_v.dpers") != 0)))
+    pooled = any(ind.pooled_years > 1 for ind in plan.indicators)
+    if pooled:
+        # a year's rows count in the periods of every pool they belong to: _o years later
+        pool = F.element_at(F.array(*[F.lit(ind.pooled_years) for ind in plan.indicators]),
+                            F.col("_k") + 1)
+        long = (long.withColumn("_o", F.explode(F.sequence(F.lit(0), pool - 1)))
+                .withColumn("year", F.col("year") + F.col("_o"))
+                .where(F.col("year") <= max(years)))
 
     # the grouping sets of each indicator: (level, breakdown dims)
     sets_by_k = []
@@ -237,10 +308,19 @@ def indicator_cells(spark: SparkSession, cube: DataFrame, plan: Plan, years: lis
     strata = (
         long.withColumn("_set", F.explode(F.element_at(F.array(*sets_by_k), kidx)))
         .groupBy("_k", "year", level.alias("geo_level"), geo_code.alias("geo_code"),
-                 *breakdown_values, *STRATA)
+                 *breakdown_values, *STRATA, *(["_o"] if pooled else []))
         .agg(*[F.sum(f"_v.{m}").alias(m) for m in MEASURES])
         .where(F.col("geo_code").isNotNull())  # a person without a geography code at a level
     )
+    persons = None
+    if pooled:
+        # a person is in a pooled cell once per year: the persons behind it (for disclosure)
+        # are at least the most of any one year, never the person-years
+        persons = (strata.groupBy(*cell_keys, "_o")
+                   .agg(F.sum("npers").alias("npers"), F.sum("dpers").alias("dpers"))
+                   .groupBy(*cell_keys)
+                   .agg(F.max("npers").alias("_np"), F.max("dpers").alias("_dp")))
+        strata = strata.groupBy(*cell_keys, *STRATA).agg(*[F.sum(m).alias(m) for m in MEASURES])
     # stage 2: strata add up per cell, with the standardisation terms of each stratum
     num, den, sq = F.col("num"), F.col("den"), F.col("sq")
     rate = F.try_divide(num, den)
@@ -261,6 +341,18 @@ def indicator_cells(spark: SparkSession, cube: DataFrame, plan: Plan, years: lis
             F.sum(den * ref).alias("_exp"),
         )
     )
+    if persons is not None:
+        c, p = cells.alias("c"), persons.alias("p")
+        same = reduce(lambda a, b: a & b, [F.col(f"c.{k}").eqNullSafe(F.col(f"p.{k}"))
+                                           for k in cell_keys])
+        cells = c.join(p, same, "left").select(
+            "c.*", F.col("p._np"), F.col("p._dp")).withColumns({
+                "npers": F.when(F.element_at(F.array(*[F.lit(i.pooled_years > 1) for i in
+                                                       plan.indicators]), kidx),
+                                F.col("_np")).otherwise(F.col("npers")),
+                "dpers": F.when(F.element_at(F.array(*[F.lit(i.pooled_years > 1) for i in
+                                                       plan.indicators]), kidx),
+                                F.col("_dp")).otherwise(F.col("dpers"))})
     names = F.array(*[F.lit(ind.id) for ind in plan.indicators])
     indirect = F.array(*[F.lit(ind.standardisation.method == "indirect") for ind in plan.indicators])
     present = [F.when(F.col(f"_d_{i}").isNotNull(), F.struct(F.lit(d).alias("k"),

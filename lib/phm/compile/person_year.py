@@ -27,6 +27,9 @@ from phm.spec.models import AgeScheme, Condition, Feature
 
 TARGET = "_target_year"
 OFFSET = "_offset"
+# the date that places a row in a season
+DATE_COLUMNS = {"health_care": "service_date", "pharmacy": "delivery_date",
+                "hospital_stay": "admission_date"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -34,7 +37,11 @@ OFFSET = "_offset"
 
 
 def condition(cond: Condition) -> Column:
-    """A spec condition as a never-null boolean column."""
+    """A spec condition as a never-null boolean column (``top`` conditions need their cut:
+    :func:`phm.compile.aggregate.top_thresholds`)."""
+    if cond.top is not None:
+        raise ValueError(f"a 'top' condition on {cond.feature} is only defined in an "
+                         "indicator's numerator")
     col = F.col(cond.feature)
     if cond.in_ is not None:
         test = col.isin(cond.in_)
@@ -73,29 +80,54 @@ def source_features(spark: SparkSession, warehouse: Warehouse, p: SourcePass,
                     catalogue: Catalogue, years: list[int]) -> DataFrame:
     """Features of one source table per (person_id, year), from one scan of it."""
     first, last = min(years), max(years)
-    rows = warehouse.read(spark, p.table).where(F.col("year").between(first - p.max_window + 1, last))
+    crossing = [f for f in p.features if f.season is not None and f.season.crosses_year]
+    rows = warehouse.read(spark, p.table).where(
+        F.col("year").between(first - p.max_window + 1, last + (1 if crossing else 0)))
     conds = {f.id: _row_condition(f, catalogue) for f in p.features}
     if all(c is not None for c in conds.values()):
         # every feature selects rows: drop the others before the shuffle
         rows = rows.where(reduce(lambda a, b: a | b, conds.values()))
     windowed = [f for f in p.features if f.window_years > 1]
-    if windowed:
+    month = F.month(F.col(DATE_COLUMNS[p.table]))
+    if windowed or crossing:
+        # a row counts for its own year (offset 0), the years after it that a window covers
+        # (1 .. window - 1) and, early in a year, the season that began the year before (-1)
+        selects = lambda f: conds[f.id] if conds[f.id] is not None else F.lit(True)  # noqa: E731
         last_offset = reduce(F.greatest, [
-            F.when(conds[f.id] if conds[f.id] is not None else F.lit(True), f.window_years - 1)
-            .otherwise(0) for f in windowed] + [F.lit(0)])
-        rows = rows.withColumn(OFFSET, F.explode(F.sequence(F.lit(0), last_offset)))
+            F.when(selects(f), f.window_years - 1).otherwise(0) for f in windowed] + [F.lit(0)])
+        first_offset = reduce(F.least, [
+            F.when(selects(f) & (month <= f.season.to_month), -1).otherwise(0)
+            for f in crossing] + [F.lit(0)])
+        rows = rows.withColumn(OFFSET, F.explode(F.sequence(first_offset, last_offset)))
         for f in p.features:
-            own = F.col(OFFSET) < f.window_years if f.window_years > 1 else F.col(OFFSET) == 0
+            if f.season is not None:  # its own test below places the row
+                continue
+            own = F.col(OFFSET).between(0, f.window_years - 1)
             conds[f.id] = own if conds[f.id] is None else conds[f.id] & own
         rows = rows.withColumn(TARGET, F.col("year") + F.col(OFFSET))
     else:
         rows = rows.withColumn(TARGET, F.col("year"))
+    for f in p.features:
+        if f.season is not None:
+            season = _in_season(f, F.col(DATE_COLUMNS[p.table]))
+            conds[f.id] = season if conds[f.id] is None else conds[f.id] & season
     rows = rows.where(F.col(TARGET).between(first, last))
     if p.per_code:
         out = _per_code_aggregate(rows, p, conds)
     else:
         out = rows.groupBy("person_id", TARGET).agg(*[_aggregate(f, conds[f.id]) for f in p.features])
     return out.withColumnRenamed(TARGET, "year")
+
+
+def _in_season(f: Feature, date: Column) -> Column:
+    """The row's date lies in the season of its target year Y: from the first day of
+    ``from_month`` of Y to the last day of ``to_month`` (of Y + 1 when the season crosses New
+    Year)."""
+    s, year, month = f.season, F.year(date), F.month(date)
+    if not s.crosses_year:
+        return (year == F.col(TARGET)) & month.between(s.from_month, s.to_month)
+    return (((year == F.col(TARGET)) & (month >= s.from_month))
+            | ((year == F.col(TARGET) + 1) & (month <= s.to_month)))
 
 
 def _when(cond: Column | None, value: Column) -> Column:
@@ -179,18 +211,53 @@ def age_band(scheme: AgeScheme) -> Column:
     return out
 
 
-def population_attributes(spark: SparkSession, warehouse: Warehouse, years: list[int]
-                          ) -> DataFrame:
-    """Built-in attributes and geography per person-year (see :mod:`phm.spec.attributes`)."""
+def insured_days() -> Column:
+    """Days insured in the period year, both ends included: from 1 January, or from 1 July for
+    a person born in the year or not in the population the year before (an arrival: the
+    population table has birth years and yearly rows, not dates, so mid-year is the
+    convention), to 31 December or the day of death; at least 1."""
+    year = F.col("year")
+    arrived = (F.col("birth_year") == year) | ~F.col("insured_previous_year")
+    start = F.when(arrived, F.make_date(year, F.lit(7), F.lit(1))) \
+        .otherwise(F.make_date(year, F.lit(1), F.lit(1)))
+    end = F.coalesce(F.col("death_date"), F.make_date(year, F.lit(12), F.lit(31)))
+    return F.greatest(F.datediff(end, start) + 1, F.lit(1))
+
+
+def days_in_year() -> Column:
+    """365, or 366 in a leap year."""
+    return F.datediff(F.make_date(F.col("year") + 1, F.lit(1), F.lit(1)),
+                      F.make_date(F.col("year"), F.lit(1), F.lit(1)))
+
+
+def _years_before(pop: DataFrame, lookback: int) -> DataFrame:
+    """Per (person_id, year): ``_before``, a bit per earlier year the person is in the
+    population (bit k-1 for year - k, k = 1..lookback); absent when in none."""
+    k = F.explode(F.sequence(F.lit(1), F.lit(lookback))).alias("_k")
+    return (pop.select("person_id", "year", k)
+            .groupBy("person_id", (F.col("year") + F.col("_k")).alias("year"))
+            .agg(F.sum(F.expr("shiftleft(1, _k - 1)")).alias("_before")))
+
+
+def population_attributes(spark: SparkSession, warehouse: Warehouse, years: list[int],
+                          lookback: int = 1) -> DataFrame:
+    """Built-in attributes and geography per person-year (see :mod:`phm.spec.attributes`);
+    ``lookback`` population years before the first period are read for ``insured_years`` (the
+    consecutive years in the population up to the period year, counted up to lookback + 1)."""
+    lookback = max(lookback, 1)
     pop = warehouse.read(spark, "population").where(
-        F.col("year").between(min(years) - 1, max(years)))
-    previous = pop.select("person_id", (F.col("year") + 1).alias("year"),
-                          F.lit(True).alias("insured_previous_year"))
+        F.col("year").between(min(years) - lookback, max(years)))
     geo = read_reference(spark, warehouse, "ref_geography").select(
         F.col("nis").alias("nis_municipality"), F.col("nis"), "arr_nis", "prov_nis", "reg_nis")
+    before = F.coalesce(F.col("_before"), F.lit(0))
+    consecutive = reduce(lambda acc, n: acc + F.when(
+        before.bitwiseAND((1 << n) - 1) == (1 << n) - 1, 1).otherwise(0), range(1, lookback + 1),
+        F.lit(1))
     return (
         pop.where(F.col("year").isin(years))
-        .join(previous, ["person_id", "year"], "left")
+        .join(_years_before(pop, lookback), ["person_id", "year"], "left")
+        .withColumn("insured_previous_year", before.bitwiseAND(1) == 1)
+        .withColumn("insured_years", consecutive)
         .join(F.broadcast(geo), "nis_municipality", "left")
         .select(
             "person_id", "year", "nis", "arr_nis", "prov_nis", "reg_nis",
@@ -199,7 +266,8 @@ def population_attributes(spark: SparkSession, warehouse: Warehouse, years: list
             "chronic_status", "disability",
             F.col("death_date").isNotNull().alias("died"),
             F.col("death_date").isNull().alias("alive_at_end"),
-            F.coalesce("insured_previous_year", F.lit(False)).alias("insured_previous_year"),
+            "insured_previous_year", "insured_years",
+            insured_days().alias("insured_days"),
         )
         .withColumn("age5", F.least(F.floor(F.col("age") / 5) * 5, F.lit(95)).cast("int"))
     )
@@ -210,7 +278,8 @@ def build_person_year(spark: SparkSession, warehouse: Warehouse, plan: Plan,
                       ) -> DataFrame:
     """The person-year table of ``plan`` (not yet materialised); ``index`` is the index-event
     table of :mod:`phm.compile.events` when the plan has events."""
-    table = population_attributes(spark, warehouse, years)
+    lookback = max([i.population.insured_years - 1 for i in plan.indicators] + [1])
+    table = population_attributes(spark, warehouse, years, lookback)
     for p in plan.passes:
         table = table.join(source_features(spark, warehouse, p, catalogue, years),
                            ["person_id", "year"], "left")
@@ -256,6 +325,7 @@ def _is_flag(f: Feature) -> bool:
 
 def person_year_columns(plan: Plan) -> list[str]:
     """Every column of the person-year table, for tests and docs."""
-    base = ["person_id", "year", "nis", "arr_nis", "prov_nis", "reg_nis", *ATTRIBUTES, "age5"]
+    base = ["person_id", "year", "nis", "arr_nis", "prov_nis", "reg_nis", *ATTRIBUTES,
+            "insured_years", "age5"]
     events = [c for e in plan.events for c in (index_count(e.id), followed_count(e.id))]
     return base + [f.id for f in plan.features] + events

@@ -182,7 +182,9 @@ def describe_indicator(ind: Indicator, catalogue: Catalogue) -> list[str]:
              f"       numerator: {_describe_numerator(ind, catalogue)}"]
     per = "" if m.per == 1 else f" x {m.per:g}"
     value = {"proportion": f"numerator / population{per}",
-             "rate": f"numerator / persons of the population{per}",
+             "rate": {"persons": f"numerator / persons of the population{per}",
+                      "person_years": f"numerator / person-years insured{per}",
+                      "person_days": f"numerator / person-days insured{per}"}[m.denominator],
              "mean": f"numerator / persons of the population{per} (persons with 0 count as 0)",
              "ratio": f"numerator / sum of {m.denominator_sum} over the population{per}"}[m.kind]
     if ind.grain != "person_year":
@@ -194,6 +196,12 @@ def describe_indicator(ind: Indicator, catalogue: Catalogue) -> list[str]:
     ci = "no interval" if m.interval == "none" else f"{m.interval} {m.ci_level:.0%} interval"
     lines.append(f"       measure: {m.kind} = {value}, in {m.unit}, {m.decimals} decimal(s); "
                  f"{ci}; {std_text}")
+    if ind.pooled_years > 1:
+        lines.append(f"       period: {ind.pooled_years} years pooled (period Y adds up the "
+                     f"numerators and denominators of Y-{ind.pooled_years - 1} to Y)")
+    if ind.change:
+        lines.append("       change: the value minus that of the previous period, with its "
+                     "interval")
     lines.append(f"       definition: {' '.join(ind.definition.en.split())}")
     return lines
 
@@ -217,6 +225,9 @@ def _describe_population(ind: Indicator) -> str:
         parts.append("alive at the end of the year")
     if pop.insured_previous_year:
         parts.append("also insured the year before")
+    if pop.insured_years > 1:
+        parts.append(f"in the population in each of the {pop.insured_years} years up to the "
+                     "period year")
     if pop.where:
         parts.append("with " + " and ".join(describe_condition(c) for c in pop.where))
     if pop.exclude:
@@ -230,11 +241,14 @@ def _describe_numerator(ind: Indicator, catalogue: Catalogue) -> str:
     if ind.grain == "person":
         return f"persons with a followed index stay of {ind.events}"
     num = ind.numerator
-    if num.where is not None:
+    if num.sum is None:
         return "persons with " + " and ".join(describe_condition(c) for c in num.where)
     feature = catalogue.features.get(num.sum)
     unit = f" ({feature.unit})" if feature is not None and feature.unit else ""
-    return f"sum of {num.sum}{unit} over the persons of the population"
+    who = ("the persons of the population with "
+           + " and ".join(describe_condition(c) for c in num.where)) if num.where \
+        else "the persons of the population"
+    return f"sum of {num.sum}{unit} over {who}"
 
 
 def describe_condition(c) -> str:
@@ -244,6 +258,9 @@ def describe_condition(c) -> str:
         return f"{c.feature} = {value}"
     if c.in_ is not None:
         return f"{c.feature} in {', '.join(map(str, c.in_))}"
+    if c.top is not None:
+        return (f"{c.feature} in the top {c.top * 100:g}% of the population of the year "
+                "(ties at the cut included)")
     if c.at_least is not None and c.at_most is not None:
         return f"{c.feature} {c.at_least:g}-{c.at_most:g}"
     if c.at_least is not None:
@@ -284,6 +301,8 @@ def _describe_feature(f: Feature, catalogue: Catalogue) -> str:
         parts.append(f"counting codes with sum({f.having.sum_of}) >= {f.having.at_least:g}")
     if f.window_years > 1:
         parts.append(f"over {f.window_years} years")
+    if f.season is not None:
+        parts.append(f"dated in the season {f.season.label} of period year Y")
     return " ".join(parts)
 
 

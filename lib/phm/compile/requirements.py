@@ -12,6 +12,8 @@ years than its definition says, a silently wrong number.
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -125,15 +127,31 @@ def _missing(first: int, start: int) -> str:
     return f"{first}" if first == start - 1 else f"{first}-{start - 1}"
 
 
-def _reads_previous_year(ind, features) -> bool:
+def _years_before(ind, features) -> tuple[int, str]:
+    """Population years read before each period year, and why."""
     names = indicator_variables(ind) | {
         c.feature for f in features if f.derived is not None
         for c in (f.derived.any_of or f.derived.all_of or [])}
-    return ind.population.insured_previous_year or "insured_previous_year" in names
+    if ind.population.insured_years > 1:
+        return (ind.population.insured_years - 1,
+                f"the population keeps persons insured {ind.population.insured_years} years")
+    if ind.population.insured_previous_year or "insured_previous_year" in names:
+        return 1, "the population keeps persons insured the year before"
+    if ind.measure.denominator != "persons" or "insured_days" in names:
+        return 1, ("person-time needs the year before (who arrived in the year counts from "
+                   "1 July)")
+    return 0, ""
 
 
-def lookback_gaps(plan: Plan, catalogue: Catalogue, years: list[int], starts: Mapping[str, int]
-                  ) -> list[Gap]:
+def season_end(f, year: int) -> dt.date:
+    """The last day a seasonal feature of period ``year`` reads."""
+    s = f.season
+    end_year = year + 1 if s.crosses_year else year
+    return dt.date(end_year, s.to_month, calendar.monthrange(end_year, s.to_month)[1])
+
+
+def lookback_gaps(plan: Plan, catalogue: Catalogue, years: list[int], starts: Mapping[str, int],
+                  ends: Mapping[str, dt.date] | None = None) -> list[Gap]:
     """Every (indicator, period) of ``plan`` whose look-back reaches before the data, with why.
 
     ``starts`` gives the first year of the ``population`` table (the warehouse's first complete
@@ -141,27 +159,44 @@ def lookback_gaps(plan: Plan, catalogue: Catalogue, years: list[int], starts: Ma
     Y - window_years + 1: those years must be population years (claims of a year before the
     population do not make that year complete) and years of the feature's table (a claims table
     that starts later would cut the window short). ``insured_previous_year`` reads the
-    population of Y - 1. Pure Python: the run calls it before any Spark work."""
+    population of Y - 1. A seasonal feature reads its table up to the end of the season, which
+    ``ends`` (the last day of data per source table) must reach. Pure Python: the run calls it
+    before any Spark work."""
     population = starts["population"]
     gaps = []
     for ind in plan.indicators:
         features = catalogue.features_for([ind])
         windowed = [f for f in features if f.window_years > 1]
-        previous = _reads_previous_year(ind, features)
-        for year in sorted(years):
+        seasonal = [f for f in features if f.season is not None]
+        before, why = _years_before(ind, features)
+        for period in sorted(years):
+            # a pooled period reads each of its years: the earliest reaches back furthest
+            year = period - ind.pooled_years + 1
+            if year < population:
+                gaps.append(Gap(ind.id, period, (
+                    f"the period pools {ind.pooled_years} years ({year}-{period}) but the "
+                    f"warehouse's population starts in {population} "
+                    f"({_missing(year, population)} missing)")))
+                continue
             for f in windowed:
                 first = year - f.window_years + 1
                 table = f.source if starts.get(f.source, population) > population \
                     else "population"
                 start = starts.get(table, population)
                 if first < start:
-                    gaps.append(Gap(ind.id, year, (
+                    gaps.append(Gap(ind.id, period, (
                         f"feature {f.id} {_READS[f.aggregate]} {f.window_years} years "
                         f"({first}-{year}) but the warehouse's {table} starts in {start} "
                         f"({_missing(first, start)} missing)")))
-            if previous and year - 1 < population:
-                gaps.append(Gap(ind.id, year, (
-                    "the population keeps persons insured the year before, but the "
-                    f"warehouse's population starts in {population} "
-                    f"({_missing(year - 1, population)} missing)")))
+            for f in seasonal:
+                end = (ends or {}).get(f.source)
+                if end is not None and season_end(f, period) > end:
+                    gaps.append(Gap(ind.id, period, (
+                        f"feature {f.id} reads the season {f.season.label} up to "
+                        f"{season_end(f, period)} but the warehouse's {f.source} ends on "
+                        f"{end}")))
+            if before and year - before < population:
+                gaps.append(Gap(ind.id, period, (
+                    f"{why}, but the warehouse's population starts in {population} "
+                    f"({_missing(year - before, population)} missing)")))
     return gaps

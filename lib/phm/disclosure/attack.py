@@ -58,11 +58,12 @@ def person_atoms(person_year, plan, index=None) -> pd.DataFrame:
     run's index-event table (needed for hospital rows)."""
     from pyspark.sql import functions as F
 
-    from phm.compile.aggregate import STRATA, breakdown_values, person_measures
+    from phm.compile.aggregate import STRATA, breakdown_values, person_measures, top_thresholds
 
     flags = {}
+    tops = top_thresholds(person_year, plan)
     for k, ind in enumerate(plan.indicators):
-        measures = person_measures(ind, k)
+        measures = person_measures(ind, k, tops)
         flags[f"n{k}"] = measures[f"m{k}_npers"]
         flags[f"d{k}"] = measures[f"m{k}_dpers"]
     dims = breakdown_values(plan)

@@ -20,7 +20,8 @@ from phm.errors import WarehouseError
 
 VALUE_COLUMNS = ["numerator", "denominator", "value", "ci_low", "ci_high", "value_standardised",
                  "std_ci_low", "std_ci_high", "expected", "oe_ratio", "funnel_low_inner",
-                 "funnel_high_inner", "funnel_low_outer", "funnel_high_outer", "outlier"]
+                 "funnel_high_inner", "funnel_low_outer", "funnel_high_outer", "outlier",
+                 "change", "change_ci_low", "change_ci_high"]
 
 
 def geo_names() -> pd.DataFrame:
@@ -75,7 +76,7 @@ def export_results(spark: SparkSession, warehouse: Warehouse, out: Path,
 def published_frame(rows: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame:
     """Results of one indicator as a flat table: one column per breakdown dimension."""
     rows = rows.copy()
-    rows.loc[rows["suppressed"], VALUE_COLUMNS] = None
+    rows.loc[rows["suppressed"], [c for c in VALUE_COLUMNS if c in rows]] = None
     breakdowns = pd.DataFrame([dict(b) if b is not None else {} for b in rows["breakdown"]],
                               index=rows.index)
     rows = pd.concat([rows.drop(columns=["breakdown"]), breakdowns], axis=1)

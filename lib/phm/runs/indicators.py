@@ -25,6 +25,7 @@ from phm.compile.events import data_end as last_day_of_data
 from phm.compile.events import index_events
 from phm.compile.hospital import FittedModel, hospital_cells
 from phm.compile.finalise import finalise
+from phm.compile.periods import with_period_columns
 from phm.compile.person_year import build_person_year
 from phm.compile.plan import Plan, build_plan
 from phm.compile.requirements import check_columns, lookback_gaps
@@ -74,13 +75,22 @@ def data_starts(spark: SparkSession, warehouse: Warehouse, plan: Plan, have: lis
     return starts
 
 
+def data_ends(spark: SparkSession, warehouse: Warehouse, plan: Plan,
+              data_end: dt.date | None = None) -> dict[str, dt.date]:
+    """Last day of data of every source table a seasonal feature reads (``data_end`` when
+    given, else 31 December of its last year, as for events)."""
+    tables = sorted({p.table for p in plan.passes if any(f.season for f in p.features)})
+    return {t: data_end or last_day_of_data(spark, warehouse, t) for t in tables}
+
+
 def covered_years(spark: SparkSession, warehouse: Warehouse, plan: Plan, catalogue: Catalogue,
-                  years: list[int], have: list[int], *, asked: bool
-                  ) -> tuple[dict[str, list[int]], list[str]]:
+                  years: list[int], have: list[int], *, asked: bool,
+                  data_end: dt.date | None = None) -> tuple[dict[str, list[int]], list[str]]:
     """The years of each indicator whose look-backs the data cover, and a warning per period
     left out. Years ``asked`` for explicitly are all computed or the run is refused
     (:class:`InputError` naming each period, feature, window and missing years)."""
-    gaps = lookback_gaps(plan, catalogue, years, data_starts(spark, warehouse, plan, have))
+    gaps = lookback_gaps(plan, catalogue, years, data_starts(spark, warehouse, plan, have),
+                         data_ends(spark, warehouse, plan, data_end))
     if gaps and asked:
         raise InputError(
             "periods whose look-back reaches before the data (a shorter window would publish a "
@@ -165,6 +175,10 @@ def compute_cells(spark: SparkSession, warehouse: Warehouse, plan: Plan, catalog
     materialises the working tables. Fitted hospital risk models are appended to ``models``."""
     timings = timings if timings is not None else {}
     check_columns(spark, warehouse, plan, catalogue)
+    periods = years
+    # a pooled period adds up the years before it: those are read too
+    pool = max([i.pooled_years for i in plan.indicators] + [1])
+    years = sorted({y - o for y in periods for o in range(pool)})
     index = None
     if plan.events:
         t0 = time.perf_counter()
@@ -183,11 +197,11 @@ def compute_cells(spark: SparkSession, warehouse: Warehouse, plan: Plan, catalog
         t0 = time.perf_counter()
         hospitals, fitted = hospital_cells(spark, index, person_year, plan, catalogue, secret)
         if models is not None:
-            models += fitted
+            models += [m for m in fitted if m.period in periods]
         if hospitals is not None:
             cells = cells.unionByName(hospitals)
         timings["risk_models"] = round(time.perf_counter() - t0, 2)
-    return cells
+    return cells if years == periods else cells.where(F.col("period").isin(periods))
 
 
 def run_indicators(spark: SparkSession, warehouse: Warehouse, specs: Path | str | Catalogue,
@@ -211,7 +225,7 @@ def run_indicators(spark: SparkSession, warehouse: Warehouse, specs: Path | str 
         raise WarehouseError(f"no population rows for year(s) {missing} in {warehouse.root}; "
                              f"available: {have}")
     computed, warnings = covered_years(spark, warehouse, plan, catalogue, years, have,
-                                       asked=asked)
+                                       asked=asked, data_end=data_end)
     if any(computed[i.id] != years for i in indicators):  # some periods left out
         indicators = [i for i in indicators if computed[i.id]]
         plan = build_plan(catalogue, indicators)
@@ -236,7 +250,8 @@ def run_indicators(spark: SparkSession, warehouse: Warehouse, specs: Path | str 
             cells = cells.where(F.expr(_slices(computed)))
             models = [m for m in models if m.period in computed[m.indicator_id]]
         t0 = time.perf_counter()
-        results = with_timestamp(finalise(cells, plan, protection), run_id)
+        results = with_timestamp(with_period_columns(finalise(cells, plan, protection), plan),
+                                 run_id)
         write_metadata(spark, warehouse, metadata_rows(catalogue, indicators, plan.hashes))
         compared = [i.id for i in indicators if i.hospital_comparison]
         if compared:

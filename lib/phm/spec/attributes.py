@@ -32,6 +32,8 @@ ATTRIBUTES: dict[str, Attribute] = {a.name: a for a in (
     Attribute("died", "flag", "Died during the period year."),
     Attribute("alive_at_end", "flag", "Alive at 31 December of the period year."),
     Attribute("insured_previous_year", "flag", "Also in the population table the year before."),
+    Attribute("insured_days", "number", "Days insured in the period year (1 January or, when born "
+              "or arrived in the year, 1 July, to 31 December or death; both ends included)."),
 )}
 
 # attributes that can be breakdown dimensions (age goes through named age schemes instead)

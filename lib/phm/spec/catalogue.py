@@ -452,10 +452,13 @@ def _check_condition(cat: Catalogue, kind: str, ident: str, loc: tuple, cond: Co
         known = list(cat.features) + list(ATTRIBUTES)
         return [_at(cat, kind, ident, loc + ("feature",), f"unknown feature or attribute "
                     f"{cond.feature!r}{suggest(cond.feature, known)}")]
-    numeric_test = cond.at_least is not None or cond.at_most is not None
+    numeric_test = cond.at_least is not None or cond.at_most is not None or cond.top is not None
+    if cond.top is not None and (kind != "indicators" or loc[:2] != ("numerator", "where")):
+        return [_at(cat, kind, ident, loc + ("top",), "'top' ranks the persons of an "
+                    "indicator's population: it goes in an indicator's numerator.where only")]
     if numeric_test and var_kind != "number":
         return [_at(cat, kind, ident, loc, f"{cond.feature!r} is a {var_kind}: test it with "
-                    "equals/in, not at_least/at_most")]
+                    "equals/in, not at_least/at_most/top")]
     if var_kind == "flag" and cond.equals is not None and not isinstance(cond.equals, bool):
         return [_at(cat, kind, ident, loc + ("equals",), f"{cond.feature!r} is a flag: expected "
                     f"true or false, got {cond.equals!r}")]
@@ -657,9 +660,9 @@ def _check_indicator(cat: Catalogue, iid: str, ind: Indicator) -> list[SpecIssue
         if kind is None:
             issues.append(_at(cat, "indicators", iid, loc, f"unknown feature {name!r}"
                               f"{suggest(name, cat.features)}"))
-        elif kind != "number":
+        elif kind not in ("number", "flag"):  # a flag adds 1 when true (deaths)
             issues.append(_at(cat, "indicators", iid, loc, f"{name!r} is a {kind}; a sum needs a "
-                              "numeric feature (count, sum, ...)"))
+                              "numeric feature (count, sum, ...) or a flag (counts 1)"))
     for i, item in enumerate(ind.breakdowns.by):
         for dim in [item] if isinstance(item, str) else item:
             message = _check_dim(cat, dim, iid)

@@ -64,13 +64,16 @@ class Condition(Model):
     at_most: float | None = None
     equals: Scalar | None = None
     in_: list[Scalar] | None = Field(default=None, alias="in")
+    top: float | None = Field(default=None, gt=0, lt=1, description=(
+        "The person's value is among the top share of the indicator's population in the "
+        "period year (0.01 = top 1%; ties at the cut are all in). Numerator conditions only."))
 
     @model_validator(mode="after")
     def _one_test(self) -> Condition:
         kinds = [self.at_least is not None or self.at_most is not None,
-                 self.equals is not None, self.in_ is not None]
+                 self.equals is not None, self.in_ is not None, self.top is not None]
         if sum(kinds) != 1:
-            raise ValueError("give exactly one test: at_least/at_most, equals or in")
+            raise ValueError("give exactly one test: at_least/at_most, equals, in or top")
         if self.in_ is not None and not self.in_:
             raise ValueError("'in' needs at least one value")
         return self
@@ -105,6 +108,24 @@ class Derived(Model):
         return self
 
 
+class Season(Model):
+    """Months of the period year Y a feature reads, from the first day of ``from_month`` of Y to
+    the last day of ``to_month`` (of Y + 1 when it comes before ``from_month``)."""
+
+    from_month: int = Field(ge=1, le=12)
+    to_month: int = Field(ge=1, le=12)
+
+    @property
+    def crosses_year(self) -> bool:
+        return self.to_month < self.from_month
+
+    @property
+    def label(self) -> str:
+        months = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+        return (f"{months[self.from_month - 1]} Y - {months[self.to_month - 1]} "
+                f"{'Y+1' if self.crosses_year else 'Y'}")
+
+
 class Feature(Model):
     """A person-year variable defined once and reused by many indicators (the IMA 'PATI' idea).
 
@@ -129,6 +150,9 @@ class Feature(Model):
     window_years: int = Field(default=1, ge=1, le=5, description=(
         "Years the feature looks back over, the period year included (2 = this year and the "
         "previous one). Only for count, sum and any."))
+    season: Season | None = Field(default=None, description=(
+        "Read the rows dated in a season instead of the calendar year (flu vaccination: "
+        "October to March of the next year)."))
     derived: Derived | None = None
 
     @model_validator(mode="after")
@@ -140,6 +164,8 @@ class Feature(Model):
                 raise ValueError(f"a derived feature takes no {', '.join(extra)}")
             if self.window_years != 1:
                 raise ValueError("a derived feature takes no window_years (window its inputs)")
+            if self.season is not None:
+                raise ValueError("a derived feature takes no season (give it to its inputs)")
             return self
         if self.source is None or self.aggregate is None:
             raise ValueError("give source and aggregate (or derived)")
@@ -152,6 +178,10 @@ class Feature(Model):
                              "source: pharmacy and codes")
         if self.window_years > 1 and self.aggregate not in ("count", "sum", "any"):
             raise ValueError("window_years > 1 only adds up count, sum or any over the years")
+        if self.season is not None and (self.window_years > 1
+                                        or self.aggregate not in ("count", "sum", "any")):
+            raise ValueError("a season goes with aggregate count, sum or any, without "
+                             "window_years")
         if self.having is not None and self.aggregate not in ("count_distinct", "any"):
             raise ValueError("'having' goes with aggregate count_distinct (codes reaching the "
                              "threshold) or any")
@@ -265,6 +295,9 @@ class Population(Model):
     alive_at_end: bool = Field(default=False, description="Leave out persons who died in the year.")
     insured_previous_year: bool = Field(
         default=False, description="Keep only persons also in the population the year before.")
+    insured_years: int = Field(default=1, ge=1, le=10, description=(
+        "Keep only persons in the population in each of these years, the period year included "
+        "(3 = this year and the two before; 2 = insured_previous_year)."))
     where: list[Condition] = Field(default_factory=list, description="All must hold.")
     exclude: list[Condition] = Field(default_factory=list, description="Any one excludes.")
 
@@ -288,15 +321,17 @@ class HospitalComparison(Model):
 
 
 class Numerator(Model):
-    """Persons meeting conditions (proportions) or the sum of a feature (rates, means, ratios)."""
+    """Persons meeting conditions (proportions) or the sum of a feature (rates, means, ratios),
+    over the persons meeting ``where`` when both are given (the spending of the top 1%)."""
 
     where: list[Condition] | None = None
     sum: str | None = None
 
     @model_validator(mode="after")
     def _one(self) -> Numerator:
-        if (self.where is None) == (self.sum is None):
-            raise ValueError("give exactly one of where (persons meeting conditions) or sum")
+        if self.where is None and self.sum is None:
+            raise ValueError("give where (persons meeting conditions), sum, or both (a sum over "
+                             "the persons meeting the conditions)")
         if self.where is not None and not self.where:
             raise ValueError("'where' needs at least one condition")
         return self
@@ -318,6 +353,10 @@ class Measure(Model):
     decimals: int = Field(default=1, ge=0, le=6)
     denominator_sum: str | None = Field(
         default=None, description="Ratio only: the feature summed in the denominator.")
+    denominator: Literal["persons", "person_years", "person_days"] = Field(
+        default="persons", description=(
+            "Rate only: persons, or person-time from the days insured in the year "
+            "(person_years: days / days in the year; person_days: days)."))
     ci: Literal["wilson", "exact", "poisson", "normal", "none"] | None = None
     ci_level: float = Field(default=0.95, gt=0.5, lt=1)
 
@@ -325,6 +364,9 @@ class Measure(Model):
     def _consistent(self) -> Measure:
         if (self.kind == "ratio") != (self.denominator_sum is not None):
             raise ValueError("denominator_sum is required for a ratio and only for a ratio")
+        if self.denominator != "persons" and self.kind != "rate":
+            raise ValueError(f"denominator {self.denominator!r} (person-time) goes with kind "
+                             "'rate'")
         if self.ci is not None and self.ci not in ALLOWED_CI[self.kind]:
             raise ValueError(f"ci {self.ci!r} does not fit a {self.kind}; use one of "
                              f"{sorted(ALLOWED_CI[self.kind])}")
@@ -423,10 +465,21 @@ class Indicator(Model):
     standardisation: Standardisation = Standardisation()
     disclosure: Disclosure = Disclosure()
     hospital_comparison: HospitalComparison | None = None
+    pooled_years: int = Field(default=1, ge=1, le=5, description=(
+        "Years pooled into one period (3: period Y adds up the numerators and denominators of "
+        "Y-2, Y-1 and Y), for small areas."))
+    change: bool = Field(default=False, description=(
+        "Also publish the change versus the previous period (the period pooled_years before) "
+        "with its interval."))
 
     @model_validator(mode="after")
     def _consistent(self) -> Indicator:
         kind = self.measure.kind
+        if self.pooled_years > 1 and self.hospital_comparison is not None:
+            raise ValueError("a hospital comparison is fitted per year: pooled_years must be 1")
+        if self.pooled_years > 1 and self.standardisation.method == "indirect":
+            raise ValueError("indirect standardisation takes Belgium's rates of one year: "
+                             "pooled_years must be 1 (or standardise directly)")
         versions = [c.version for c in self.changelog]
         if self.version not in versions:
             raise ValueError(f"the changelog has no entry for version {self.version}")
@@ -448,10 +501,13 @@ class Indicator(Model):
             raise ValueError("hospital_comparison needs grain 'stay'")
         if self.numerator is None:
             raise ValueError("give a numerator (where or sum)")
-        if kind == "proportion" and self.numerator.where is None:
-            raise ValueError("a proportion counts persons: give numerator.where")
+        if kind == "proportion" and (self.numerator.where is None or self.numerator.sum):
+            raise ValueError("a proportion counts persons: give numerator.where (and no sum)")
         if kind != "proportion" and self.numerator.sum is None:
             raise ValueError(f"a {kind} adds up a feature: give numerator.sum")
+        if any(c.top is not None for c in self.population.where + self.population.exclude):
+            raise ValueError("'top' is relative to the indicator's population: use it in "
+                             "numerator.where, not in the population")
         if self.standardisation.method != "none" and kind == "ratio":
             raise ValueError("a ratio of two sums cannot be age-sex standardised here")
         return self
