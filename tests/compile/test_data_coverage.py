@@ -3,6 +3,8 @@ here): windowed features and 'insured the previous year'."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import yaml
 from spec_helpers import indicator, write_specs
 
@@ -79,10 +81,19 @@ def test_insured_previous_year_needs_the_year_before(tmp_path):
         "warehouse's population starts in 2022 (2021 missing)"]
 
 
-def test_the_catalogue_breast_screening_needs_two_years():
+def test_the_catalogue_look_backs():
     from spec_helpers import REPO_SPECS
 
     catalogue = load_catalogue(REPO_SPECS)
     plan = build_plan(catalogue, catalogue.select(None))
-    gaps = lookback_gaps(plan, catalogue, [2022, 2023, 2024], {"population": 2022})
-    assert {(g.indicator, g.year) for g in gaps} == {("breast_cancer_screening_50_69", 2022)}
+    gaps = lookback_gaps(plan, catalogue, [2022, 2023, 2024], {"population": 2022},
+                         {"pharmacy": dt.date(2024, 12, 31)})
+    assert {(g.indicator, g.year) for g in gaps} == {
+        # a two-year window
+        ("breast_cancer_screening_50_69", 2022),
+        # person-time reads the year before (arrivals count from 1 July)
+        ("mortality_per_1000_person_years", 2022), ("antibiotic_ddd_per_1000_per_day", 2022),
+        # three pooled years of person-time: 2024 pools 2022-2024 and needs 2021
+        *[("mortality_per_1000_person_years_3y", y) for y in (2022, 2023, 2024)],
+        # the season of 2024 ends on 31 March 2025
+        ("flu_vaccination_season_65plus", 2024)}

@@ -6,6 +6,7 @@ All test indicators run in ONE run (as the nightly job would), then each test re
 
 from __future__ import annotations
 
+import math
 import numpy as np
 import pytest
 from spec_helpers import EXACT_COUNTS, TEST_SECRET, indicator, write_specs
@@ -13,6 +14,12 @@ from scipy import stats as st
 
 from phm.runs.indicators import run_indicators
 from phm.stats import intervals
+
+
+def half_away(x: float, d: int) -> float:
+    """Publication rounding, written out (docs/specs.md, Presentation rules):
+    sign(x) floor(|x| 10^d + 0.5) / 10^d in double precision."""
+    return math.copysign(math.floor(abs(x) * 10**d + 0.5), x) / 10**d
 
 PROPORTION = {"kind": "proportion", "per": 100, "unit": "%", "decimals": 1}
 PER_1000 = {"kind": "rate", "per": 1000, "unit": "per 1,000", "decimals": 1}
@@ -74,7 +81,7 @@ def test_proportion_crude_and_interval(results):
     c = cell(results, "t_gp_share")
     assert (c.numerator, c.denominator, c.value) == (7, 17, 41.2)
     lo, hi = intervals.wilson(7, 17)
-    assert (c.ci_low, c.ci_high) == (round(100 * lo, 1), round(100 * hi, 1))
+    assert (c.ci_low, c.ci_high) == (half_away(100 * lo, 1), half_away(100 * hi, 1))
     assert not c.suppressed
 
 
@@ -109,13 +116,26 @@ def test_direct_standardisation_by_hand(results):
     assert cell(results, "t_gp_share").value_standardised == 41.5
     # women only: (3250*4/7 + 2500*1/2) / 5750 = 3107.143 / 5750 = 0.540373 -> 54.0
     assert cell(results, "t_gp_share", key="sex=F").value_standardised == 54.0
-    # the gamma interval, recomputed from the same sums
+    # the Wilson interval with the effective sample size n_eff = p(1-p) / Var(p), Var the
+    # binomial Σ w² p_s(1-p_s)/n_s, recomputed from the same strata:
+    # Var = 0.2826² (4/7 3/7 / 7) + 0 + 0.2174² (1/4 / 2) + 0.2174² (2/9 / 3) = 0.012202,
+    # n_eff = 0.415114 x 0.584886 / 0.012202 = 19.8975
     w = np.array([3250, 3250, 2500, 2500]) / 11500
     num, den = np.array([4, 0, 1, 2]), np.array([7, 5, 2, 3])
-    dsr, var, wmax = (w * num / den).sum(), (w**2 * num / den**2).sum(), (w / den).max()
-    lo, hi = intervals.fay_feuer(dsr, var, wmax)
+    p_s = num / den
+    dsr = (w * p_s).sum()
+    z2 = st.norm.ppf(0.975) ** 2
+
+    def wilson_neff(var):
+        n = dsr * (1 - dsr) / var
+        centre = (dsr * n + z2 / 2) / (n + z2)
+        half = math.sqrt(z2) / (n + z2) * math.sqrt(dsr * (1 - dsr) * n + z2 / 4)
+        return half_away(100 * (centre - half), 1), half_away(100 * (centre + half), 1)
+
+    exact = wilson_neff((w**2 * p_s * (1 - p_s) / den).sum())
+    assert exact == (23.0, 62.8)
     c = cell(results, "t_gp_share")
-    assert (c.std_ci_low, c.std_ci_high) == (round(100 * lo, 1), round(min(100 * hi, 100), 1))
+    assert (c.std_ci_low, c.std_ci_high) == exact
 
 
 def test_small_cells_hidden_with_one_reason(results):
@@ -140,7 +160,7 @@ def test_rate_with_poisson_interval(results):
     assert (c.numerator, c.denominator, c.value) == (5, 18, 277.8)
     assert c.numerator_persons == 4  # A1, A6, B4, C2
     lo, hi = st.chi2.ppf(0.025, 10) / 2, st.chi2.ppf(0.975, 12) / 2  # exact Poisson for 5
-    assert (c.ci_low, c.ci_high) == (round(lo / 18 * 1000, 1), round(hi / 18 * 1000, 1))
+    assert (c.ci_low, c.ci_high) == (half_away(lo / 18 * 1000, 1), half_away(hi / 18 * 1000, 1))
     assert cell(results, "t_classic_rate", "11002").value == 300.0  # A1 2 + A6 1 over 10
 
 
@@ -150,7 +170,7 @@ def test_mean_per_user(results):
     assert (c.numerator, c.denominator, c.value) == (13, 7, 1.86)
     values = np.array([2, 1, 3, 1, 1, 4, 1])
     half = st.t.ppf(0.975, 6) * values.std(ddof=1) / np.sqrt(7)
-    assert (c.ci_low, c.ci_high) == (round(13 / 7 - half, 2), round(13 / 7 + half, 2))
+    assert (c.ci_low, c.ci_high) == (half_away(13 / 7 - half, 2), half_away(13 / 7 + half, 2))
     assert cell(results, "t_gp_per_patient", "11002").value == 2.0  # A1 2, A3 1, A6 3
 
 
@@ -190,8 +210,8 @@ def test_indirect_standardisation(results):
     assert b.expected == pytest.approx(2 / 3) and b.oe_ratio == 1.5
     assert b.value_standardised == 166.7
     lo, hi = intervals.poisson_exact(1)
-    assert (b.std_ci_low, b.std_ci_high) == (round(lo / (2 / 3) * 2 / 18 * 1000, 1),
-                                             round(hi / (2 / 3) * 2 / 18 * 1000, 1))
+    assert (b.std_ci_low, b.std_ci_high) == (half_away(lo / (2 / 3) * 2 / 18 * 1000, 1),
+                                             half_away(hi / (2 / 3) * 2 / 18 * 1000, 1))
     # Antwerpen: O = 0, E = 3 x 1/6 + 2 x 1/3 = 7/6
     a = cell(results, "t_ed_indirect", "11002")
     assert a.expected == pytest.approx(7 / 6) and a.oe_ratio == 0

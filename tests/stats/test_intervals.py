@@ -18,6 +18,7 @@ from phm.stats.intervals import (
     rate,
     ratio_poisson,
     wilson,
+    wilson_effective,
 )
 
 
@@ -206,6 +207,80 @@ def test_fay_feuer_contains_dsr_and_undefined():
         assert lo <= y <= hi
     lo, hi = fay_feuer([np.nan, 0.01, 0.01], [1e-5, -1.0, 1e-5], [1e-3, 1e-3, 0.0])
     assert np.isnan(lo).all() and np.isnan(hi).all()
+
+
+# --------------------------------------------------------------------------- Wilson, n_eff
+
+
+def test_wilson_effective_two_strata_by_hand():
+    # weights (0.5, 0.5); stratum 1: 2 of 10 (p1 = 0.2), stratum 2: 6 of 10 (p2 = 0.6)
+    # p   = 0.5*0.2 + 0.5*0.6 = 0.4
+    # var = 0.25*0.2*0.8/10 + 0.25*0.6*0.4/10 = 0.004 + 0.006 = 0.01
+    # n_eff = 0.4*0.6/0.01 = 24, k_eff = 9.6; z² = 3.841459
+    # centre = (9.6 + 1.920729) / 27.841459 = 0.413798
+    # half   = 1.959964 / 27.841459 * sqrt(9.6*14.4/24 + 0.960365) = 0.070397 * 2.592367
+    #        = 0.182496  ->  (0.231302, 0.596293)
+    w, k, n = np.array([0.5, 0.5]), np.array([2, 6]), np.array([10, 10])
+    p = (w * k / n).sum()
+    var = (w**2 * (k / n) * (1 - k / n) / n).sum()
+    assert (p, var) == pytest.approx((0.4, 0.01))
+    lo, hi = wilson_effective(p, var, n.sum())
+    assert (lo, hi) == pytest.approx((0.231302, 0.596293), abs=1e-6)
+
+
+def test_wilson_effective_unequal_weights_by_hand():
+    # weights (0.8, 0.2); stratum 1: 90 of 100, stratum 2: 10 of 20
+    # p = 0.8*0.9 + 0.2*0.5 = 0.82; var = 0.64*0.09/100 + 0.04*0.25/20 = 5.76e-4 + 5e-4
+    # = 1.076e-3; n_eff = 0.82*0.18/1.076e-3 = 137.174721, k_eff = 0.82*n_eff = 112.483271
+    # centre = (112.483271 + 1.920729) / 141.016180 = 0.811282
+    # half   = 1.959964 / 141.016180 * sqrt(112.483271*0.18 + 0.960365) = 0.013899 * 4.605099
+    #        = 0.064006  ->  (0.747277, 0.875289)   [the crude 100/120 would give n = 120]
+    z2 = stats.norm.ppf(0.975) ** 2
+    n_eff = 0.82 * 0.18 / 1.076e-3
+    centre = (0.82 * n_eff + z2 / 2) / (n_eff + z2)
+    half = np.sqrt(z2) / (n_eff + z2) * np.sqrt(0.82 * 0.18 * n_eff + z2 / 4)
+    lo, hi = wilson_effective(0.82, 1.076e-3, 120)
+    assert (lo, hi) == pytest.approx((centre - half, centre + half), rel=1e-12)
+    assert (lo, hi) == pytest.approx((0.747277, 0.875289), abs=1e-6)
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 30, 263, 10_000])
+def test_wilson_effective_one_stratum_is_crude_wilson(n):
+    # one stratum: p = k/n, var = p(1-p)/n, so n_eff = n and the interval is wilson(k, n)
+    k = np.arange(n + 1, dtype=float)
+    p = k / n
+    lo, hi = wilson_effective(p, p * (1 - p) / n, n)
+    c_lo, c_hi = wilson(k, n)
+    assert np.allclose(lo, c_lo, rtol=0, atol=1e-12) and np.allclose(hi, c_hi, rtol=0, atol=1e-12)
+    assert lo[0] == 0.0 and hi[-1] == 1.0
+
+
+def test_wilson_effective_undefined_n_eff_uses_the_crude_n():
+    # p = 0 or 1: n_eff = p(1-p)/var is 0/0; the crude n is used: wilson(0, n), wilson(n, n)
+    lo, hi = wilson_effective([0.0, 1.0], [0.0, 0.0], [10, 10])
+    assert lo[0] == 0.0 and hi[0] == pytest.approx(0.277533, abs=1e-6)
+    assert hi[1] == 1.0 and lo[1] == pytest.approx(1 - 0.277533, abs=1e-6)
+    # 0 < p < 1 with a zero variance (every stratum all or nothing): the crude n again
+    assert wilson_effective(0.5, 0.0, 10) == pytest.approx(wilson(5, 10))
+    lo, hi = wilson_effective([np.nan, 1.2, -0.1, 0.3, 0.0], [0.01, 0.01, 0.01, -1.0, 0.0],
+                              [10, 10, 10, 10, 0])
+    assert np.isnan(lo).all() and np.isnan(hi).all()
+
+
+def test_wilson_effective_stays_in_the_unit_interval_where_the_gamma_one_does_not():
+    # 5 strata, 88% to 97% with a GP contact, 40 to 200 persons: the old gamma interval
+    # (meant for rates) passes 100%; the Wilson interval cannot, and contains p
+    rng = np.random.default_rng(11)
+    for _ in range(50):
+        w = rng.dirichlet(np.ones(5))
+        den = rng.integers(40, 200, size=5).astype(float)
+        num = np.minimum(den, rng.binomial(den.astype(int), rng.uniform(0.88, 0.97, 5)))
+        p = (w * num / den).sum()
+        var = (w**2 * (num / den) * (1 - num / den) / den).sum()
+        lo, hi = wilson_effective(p, var, den.sum())
+        assert 0.0 <= lo <= p <= hi < 1.0
+    _, gamma_hi = fay_feuer(0.95, 0.95 / 500, 1 / 500)
+    assert gamma_hi > 1.0
 
 
 # --------------------------------------------------------------------------- ratio

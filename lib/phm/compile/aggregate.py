@@ -244,7 +244,8 @@ def indicator_cells(spark: SparkSession, cube: DataFrame, plan: Plan, years: lis
     summed per (cell, age band, sex). A second group-by adds the strata up per cell:
 
     - direct standardisation: sum of w (strata present), w x rate, w^2 x num / den^2 (Poisson
-      variance), w^2 x var / den (means) and max w / den, with the reference weights as an O(1)
+      variance), w^2 x p(1-p) / den (binomial variance, proportions), w^2 x var / den (means)
+      and max w / den, with the reference weights as an O(1)
       array lookup. The weights are normalised over the strata present in the cell
       (den > 0): a cell restricted to women or to ages 65-74 is standardised within its own
       strata, and a population shaped like the reference gives standardised = crude exactly;
@@ -336,6 +337,7 @@ def indicator_cells(spark: SparkSession, cube: DataFrame, plan: Plan, years: lis
             F.sum(w).alias("_wt"),
             F.sum(w * rate).alias("_wr"),
             F.sum(w * w * F.try_divide(num, den * den)).alias("_w2p"),
+            F.sum(w * w * F.try_divide(num * (den - num), den * den * den)).alias("_w2b"),
             F.sum(w * w * F.try_divide(var_s, den)).alias("_w2v"),
             F.max(F.try_divide(w, den)).alias("_wm"),
             F.sum(den * ref).alias("_exp"),
@@ -368,6 +370,7 @@ def indicator_cells(spark: SparkSession, cube: DataFrame, plan: Plan, years: lis
         *MEASURES,
         F.try_divide(F.col("_wr"), total).alias("dsr"),
         F.try_divide(F.col("_w2p"), total * total).alias("dsr_var_poisson"),
+        F.try_divide(F.col("_w2b"), total * total).alias("dsr_var_binomial"),
         F.try_divide(F.col("_w2v"), total * total).alias("dsr_var_mean"),
         F.try_divide(F.col("_wm"), total).alias("dsr_w_max"),
         F.when(F.element_at(indirect, F.col("_k") + 1), F.col("_exp")).alias("expected"),

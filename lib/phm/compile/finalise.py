@@ -21,6 +21,7 @@ from phm.compile.plan import Plan
 from phm.disclosure import REASON, Protection, PTable, Published, publish_counts, scale_sum
 from phm.spec.models import Indicator
 from phm.stats import funnel, intervals
+from phm.stats.rounding import round_half_away
 
 RESULT_COLUMNS = """
     indicator_id string, indicator_version int, spec_hash string, period int,
@@ -70,7 +71,7 @@ def finalise(cells: DataFrame, plan: Plan, protection: Protection) -> DataFrame:
 
     columns = ["indicator_id", "period", "geo_level", "geo_code", "breakdown_key", "num", "den",
                "npers", "dpers", "nkey", "dkey", "sq", "dsr", "dsr_var_poisson", "dsr_var_mean",
-               "dsr_w_max", "expected", "expected_risk", "var_risk"]
+               "dsr_var_binomial", "dsr_w_max", "expected", "expected_risk", "var_risk"]
     out = cells.select(*columns).groupBy("indicator_id", "period").applyInPandas(
         per_group, RESULT_COLUMNS)
     # rebuilt from the key in Spark (str_to_map turns '' into {'': null}, so split by hand)
@@ -117,8 +118,14 @@ def _published_sums(pdf: pd.DataFrame, shown: Published, s: Settings) -> pd.Data
     out["npers"], out["dpers"] = shown.npers, shown.dpers
     out["sq"] = pdf["sq"].to_numpy(float) * shown.num_factor
     out["dsr"] = pdf["dsr"].to_numpy(float) * f_crude
+    if s.kind == "proportion":  # a share stays a share when the perturbation raises it
+        out["dsr"] = np.minimum(out["dsr"], 1.0)
     out["dsr_w_max"] = pdf["dsr_w_max"].to_numpy(float) * f_crude
-    for col in ("dsr_var_poisson", "dsr_var_mean"):
+    # variances of the standardised value scale with its square, as the variance of a value
+    # scaled by f_crude would. For the binomial Σ w² p(1-p)/den (dsr_var_binomial) this is
+    # only approximate, since p(1-p) does not scale with p: the error is of the order of the
+    # perturbation (a few persons in the cell), small against the interval's width.
+    for col in ("dsr_var_poisson", "dsr_var_mean", "dsr_var_binomial"):
         out[col] = pdf[col].to_numpy(float) * f_crude**2
     for col in ("expected", "expected_risk", "var_risk"):
         out[col] = pdf[col].to_numpy(float) * f_den
@@ -133,8 +140,8 @@ def _values(pdf: pd.DataFrame, s: Settings) -> pd.DataFrame:
         "spec_hash": s.spec_hash, "period": pdf["period"].astype("int32"),
         "geo_level": pdf["geo_level"], "geo_code": pdf["geo_code"],
         "breakdown_key": pdf["breakdown_key"], "numerator": num, "denominator": den,
-        "numerator_persons": pdf["npers"].round().astype("int64"),
-        "denominator_persons": pdf["dpers"].round().astype("int64"),
+        "numerator_persons": round_half_away(pdf["npers"], 0).astype("int64"),
+        "denominator_persons": round_half_away(pdf["dpers"], 0).astype("int64"),
     })
     with np.errstate(divide="ignore", invalid="ignore"):
         crude = np.where(den > 0, num / den, np.nan)
@@ -145,8 +152,8 @@ def _values(pdf: pd.DataFrame, s: Settings) -> pd.DataFrame:
     out["value_standardised"], out["std_ci_low"], out["std_ci_high"] = std, std_lo, std_hi
     out["expected"], out["oe_ratio"] = expected, oe
     for col in ("value", "ci_low", "ci_high", "value_standardised", "std_ci_low", "std_ci_high"):
-        out[col] = out[col].round(s.decimals)
-    out["oe_ratio"] = out["oe_ratio"].round(3)
+        out[col] = round_half_away(out[col], s.decimals)
+    out["oe_ratio"] = round_half_away(out["oe_ratio"], 3)  # expected: not rounded
     for col in ("funnel_low_inner", "funnel_high_inner", "funnel_low_outer", "funnel_high_outer"):
         out[col] = np.nan
     out["outlier"] = None
@@ -169,14 +176,16 @@ def _hospital_values(pdf: pd.DataFrame, s: Settings) -> pd.DataFrame:
     with np.errstate(divide="ignore", invalid="ignore"):
         oe, lo, hi = intervals.ratio_poisson(num, expected, s.level)
         out["expected"] = expected
-        out["oe_ratio"] = np.round(oe, 3)
-        out["value_standardised"] = np.round(oe * rate * s.per, s.decimals)
-        out["std_ci_low"] = np.round(lo * rate * s.per, s.decimals)
-        out["std_ci_high"] = np.round(hi * rate * s.per, s.decimals)
+        out["oe_ratio"] = round_half_away(oe, 3)
+        out["value_standardised"] = round_half_away(oe * rate * s.per, s.decimals)
+        out["std_ci_low"] = round_half_away(lo * rate * s.per, s.decimals)
+        out["std_ci_high"] = round_half_away(hi * rate * s.per, s.decimals)
         limits = {level: funnel.oe_limits(expected, variance, level) for level in s.funnel}
     inner, outer = min(s.funnel), max(s.funnel)
-    out["funnel_low_inner"], out["funnel_high_inner"] = (np.round(x, 3) for x in limits[inner])
-    out["funnel_low_outer"], out["funnel_high_outer"] = (np.round(x, 3) for x in limits[outer])
+    out["funnel_low_inner"], out["funnel_high_inner"] = (round_half_away(x, 3)
+                                                         for x in limits[inner])
+    out["funnel_low_outer"], out["funnel_high_outer"] = (round_half_away(x, 3)
+                                                         for x in limits[outer])
     out["outlier"] = funnel.outlier_flags(oe, limits)
     return out
 
@@ -206,11 +215,12 @@ def _standardised(s: Settings, pdf: pd.DataFrame, num: np.ndarray):
             z = _z(s.level)
             sd = np.sqrt(pdf["dsr_var_mean"].to_numpy(float))
             lo, hi = dsr - z * sd, dsr + z * sd
+        elif s.kind == "proportion":
+            lo, hi = intervals.wilson_effective(dsr, _binomial_variance(pdf),
+                                                pdf["den"].to_numpy(float), s.level)
         else:
             lo, hi = intervals.fay_feuer(dsr, pdf["dsr_var_poisson"].to_numpy(float),
                                          pdf["dsr_w_max"].to_numpy(float), s.level)
-        if s.kind == "proportion":  # the gamma interval can pass 100%; a share cannot
-            lo, hi = np.clip(lo, 0.0, 1.0), np.clip(hi, 0.0, 1.0)
         return dsr * s.per, lo * s.per, hi * s.per, nan, nan
     if s.method == "indirect":
         expected = pdf["expected"].to_numpy(float)
@@ -220,6 +230,12 @@ def _standardised(s: Settings, pdf: pd.DataFrame, num: np.ndarray):
         oe, lo, hi = intervals.ratio_poisson(num, expected, s.level)
         return oe * ref_crude * s.per, lo * ref_crude * s.per, hi * ref_crude * s.per, expected, oe
     return nan, nan, nan, nan, nan
+
+
+def _binomial_variance(pdf: pd.DataFrame) -> np.ndarray:
+    """Var of a directly standardised proportion, Σ w² p(1-p)/den over (Σ w)²
+    (``dsr_var_binomial`` of :func:`phm.compile.aggregate.indicator_cells`)."""
+    return pdf["dsr_var_binomial"].to_numpy(float)
 
 
 def _z(level: float) -> float:

@@ -118,6 +118,7 @@ def _one_indicator(spark: SparkSession, index: DataFrame, person_year: DataFrame
         F.create_map().cast("map<string,string>").alias("breakdown"),
         "num", "den", "npers", "dpers", "nkey", "dkey", F.col("num").alias("sq"),
         *[F.lit(None).cast("double").alias(c) for c in
-          ("dsr", "dsr_var_poisson", "dsr_var_mean", "dsr_w_max", "expected")],
+          ("dsr", "dsr_var_poisson", "dsr_var_binomial", "dsr_var_mean", "dsr_w_max",
+           "expected")],
         F.lit("").alias("breakdown_key"), "expected_risk", "var_risk")
     return cells, fitted

@@ -25,6 +25,7 @@ __all__ = [
     "rate",
     "ratio_poisson",
     "wilson",
+    "wilson_effective",
 ]
 
 
@@ -71,6 +72,37 @@ def wilson(k: ArrayLike, n: ArrayLike, level: float = 0.95) -> tuple[np.ndarray,
     lo = np.where(k == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
     hi = np.where(k == n, 1.0, np.clip(centre + half, 0.0, 1.0))
     return _out(np.where(ok, lo, np.nan)), _out(np.where(ok, hi, np.nan))
+
+
+def wilson_effective(
+    p: ArrayLike, var: ArrayLike, n: ArrayLike, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for a weighted (e.g. directly standardised) proportion ``p``.
+
+    The proportion's sampling variance ``var`` replaces the binomial ``p(1-p)/n`` through the
+    effective sample size ``n_eff = p(1-p) / var``, and the interval is the Wilson interval of
+    ``n_eff * p`` successes out of ``n_eff`` (Korn & Graubard 1998, Survey Methodology 24:193,
+    who apply the effective sample size to the exact binomial interval; with the Wilson
+    interval as in Dean & Pagano 2015, J Surv Stat Methodol 3:484). For a directly
+    standardised proportion ``p = Σ w_s k_s/n_s`` (weights normalised to Σ w_s = 1) the
+    variance is the binomial one, ``var = Σ w_s² p_s (1 - p_s) / n_s``. With one stratum
+    ``n_eff = n`` and the interval is the crude :func:`wilson` interval.
+
+    Where ``n_eff`` is undefined (``p`` is 0 or 1, or ``var`` is 0) the crude number ``n`` is
+    used instead: at ``p == 0`` the interval is ``[0, z²/(n + z²)]``, as for ``0`` out of
+    ``n``. The bounds lie in ``[0, 1]`` by construction (no clipping beyond the rounding
+    guard of :func:`wilson`). NaN when ``p`` is missing or outside ``[0, 1]``, ``var < 0``, or
+    ``n_eff`` is undefined and ``n <= 0``.
+
+    >>> lo, hi = wilson_effective(0.5, 0.025, 20); print(f"{lo:.6f} {hi:.6f}")
+    0.236593 0.763407
+    """
+    p, v, n = np.broadcast_arrays(_arr(p), _arr(var), _arr(n))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        defined = (p > 0) & (p < 1) & (v > 0)
+        n_eff = np.where(defined, p * (1.0 - p) / np.where(defined, v, 1.0), n)
+    n_eff = np.where(v >= 0, n_eff, np.nan)  # a negative variance is an error, not a fallback
+    return wilson(p * n_eff, n_eff, level)
 
 
 def clopper_pearson(
