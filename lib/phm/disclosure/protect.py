@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from phm.disclosure.cell_key import PTable, cell_key
+from phm.stats.rounding import round_half_away
 
 REASON = "small_count"  # the only reason published: no primary/complementary distinction
 
@@ -72,7 +73,7 @@ def scale_sum(values, persons, persons_pub, factor) -> np.ndarray:
     is_count = values == np.asarray(persons, dtype=float)
     scaled = values * factor
     integral = values == np.round(values)
-    scaled = np.where(integral, np.round(scaled), np.round(scaled, 2))
+    scaled = np.where(integral, round_half_away(scaled, 0), round_half_away(scaled, 2))
     return np.where(is_count, np.asarray(persons_pub, dtype=float), scaled)
 
 
