@@ -95,5 +95,7 @@ def test_the_catalogue_look_backs():
         ("mortality_per_1000_person_years", 2022), ("antibiotic_ddd_per_1000_per_day", 2022),
         # three pooled years of person-time: 2024 pools 2022-2024 and needs 2021
         *[("mortality_per_1000_person_years_3y", y) for y in (2022, 2023, 2024)],
+        # a three-year window, and persons insured for three years
+        ("dentist_contact_share_3y", 2022), ("dentist_contact_share_3y", 2023),
         # the season of 2024 ends on 31 March 2025
         ("flu_vaccination_season_65plus", 2024)}
