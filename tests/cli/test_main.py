@@ -460,3 +460,22 @@ def test_explain_an_event_indicator_counts_index_stays():
     text = " ".join(result.output.split())
     assert ("numerator: index stays of readmission_30d with a follow-up in the window "
             "measure: proportion = numerator / index stays of readmission_30d x 100, in %") in text
+
+
+def test_run_shows_each_stage_with_its_elapsed_time(tmp_path, monkeypatch):
+    from phm.cli import main
+
+    (tmp_path / "wh").mkdir()
+
+    def fake_run(*args, progress, **kw):
+        progress("person-year table (3 features, 1 year(s))")
+        progress("cells, statistics, disclosure control and publication (1 indicator(s))")
+        raise InputError("stop after two stages")
+
+    monkeypatch.setattr(main, "_start_spark", lambda name: None)
+    monkeypatch.setattr(main, "_stop_spark", lambda: None)
+    monkeypatch.setattr("phm.runs.indicators.run_indicators", fake_run)
+    result = invoke("run", "gp_contact_share", "--warehouse", str(tmp_path / "wh"))
+    # a finished stage stays on screen (and in logs, as a plain line) with its duration
+    assert "✓ person-year table (3 features, 1 year(s)) (0.0 s)" in result.output
+    assert "error: stop after two stages" in result.output and result.exit_code == 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,8 @@ from phm.publish.tables import RESULTS, RISK_MODELS
 from phm.publish.write import (append_ledger, metadata_rows, replace_where, with_timestamp,
                                write_metadata, write_results, write_risk_models)
 from phm.spec.catalogue import Catalogue, load_catalogue
+
+Progress = Callable[[str], None]
 
 PERSON_YEAR = "person_year"
 INDEX_EVENTS = "index_events"
@@ -170,7 +173,7 @@ def event_data_end(spark: SparkSession, warehouse: Warehouse, plan: Plan,
 def compute_cells(spark: SparkSession, warehouse: Warehouse, plan: Plan, catalogue: Catalogue,
                   years: list[int], secret: str, *, materialise: bool = True,
                   timings: dict | None = None, data_end: dt.date | None = None,
-                  models: list | None = None) -> DataFrame:
+                  models: list | None = None, progress: Progress = lambda _: None) -> DataFrame:
     """Indicator cells (pre-statistics) for ``years``, with the cell keys ``secret`` gives;
     materialises the working tables. Fitted hospital risk models are appended to ``models``."""
     timings = timings if timings is not None else {}
@@ -181,12 +184,14 @@ def compute_cells(spark: SparkSession, warehouse: Warehouse, plan: Plan, catalog
     years = sorted({y - o for y in periods for o in range(pool)})
     index = None
     if plan.events:
+        progress("index events (hospital episodes and follow-ups)")
         t0 = time.perf_counter()
         ends = event_data_end(spark, warehouse, plan, data_end)
         index = index_events(spark, warehouse, list(plan.events), catalogue, years, ends)
         if materialise:
             index = _materialise(spark, warehouse, index, INDEX_EVENTS)
             timings["index_events"] = round(time.perf_counter() - t0, 2)
+    progress(f"person-year table ({len(plan.features)} features, {len(years)} year(s))")
     t0 = time.perf_counter()
     person_year = build_person_year(spark, warehouse, plan, catalogue, years, index)
     if materialise:
@@ -194,6 +199,7 @@ def compute_cells(spark: SparkSession, warehouse: Warehouse, plan: Plan, catalog
         timings["person_year"] = round(time.perf_counter() - t0, 2)
     cells = indicator_cells(spark, build_cube(person_year, plan, secret), plan, years)
     if index is not None:
+        progress("hospital risk models")
         t0 = time.perf_counter()
         hospitals, fitted = hospital_cells(spark, index, person_year, plan, catalogue, secret)
         if models is not None:
@@ -208,10 +214,13 @@ def run_indicators(spark: SparkSession, warehouse: Warehouse, specs: Path | str 
                    ids: list[str] | None = None, years: list[int] | None = None,
                    run_id: str | None = None, *, collections: list[str] | None = None,
                    data_end: dt.date | None = None,
-                   protection: Protection | None = None) -> RunReport:
+                   protection: Protection | None = None,
+                   progress: Progress = lambda _: None) -> RunReport:
     """Compute and publish indicators (by id and/or collection; all when neither is given).
     ``data_end`` overrides the last day of data used by the events' data-end rule;
-    ``protection`` the warehouse's cell-key secret and the default perturbation table."""
+    ``protection`` the warehouse's cell-key secret and the default perturbation table;
+    ``progress`` is told each stage as it starts (the CLI shows it with elapsed times)."""
+    progress("checking specs and data coverage")
     catalogue = specs if isinstance(specs, Catalogue) else load_catalogue(specs)
     protection = protection or default_protection(warehouse)
     redact_in_plans(spark, protection)
@@ -245,10 +254,13 @@ def run_indicators(spark: SparkSession, warehouse: Warehouse, specs: Path | str 
     try:
         models: list = []
         cells = compute_cells(spark, warehouse, plan, catalogue, years, protection.secret,
-                              timings=report.timings, data_end=data_end, models=models)
+                              timings=report.timings, data_end=data_end, models=models,
+                              progress=progress)
         if not uniform:  # the periods left out of some indicators
             cells = cells.where(F.expr(_slices(computed)))
             models = [m for m in models if m.period in computed[m.indicator_id]]
+        progress(f"cells, statistics, disclosure control and publication "
+                 f"({len(indicators)} indicator(s))")
         t0 = time.perf_counter()
         results = with_timestamp(with_period_columns(finalise(cells, plan, protection), plan),
                                  run_id)
