@@ -3,7 +3,8 @@
 #               the pilot regions from 2023), validate it, compute the Atlas catalogue
 #               into it, export the published values, run the financing scenarios and
 #               compare two of their variants
-#   make test   set up, lint (ruff) and run the test suite
+#   make test   set up (and, as root on Debian, install Chromium for the browser test),
+#               lint (ruff) and run the test suite
 # Both are idempotent: the virtual environment (.venv/) and the Delta jars
 # (.cache/ivy) are created once and reused.
 
@@ -43,6 +44,7 @@ demo: setup
 		"budget_guarantee_2017@0.995,risk_model.family=ols"
 
 test: setup
+	bash .ci/install-chromium
 	$(BIN)/ruff check lib tests benchmarks jobs
 	$(BIN)/python -m pytest
 

@@ -541,9 +541,9 @@ def run(
 
     spark = _start_spark("phm-run")
     try:
-        with console.status(f"Computing {len(chosen)} indicator(s)..."):
+        with render.progress_status(console, f"Computing {len(chosen)} indicator(s)") as progress:
             report = run_indicators(spark, wh, catalogue, [i.id for i in chosen], year_list,
-                                    data_end=end)
+                                    data_end=end, progress=progress)
     finally:
         _stop_spark()
     render.render_run(console, report, wh.path("results"))
@@ -627,6 +627,30 @@ def export(
     finally:
         _stop_spark()
     console.print(f"[green]✓[/] {len(written)} file(s) in [bold]{out}[/]")
+
+
+@app.command()
+@user_errors
+def report(
+    warehouse: WarehouseOption = "warehouse",
+    out: Annotated[str, typer.Option(help="Output folder of the HTML Atlas.")] = "report",
+    drafts: Annotated[
+        bool,
+        typer.Option("--drafts/--no-drafts",
+                     help="Include draft indicators (computed for review; marked 'draft')."),
+    ] = False,
+) -> None:
+    """Write a static, self-contained HTML Atlas (maps, trends, funnels) of the published tables."""
+    wh = _warehouse(warehouse, must_exist=True)
+    from phm.report.build import build_from_warehouse
+
+    spark = _start_spark("phm-report")
+    try:
+        index = build_from_warehouse(spark, wh, Path(out), include_drafts=drafts,
+                                     progress=lambda line: console.print(f"  [green]✓[/] {line}"))
+    finally:
+        _stop_spark()
+    console.print(str(index.resolve()), soft_wrap=True, highlight=False)
 
 
 if __name__ == "__main__":
