@@ -2,7 +2,7 @@
 #   make demo   set up, generate a synthetic warehouse (with a known -4% change of cost in
 #               the pilot regions from 2023), validate it, compute the Atlas catalogue
 #               into it, export the published values, run the financing scenarios and
-#               compare two of their variants
+#               compare two of their variants, and write the HTML Atlas (report/index.html)
 #   make test   set up (and, as root on Debian, install Chromium for the browser test),
 #               lint (ruff) and run the test suite
 # Both are idempotent: the virtual environment (.venv/) and the Delta jars
@@ -42,6 +42,7 @@ demo: setup
 	$(BIN)/phm simulate --warehouse $(WAREHOUSE) --compare \
 		"budget_guarantee_2017@rule:none,risk_model.family=ols" \
 		"budget_guarantee_2017@0.995,risk_model.family=ols"
+	$(BIN)/phm report --warehouse $(WAREHOUSE) --out $(WAREHOUSE)/report
 
 test: setup
 	bash .ci/install-chromium

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from phm.errors import WarehouseError
+from phm.publish.tables import RESULTS
 
 INTERNAL = ("numerator_persons", "denominator_persons")
 SIMULATION_TABLES = ("simulation_results", "simulation_models", "simulation_diagnostics")
@@ -57,6 +58,10 @@ def load(spark, warehouse, include_drafts: bool = False) -> ReportData:
     if not warehouse.exists(spark, "results"):
         raise WarehouseError(f"no results in {warehouse.root}: run `phm run` first")
     results = warehouse.read(spark, "results").drop(*INTERNAL).toPandas()
+    # a table written by an older phm lacks the newer columns: null there
+    for column in RESULTS.column_names:
+        if column not in results and column not in INTERNAL:
+            results[column] = None
     metadata = warehouse.read(spark, "indicator_metadata").drop("spec_yaml").toPandas()
     results, metadata = latest_versions(results, metadata, include_drafts)
     risk = (warehouse.read(spark, "risk_models").toPandas()
