@@ -174,3 +174,18 @@ def test_variants_are_the_product_of_the_grid_values():
     assert picked.grid == {} and picked.sharing.floor_at_zero is True
     with pytest.raises(ValueError, match="only the method can vary"):
         Scenario.model_validate({**base.model_dump(), "grid": {"id": ["x"]}})
+
+
+def test_a_what_if_of_a_scenario_with_a_grid_keeps_its_variants():
+    # regression: the what-if's id, <id>[path=value], is no identifier; its variants used to be
+    # re-validated under it and refused, so `phm simulate --set` failed on any grid
+    from phm.runs.simulations import apply_overrides
+
+    catalogue = load_catalogue(REPO_SPECS)
+    changed, [sid] = apply_overrides(catalogue, ["budget_guarantee_2017"],
+                                     ["years.guarantee=[2023]"])
+    assert sid == "budget_guarantee_2017[years.guarantee=[2023]]"
+    variants = changed.simulations[sid].variants()
+    assert variants == {name: v for name, v in variants.items() if v.id == sid}
+    assert len(variants) == len(catalogue.simulations["budget_guarantee_2017"].variants())
+    assert all(v.years.guarantee == [2023] for v in variants.values())

@@ -210,11 +210,13 @@ class Scenario(Model):
         paths = sorted(self.grid)
         out: dict[str, Scenario] = {}
         for combo in itertools.product(*(self.grid[p] for p in paths)):
-            data = self.model_dump(by_alias=True, exclude={"grid"})
+            # validated under a plain id: a what-if's id, ``<id>[path=value]``, is no
+            # identifier, and the variant keeps it
+            data = self.model_dump(by_alias=True, exclude={"grid"}) | {"id": "variant"}
             for path, value in zip(paths, combo):
                 set_path(data, path, value)
             name = ",".join(f"{p}={_short(v)}" for p, v in zip(paths, combo))
-            out[name] = Scenario.model_validate(data)
+            out[name] = Scenario.model_validate(data).model_copy(update={"id": self.id})
         return out
 
 
