@@ -129,8 +129,14 @@ def test_the_state_records_the_effect_and_next_month_reapplies_it(spark, small_w
     assert small_warehouse.read_state()["pilot_effect"] is None
     wh = Warehouse.at(tmp_path / "grown")
     generate(spark, wh, **SMALL, as_of=dt.date(2023, 3, 1), pilot_effect=EFFECT)
-    generate_next_month(spark, wh)
+    report = generate_next_month(spark, wh)
+    assert report.as_of == SMALL_AS_OF
     assert wh.read_state()["as_of"] == SMALL_AS_OF.isoformat()
+    # the month is loaded like any delivery: every row accounted for, one load_log row a table
+    for name, result in report.tables.items():
+        assert result.accepted_rows + result.quarantined_rows == result.input_rows, name
+        assert result.quarantined_rows == 0, name
+    assert wh.read(spark, "load_log").where(F.col("load_id").endswith("202304")).count() == 3
     assert wh.read_state()["pilot_effect"] == {
         "area_set": "pilot_regions",
         "municipalities": list(EFFECT.municipalities),
@@ -143,5 +149,9 @@ def test_the_state_records_the_effect_and_next_month_reapplies_it(spark, small_w
         direct = planted[table].where(F.col("accounting_month") <= F.lit(SMALL_AS_OF)).select(*grown.columns)
         assert grown.exceptAll(direct).count() == 0, table
         assert direct.exceptAll(grown).count() == 0, table
+    # the increment carries late claims for earlier months
+    assert wh.read(spark, "health_care").where(
+        (F.col("load_id") == "health_care-202304")
+        & (F.col("service_date") < F.lit(dt.date(2023, 3, 1)))).count() > 0
     # the increment carries amounts of the effect's year
     assert wh.read(spark, "health_care").where((F.col("load_id") == "health_care-202304") & (F.col("year") == 2023)).count() > 0
