@@ -347,14 +347,11 @@ def indicator_cells(spark: SparkSession, cube: DataFrame, plan: Plan, years: lis
         c, p = cells.alias("c"), persons.alias("p")
         same = reduce(lambda a, b: a & b, [F.col(f"c.{k}").eqNullSafe(F.col(f"p.{k}"))
                                            for k in cell_keys])
-        cells = c.join(p, same, "left").select(
-            "c.*", F.col("p._np"), F.col("p._dp")).withColumns({
-                "npers": F.when(F.element_at(F.array(*[F.lit(i.pooled_years > 1) for i in
-                                                       plan.indicators]), kidx),
-                                F.col("_np")).otherwise(F.col("npers")),
-                "dpers": F.when(F.element_at(F.array(*[F.lit(i.pooled_years > 1) for i in
-                                                       plan.indicators]), kidx),
-                                F.col("_dp")).otherwise(F.col("dpers"))})
+        is_pooled = F.element_at(F.array(*[F.lit(i.pooled_years > 1) for i in plan.indicators]),
+                                 kidx)
+        cells = c.join(p, same, "left").select("c.*", "p._np", "p._dp").withColumns({
+            "npers": F.when(is_pooled, F.col("_np")).otherwise(F.col("npers")),
+            "dpers": F.when(is_pooled, F.col("_dp")).otherwise(F.col("dpers"))})
     names = F.array(*[F.lit(ind.id) for ind in plan.indicators])
     indirect = F.array(*[F.lit(ind.standardisation.method == "indirect") for ind in plan.indicators])
     present = [F.when(F.col(f"_d_{i}").isNotNull(), F.struct(F.lit(d).alias("k"),

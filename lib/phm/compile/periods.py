@@ -27,7 +27,8 @@ CELL = ["indicator_id", "geo_level", "geo_code", "breakdown_key"]
 
 
 def round_half_away(x: Column, decimals: int) -> Column:
-    """The published rounding rule, sign(x) floor(|x| 10^d + 0.5) / 10^d, in Spark."""
+    """The published rounding rule, sign(x) floor(|x| 10^d + 0.5) / 10^d, in Spark: the twin of
+    :func:`phm.stats.rounding.round_half_away` (numpy), for columns computed in Spark."""
     scale = float(10 ** decimals)
     return F.signum(x) * F.floor(F.abs(x) * scale + 0.5) / scale
 

@@ -188,8 +188,7 @@ def proportion_of_days_covered(supplies: Column) -> Column:
     (shifted, not double counted): the running end is ``e_i = max(d_i, e_{i-1}) + s_i``, a fold
     over the array (Spark's ``aggregate``, no Python UDF). Shifted supplies never overlap, so
     the days covered are the total supplied minus what spills past 31 December."""
-    year_days = F.datediff(F.make_date(F.col(TARGET) + 1, F.lit(1), F.lit(1)),
-                           F.make_date(F.col(TARGET), F.lit(1), F.lit(1)))
+    year_days = days_in_year(F.col(TARGET))
     end = F.aggregate(supplies, F.lit(-1.0e9),
                       lambda acc, x: F.greatest(x["d"].cast("double"), acc) + x["s"])
     total = F.aggregate(supplies, F.lit(0.0), lambda acc, x: acc + x["s"])
@@ -224,10 +223,11 @@ def insured_days() -> Column:
     return F.greatest(F.datediff(end, start) + 1, F.lit(1))
 
 
-def days_in_year() -> Column:
-    """365, or 366 in a leap year."""
-    return F.datediff(F.make_date(F.col("year") + 1, F.lit(1), F.lit(1)),
-                      F.make_date(F.col("year"), F.lit(1), F.lit(1)))
+def days_in_year(year: Column | None = None) -> Column:
+    """Days of the year (``year``, default the column ``year``): 365, or 366 in a leap year."""
+    year = F.col("year") if year is None else year
+    return F.datediff(F.make_date(year + 1, F.lit(1), F.lit(1)),
+                      F.make_date(year, F.lit(1), F.lit(1)))
 
 
 def _years_before(pop: DataFrame, lookback: int) -> DataFrame:

@@ -30,7 +30,7 @@ from functools import reduce
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from phm.compile.person_year import all_of, build_person_year
+from phm.compile.person_year import all_of, build_person_year, days_in_year
 from phm.compile.plan import feature_plan
 from phm.data.warehouse import Warehouse
 from phm.spec.catalogue import Catalogue, scenario_variables
@@ -66,8 +66,7 @@ def insured_fraction() -> Column:
     start = F.when(F.col("birth_year") == F.col("year"), F.make_date("year", F.lit(7), F.lit(1))) \
         .otherwise(F.make_date("year", F.lit(1), F.lit(1)))
     end = F.coalesce(F.col("death_date"), F.make_date("year", F.lit(12), F.lit(31)))
-    days = F.datediff(F.make_date(F.col("year") + 1, F.lit(1), F.lit(1)),
-                      F.make_date("year", F.lit(1), F.lit(1)))
+    days = days_in_year()
     insured = F.greatest(F.datediff(end, start) + 1, F.lit(1))
     return (insured / days).cast("double")
 
