@@ -47,6 +47,7 @@ demo: setup
 test: setup
 	bash .ci/install-chromium
 	$(BIN)/ruff check lib tests benchmarks jobs
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 bench: setup

@@ -46,11 +46,11 @@ import platform
 import time
 from pathlib import Path
 
-from phm.compile.finalise import finalise
+from phm.execute.finalise import finalise
 from phm.compile.plan import build_plan
 from phm.data.warehouse import Warehouse
 from phm.disclosure import default_protection
-from phm.runs.indicators import available_years, compute_cells, run_indicators
+from phm.runs.indicators import available_years, compute, compute_cells, run_indicators
 from phm.spark import get_spark
 from phm.spec import load_catalogue
 from phm.spec.models import SOURCES
@@ -111,8 +111,9 @@ def catalogue_run(spark: SparkSession, wh: Warehouse, cat, years: list[int], ind
     protection = default_protection(wh)
 
     def go() -> None:
-        cells = compute_cells(spark, wh, plan, cat, years, protection.secret, timings=timings)
-        _noop(finalise(cells, plan, protection))
+        computed = compute(spark, wh, plan, years, protection.secret)
+        timings.update(computed.timings)
+        _noop(finalise(computed.cells, plan, protection))
 
     seconds, _ = _timed(go)
     return seconds, timings
@@ -124,7 +125,7 @@ def naive_run(spark: SparkSession, wh: Warehouse, cat, years: list[int], indicat
     protection = default_protection(wh)
 
     def go(plan) -> None:
-        cells = compute_cells(spark, wh, plan, cat, years, protection.secret, materialise=False)
+        cells = compute_cells(spark, wh, plan, years, protection.secret, materialise=False)
         _noop(finalise(cells, plan, protection))
 
     for ind in indicators:

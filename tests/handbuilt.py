@@ -139,6 +139,6 @@ def build(spark, root) -> Warehouse:
                        ("pharmacy", _deliveries()), ("hospital_stay", _stays())):
         table = SOURCE_TABLES[name]
         df = frame(spark, name, rows).withColumn("load_id", F.lit("handbuilt"))
-        df.select(*[F.col(c.name).cast(c.dtype) for c in table.columns]).write.format("delta") \
+        df.select(*[F.col(c.name).cast(c.dtype.spark()) for c in table.columns]).write.format("delta") \
             .partitionBy(*table.partition_by).save(wh.path(name))
     return wh

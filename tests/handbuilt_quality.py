@@ -126,6 +126,6 @@ def build(spark, root, *, linked: bool = True) -> Warehouse:
         df = frame(spark, name, rows).withColumn("load_id", F.lit("handbuilt-quality"))
         columns = [c for c in table.columns
                    if linked or c.name != "main_diagnosis_group"]
-        df.select(*[F.col(c.name).cast(c.dtype) for c in columns]).write.format("delta") \
+        df.select(*[F.col(c.name).cast(c.dtype.spark()) for c in columns]).write.format("delta") \
             .partitionBy(*table.partition_by).save(wh.path(name))
     return wh

@@ -48,7 +48,7 @@ def stay(**over) -> dict:
 def input_schema(table_name: str) -> T.StructType:
     """The contract's columns without ``load_id``, all nullable (so tests can plant NULLs)."""
     table = SOURCE_TABLES[table_name]
-    return T.StructType([T.StructField(c.name, c.dtype, True)
+    return T.StructType([T.StructField(c.name, c.dtype.spark(), True)
                          for c in table.columns if c.name != "load_id"])
 
 

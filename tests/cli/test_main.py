@@ -262,6 +262,17 @@ def test_explain_prints_one_pass_per_source():
     assert "grouping-sets pass" in result.output
 
 
+def test_explain_json_prints_the_resolved_plan():
+    from phm.compile.plan import plan_from_json
+
+    result = invoke("explain", "gp_contact_share", "polypharmacy_65plus", "--json")
+    assert result.exit_code == 0, result.output
+    plan = plan_from_json(result.output)
+    assert [i.id for i in plan.indicators] == ["gp_contact_share", "polypharmacy_65plus"]
+    assert {p.table for p in plan.passes} == {"health_care", "pharmacy"}
+    assert "gp_contact" in plan.codelists and plan.reads
+
+
 def test_explain_quality_collection_shows_the_shared_index_pass():
     result = invoke("explain", "--collection", "quality")
     assert result.exit_code == 0, result.output

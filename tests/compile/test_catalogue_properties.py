@@ -13,11 +13,11 @@ from spec_helpers import EXACT_COUNTS, REPO_SPECS, TEST_SECRET, indicator, write
 from phm.disclosure import PTable, Protection
 from sample_rows import claim, frame, person
 
-from phm.compile.events import index_events
-from phm.compile.finalise import finalise
-from phm.compile.person_year import build_person_year
+from phm.execute.events import index_events
+from phm.execute.finalise import finalise
+from phm.execute.person_year import build_person_year
 from phm.compile.plan import build_plan
-from phm.data.reference import esp2013, municipalities
+from phm.data.reference_data import esp2013, municipalities
 from phm.data.schemas import SOURCE_TABLES
 from phm.data.warehouse import Warehouse
 from phm.runs.indicators import compute_cells, run_indicators
@@ -34,7 +34,7 @@ def catalogue():
 @pytest.fixture(scope="module")
 def catalogue_cells(spark, calibration_warehouse, catalogue):
     plan = build_plan(catalogue, catalogue.select())
-    cells = compute_cells(spark, calibration_warehouse, plan, catalogue, [2023], TEST_SECRET)
+    cells = compute_cells(spark, calibration_warehouse, plan, [2023], TEST_SECRET)
     return plan, cells, cells.drop("breakdown").toPandas()
 
 
@@ -48,7 +48,7 @@ def test_catalogue_covers_every_theme(catalogue):
 def test_one_scan_per_source_table(spark, calibration_warehouse, catalogue):
     # the Atlas: person-year features only (events are indexed in their own pass, below)
     plan = build_plan(catalogue, catalogue.select(collections=["atlas"]))
-    person_year = build_person_year(spark, calibration_warehouse, plan, catalogue, [2023])
+    person_year = build_person_year(spark, calibration_warehouse, plan, [2023])
     physical = person_year._jdf.queryExecution().executedPlan().toString()
     for table in ("health_care", "pharmacy", "hospital_stay"):
         scans = physical.count(f"{calibration_warehouse.path(table)}]") + \
@@ -60,7 +60,7 @@ def test_one_scan_per_source_table(spark, calibration_warehouse, catalogue):
 def test_stays_are_indexed_once_for_every_event(spark, calibration_warehouse, catalogue):
     plan = build_plan(catalogue, catalogue.select())
     assert len(plan.events) >= 8
-    index = index_events(spark, calibration_warehouse, list(plan.events), catalogue, [2023],
+    index = index_events(spark, calibration_warehouse, plan, [2023],
                          {e.id: date(2023, 12, 31) for e in plan.events})
     physical = index._jdf.queryExecution().executedPlan().toString()
     for table, expected in (("hospital_stay", 1), ("health_care", 1)):
@@ -166,7 +166,7 @@ def test_standardised_equals_crude_on_a_reference_shaped_population(spark, tmp_p
     for name, data in (("population", rows), ("health_care", claims)):
         table = SOURCE_TABLES[name]
         frame(spark, name, data).withColumn("load_id", F.lit("t")).select(
-            *[F.col(c.name).cast(c.dtype) for c in table.columns]).write.format("delta") \
+            *[F.col(c.name).cast(c.dtype.spark()) for c in table.columns]).write.format("delta") \
             .save(wh.path(name))
     spec = indicator("t_std", numerator={"where": [{"feature": "gp_contacts", "at_least": 1}]},
                      measure={"kind": "proportion", "per": 100, "unit": "%", "decimals": 4},

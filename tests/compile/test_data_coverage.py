@@ -44,7 +44,7 @@ def _plan(tmp_path, ids):
 
 def test_a_window_reaching_before_the_population_is_named(tmp_path):
     plan, catalogue = _plan(tmp_path, ["dentist_share_3y", "plain"])
-    gaps = lookback_gaps(plan, catalogue, [2022, 2023, 2024], {"population": 2022})
+    gaps = lookback_gaps(plan, [2022, 2023, 2024], {"population": 2022})
     assert [(g.indicator, g.year) for g in gaps] == [("dentist_share_3y", 2022),
                                                      ("dentist_share_3y", 2023)]
     assert str(gaps[1]) == ("dentist_share_3y 2023: feature dentist_3y counts 3 years "
@@ -56,18 +56,18 @@ def test_a_window_reaching_before_the_population_is_named(tmp_path):
 def test_claims_starting_after_the_population_are_named_and_earlier_claims_do_not_count(
         tmp_path):
     plan, catalogue = _plan(tmp_path, ["dentist_share_3y"])
-    late = lookback_gaps(plan, catalogue, [2024], {"population": 2022, "health_care": 2023})
+    late = lookback_gaps(plan, [2024], {"population": 2022, "health_care": 2023})
     assert [str(g) for g in late] == [
         "dentist_share_3y 2024: feature dentist_3y counts 3 years (2022-2024) but the "
         "warehouse's health_care starts in 2023 (2022 missing)"]
     # claims of a year before the population do not make that year complete
-    early = lookback_gaps(plan, catalogue, [2023], {"population": 2022, "health_care": 2019})
+    early = lookback_gaps(plan, [2023], {"population": 2022, "health_care": 2019})
     assert [(g.indicator, g.year) for g in early] == [("dentist_share_3y", 2023)]
 
 
 def test_a_derived_feature_inherits_the_window_of_its_input(tmp_path):
     plan, catalogue = _plan(tmp_path, ["dentist_derived_3y"])
-    gaps = lookback_gaps(plan, catalogue, [2023], {"population": 2022})
+    gaps = lookback_gaps(plan, [2023], {"population": 2022})
     assert [str(g) for g in gaps] == [
         "dentist_derived_3y 2023: feature dentist_3y counts 3 years (2021-2023) but the "
         "warehouse's population starts in 2022 (2021 missing)"]
@@ -75,7 +75,7 @@ def test_a_derived_feature_inherits_the_window_of_its_input(tmp_path):
 
 def test_insured_previous_year_needs_the_year_before(tmp_path):
     plan, catalogue = _plan(tmp_path, ["insured_before", "plain"])
-    gaps = lookback_gaps(plan, catalogue, [2022, 2023], {"population": 2022})
+    gaps = lookback_gaps(plan, [2022, 2023], {"population": 2022})
     assert [str(g) for g in gaps] == [
         "insured_before 2022: the population keeps persons insured the year before, but the "
         "warehouse's population starts in 2022 (2021 missing)"]
@@ -86,7 +86,7 @@ def test_the_catalogue_look_backs():
 
     catalogue = load_catalogue(REPO_SPECS)
     plan = build_plan(catalogue, catalogue.select(None))
-    gaps = lookback_gaps(plan, catalogue, [2022, 2023, 2024], {"population": 2022},
+    gaps = lookback_gaps(plan, [2022, 2023, 2024], {"population": 2022},
                          {"pharmacy": dt.date(2024, 12, 31)})
     assert {(g.indicator, g.year) for g in gaps} == {
         # a two-year window

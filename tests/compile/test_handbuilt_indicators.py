@@ -240,7 +240,7 @@ def test_results_carry_no_person_ids_and_the_spec_hash(spark, handbuilt_warehous
 def test_shared_plan_equals_indicators_run_one_at_a_time(spark, handbuilt_warehouse, results,
                                                          tmp_path):
     # the optimised plan (all indicators, one pass per source) against naive one-indicator plans
-    from phm.compile.finalise import finalise
+    from phm.execute.finalise import finalise
     from phm.compile.plan import build_plan
     from phm.runs.indicators import compute_cells
     from phm.spec import load_catalogue
@@ -250,7 +250,7 @@ def test_shared_plan_equals_indicators_run_one_at_a_time(spark, handbuilt_wareho
                "value_standardised", "suppressed"]
     for ident in ("t_gp_share", "t_poly65", "t_ed_indirect", "t_mammo"):
         plan = build_plan(catalogue, catalogue.select([ident]))
-        cells = compute_cells(spark, handbuilt_warehouse, plan, catalogue, [2023], TEST_SECRET,
+        cells = compute_cells(spark, handbuilt_warehouse, plan, [2023], TEST_SECRET,
                               materialise=False)
         alone = finalise(cells, plan, EXACT_COUNTS).toPandas()[columns]
         shared = results[results.indicator_id == ident][columns]
@@ -262,11 +262,11 @@ def test_shared_plan_equals_indicators_run_one_at_a_time(spark, handbuilt_wareho
 
 def test_person_year_table_has_every_builtin_attribute(spark, handbuilt_warehouse, tmp_path):
     # the spec checker accepts exactly phm.spec.attributes.ATTRIBUTES; the compiler must build them
-    from phm.compile.person_year import build_person_year, person_year_columns
+    from phm.execute.person_year import build_person_year, person_year_columns
     from phm.compile.plan import build_plan
     from phm.spec import load_catalogue
 
     catalogue = load_catalogue(write_specs(tmp_path, SPECS, AREAS))
     plan = build_plan(catalogue, catalogue.select())
-    table = build_person_year(spark, handbuilt_warehouse, plan, catalogue, [2023])
+    table = build_person_year(spark, handbuilt_warehouse, plan, [2023])
     assert set(person_year_columns(plan)) <= set(table.columns)

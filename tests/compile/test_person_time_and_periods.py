@@ -78,7 +78,7 @@ def build(spark, root) -> Warehouse:
         table = SOURCE_TABLES[name]
         df = (frame(spark, name, rows) if rows else spark.createDataFrame([], table.schema)) \
             .withColumn("load_id", F.lit("h"))
-        df.select(*[F.col(c.name).cast(c.dtype) for c in table.columns]).write.format("delta") \
+        df.select(*[F.col(c.name).cast(c.dtype.spark()) for c in table.columns]).write.format("delta") \
             .partitionBy(*table.partition_by).save(wh.path(name))
     return wh
 

@@ -27,10 +27,10 @@ import pytest
 from pyspark.sql import functions as F
 from spec_helpers import EXACT_COUNTS, REPO_SPECS, TEST_SECRET, indicator, write_specs
 
-from phm.compile.episodes import episodes
-from phm.compile.events import index_events
+from phm.execute.episodes import episodes
+from phm.execute.events import index_events, index_flag
 from phm.compile.plan import build_plan
-from phm.compile.requirements import check_columns
+from phm.execute.columns import check_columns
 from phm.runs.indicators import compute_cells, run_indicators
 from phm.spec.catalogue import load_catalogue
 from phm.spec.issues import SpecError
@@ -59,7 +59,7 @@ def catalogue():
 def quality_cells(spark, warehouse, catalogue):
     """The repository's quality collection, cells before statistics and disclosure."""
     plan = build_plan(catalogue, catalogue.select(collections=["quality"]))
-    cells = compute_cells(spark, warehouse, plan, catalogue, [2023], TEST_SECRET).toPandas()
+    cells = compute_cells(spark, warehouse, plan, [2023], TEST_SECRET).toPandas()
     return cells
 
 
@@ -148,24 +148,27 @@ def test_pdc_shifts_overlapping_supplies(spark, warehouse, quality_cells):
 
 def test_data_end_rule(spark, warehouse, catalogue):
     event = catalogue.events["readmission_30d"]
+    users = [i for i in catalogue.select() if i.events == event.id]
+    plan = build_plan(catalogue, users[:1])
+    assert [e.id for e in plan.events] == [event.id]
     for end, expected in ((dt.date(2023, 12, 31), 10), (dt.date(2024, 1, 21), 11),
                           (dt.date(2024, 1, 20), 10)):
-        index = index_events(spark, warehouse, [event], catalogue, [2023], {event.id: end})
-        assert index.where(F.col("_i0")).count() == expected, end
+        index = index_events(spark, warehouse, plan, [2023], {event.id: end})
+        assert index.where(F.col(index_flag(event.id))).count() == expected, end
 
 
 def test_missing_linked_column_fails_clearly(spark, tmp_path_factory, catalogue):
     unlinked = hq.build(spark, tmp_path_factory.mktemp("unlinked"), linked=False)
     plan = build_plan(catalogue, catalogue.select(["avoidable_hospitalisations_acsc"]))
     with pytest.raises(SpecError) as err:
-        check_columns(spark, unlinked, plan, catalogue)
+        check_columns(spark, unlinked, plan)
     text = str(err.value)
     assert "features/acsc_admissions.yaml" in text and "codes" in text
     assert "hospital_stay.main_diagnosis_group" in text
     assert "avoidable_hospitalisations_acsc" in text
     # events that do not use the linked diagnosis run on such a warehouse
     fine = build_plan(catalogue, catalogue.select(["gp_contact_after_discharge_65plus"]))
-    check_columns(spark, unlinked, fine, catalogue)
+    check_columns(spark, unlinked, fine)
 
 
 # ---------------------------------------------------------------------------------------------

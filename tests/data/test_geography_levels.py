@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from spec_helpers import EXACT_COUNTS, REPO_SPECS
 
-from phm.compile.finalise import finalise
+from phm.execute.finalise import finalise
 from phm.compile.plan import build_plan
-from phm.data import reference
-from phm.data.load import ensure_table
+from phm.data import reference, reference_data
+from phm.data.warehouse import ensure_table
 from phm.data.schemas import REF_GEOGRAPHY
 from phm.data.warehouse import Warehouse
 from phm.publish.export import geo_names
@@ -29,14 +29,14 @@ BRUSSELS = "04000"
 
 
 def test_every_municipality_is_in_exactly_one_unit_of_each_level():
-    m = reference.municipalities()
+    m = reference_data.municipalities()
     assert m["nis"].is_unique
     for column in LEVELS.values():
         assert m[column].notna().all(), f"municipalities without {column}"
     # units nest: an arrondissement in one province, a province in one region
     assert (m.groupby("arr_nis")["prov_nis"].nunique() == 1).all()
     assert (m.groupby("prov_nis")["reg_nis"].nunique() == 1).all()
-    units = reference.provinces_regions()
+    units = reference_data.provinces_regions()
     provinces = units[units["level"] == "province"].set_index("nis")
     assert provinces.index.is_unique and len(provinces) == 11  # 10 provinces + Brussels-Capital
     assert set(m["prov_nis"]) == set(provinces.index)
@@ -50,15 +50,15 @@ def test_every_municipality_is_in_exactly_one_unit_of_each_level():
 
 
 def test_every_unit_has_a_name_in_three_languages():
-    units = reference.provinces_regions()
+    units = reference_data.provinces_regions()
     assert units[["name_nl", "name_fr", "name_en"]].notna().all().all()
     brussels = units[(units["level"] == "province") & (units["nis"] == BRUSSELS)].iloc[0]
     assert brussels["name_nl"] == "Brussels Hoofdstedelijk Gewest"
     assert brussels["name_fr"] == "Région de Bruxelles-Capitale"
     assert brussels["name_en"] == "Brussels-Capital Region"
     # the same province, with the same names, wherever the province is named
-    m = reference.municipalities().drop_duplicates("prov_nis").set_index("prov_nis")
-    a = reference.arrondissements().drop_duplicates("prov_nis").set_index("prov_nis")
+    m = reference_data.municipalities().drop_duplicates("prov_nis").set_index("prov_nis")
+    a = reference_data.arrondissements().drop_duplicates("prov_nis").set_index("prov_nis")
     p = units[units["level"] == "province"].set_index("nis")
     for frame in (m, a):
         assert frame.index.notna().all()
@@ -78,7 +78,7 @@ def test_written_reference_geography_has_a_province_everywhere(spark, tmp_path):
 def test_a_warehouse_written_before_gets_brussels_province_when_read(spark, tmp_path):
     # ref_geography written by an earlier phm: Brussels municipalities without a province
     warehouse = Warehouse.at(tmp_path / "old")
-    rows = reference.municipalities().sort_values("nis")
+    rows = reference_data.municipalities().sort_values("nis")
     brussels = rows["reg_nis"] == BRUSSELS
     rows.loc[brussels, ["prov_nis", "prov_name_nl"]] = None
     ensure_table(spark, warehouse.path("ref_geography"), REF_GEOGRAPHY)
@@ -97,7 +97,7 @@ def cells(spark, small_warehouse):
     """True counts (no noise) of a whole-population indicator, 2022, and its published rows."""
     catalogue = load_catalogue(REPO_SPECS)
     plan = build_plan(catalogue, catalogue.select(["bim_share"]))
-    computed = compute_cells(spark, small_warehouse, plan, catalogue, [2022],
+    computed = compute_cells(spark, small_warehouse, plan, [2022],
                              EXACT_COUNTS.secret, materialise=False).cache()
     published = finalise(computed, plan, EXACT_COUNTS).toPandas()
     return computed.drop("breakdown").toPandas(), published
@@ -109,7 +109,7 @@ def test_each_level_adds_up_to_belgium(cells):
     belgium = totals[totals["geo_level"] == "belgium"]
     assert len(belgium) == 1 and belgium["dpers"].item() > 0
     expected = belgium[MEASURES].iloc[0]
-    geo = reference.municipalities().set_index("nis", drop=False)
+    geo = reference_data.municipalities().set_index("nis", drop=False)
     munis = totals[totals["geo_level"] == "municipality"]
     for level, column in LEVELS.items():
         units = totals[totals["geo_level"] == level]

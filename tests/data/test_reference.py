@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from phm.data import reference
+from phm.data import reference, reference_data
 from phm.data.schemas import REFERENCE_TABLES
 from phm.data.warehouse import Warehouse
 
 
 def test_municipalities_keep_nis_codes_as_text():
-    m = reference.municipalities()
+    m = reference_data.municipalities()
     assert len(m) == 581 and m["nis"].is_unique
     assert m["nis"].str.fullmatch(r"\d{5}").all()
     assert m["arr_nis"].nunique() == 43
@@ -23,16 +23,16 @@ def test_municipalities_keep_nis_codes_as_text():
 
 
 def test_population_and_esp2013():
-    p = reference.population_age_sex_region(2020)
+    p = reference_data.population_age_sex_region(2020)
     assert int(p["population"].sum()) == 11_492_641  # regions only: no double count
     assert set(p["reg_nis"]) == {"02000", "03000", "04000"}
-    assert reference.population_age_sex_region(2024)["year"].unique().tolist() == [2021]
-    assert int(reference.esp2013()["esp2013"].sum()) == 100_000
-    assert len(reference.esp2013(detailed=True)) == 21
+    assert reference_data.population_age_sex_region(2024)["year"].unique().tolist() == [2021]
+    assert int(reference_data.esp2013()["esp2013"].sum()) == 100_000
+    assert len(reference_data.esp2013(detailed=True)) == 21
 
 
 def test_nomenclature_has_a_default_code_per_service_group():
-    n = reference.nomenclature()
+    n = reference_data.nomenclature()
     assert n["nomen_code"].is_unique and n["nomen_code"].str.fullmatch(r"\d{6}").all()
     first = n.groupby("service_group", sort=False)["nomen_code"].first()
     assert first["gp_consult"] == "101076" and first["gp_home_visit"] == "103132"
@@ -43,7 +43,7 @@ def test_nomenclature_has_a_default_code_per_service_group():
 
 
 def test_products_cover_the_atc_codes_the_generator_needs():
-    p = reference.products()
+    p = reference_data.products()
     assert p["cnk"].is_unique and p["cnk"].str.fullmatch(r"\d{7}").all()
     needed = {"A10BA02", "A10AE04", "C10AA05", "J07BB02", "N06AB10", "R03AC02", "G03AA07", "D07AC01"}
     assert needed <= set(p["atc5"])

@@ -9,7 +9,7 @@ import dataclasses
 import pytest
 from spec_helpers import REPO_SPECS
 
-from phm.data import reference
+from phm.data import reference_data
 from phm.data.warehouse import Warehouse
 from phm.runs.simulations import simulate
 from phm.spec import load_catalogue
@@ -24,7 +24,7 @@ PERSONS = 6000
 
 def _pilot_municipalities() -> tuple[str, ...]:
     """The most populous municipalities, until a quarter of Belgium (all three regions)."""
-    m = reference.municipalities().sort_values("pop_2020_total", ascending=False)
+    m = reference_data.municipalities().sort_values("pop_2020_total", ascending=False)
     share = m.pop_2020_total.cumsum() / m.pop_2020_total.sum()
     return tuple(sorted(m.nis[share <= 0.25]))
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from phm.data import reference as ref
+from phm.data import reference_data as ref
 from phm.stats import standardise
 from phm.stats.intervals import fay_feuer, poisson_exact
 from phm.stats.standardise import (

@@ -8,16 +8,16 @@ from decimal import Decimal
 import pytest
 from pyspark.sql import types as T
 
-from phm.data import load, reference, rules
+from phm.data import load, reference, reference_data, rules
 from phm.data.schemas import SOURCE_TABLES
 from phm.data.warehouse import Warehouse
 from phm.synth import defects
 
 SEED = 12  # kinds are drawn by hash: at this size, seed 12 happens to draw every kind
 RATE = 0.3
-CNKS = reference.products()["cnk"].tolist()
-CODES = reference.nomenclature()["nomen_code"].tolist()
-NIS = reference.municipalities()["nis"].tolist()
+CNKS = reference_data.products()["cnk"].tolist()
+CODES = reference_data.nomenclature()["nomen_code"].tolist()
+NIS = reference_data.municipalities()["nis"].tolist()
 
 
 def _source_rows() -> dict[str, list[tuple]]:

@@ -25,7 +25,7 @@ def test_tables_follow_the_contract_and_clean_data_is_all_accepted(spark, small_
     for name, table in SOURCE_TABLES.items():
         df = small_warehouse.read(spark, name)
         assert [f.name for f in df.schema.fields] == table.column_names
-        assert [f.dataType for f in df.schema.fields] == [c.dtype for c in table.columns]
+        assert [f.dataType for f in df.schema.fields] == [c.dtype.spark() for c in table.columns]
         assert df.count() > 0, name
     log = small_warehouse.read(spark, "load_log").collect()
     assert {r.table for r in log} == set(SOURCE_TABLES)

@@ -492,20 +492,34 @@ def explain(
     ] = None,
     collection: CollectionOption = None,
     specs_dir: SpecsDirOption = "indicator_specs",
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print the resolved plan of the indicators as JSON (every "
+                     "code list, scheme, area and column the passes use) instead of words."),
+    ] = False,
 ) -> None:
     """Print, in words, the plan a run of these indicators (or scenarios) would execute."""
-    from phm.compile.plan import build_plan, explain as explain_plan
+    from phm.compile.explain import explain as explain_plan
+    from phm.compile.plan import build_plan, plan_to_json
     from phm.simulations.explain import explain_scenario
 
     specs, collection = _ids(more, ids), _ids(collection)
     catalogue = _catalogue(specs_dir)
     scenarios = [s for s in specs or [] if s in catalogue.simulations]
     indicators = [s for s in specs or [] if s not in catalogue.simulations]
+    if as_json:
+        if scenarios:
+            raise typer.BadParameter("--json prints indicator plans; leave out the scenarios "
+                                     f"{', '.join(scenarios)}")
+        plan = build_plan(catalogue, catalogue.select(indicators or None,
+                                                      collections=collection))
+        print(plan_to_json(plan))
+        return
     texts = [explain_scenario(catalogue.simulations[s], catalogue) for s in scenarios]
     if indicators or not scenarios:
         plan = build_plan(catalogue, catalogue.select(indicators or None,
                                                       collections=collection))
-        texts.insert(0, explain_plan(plan, catalogue))
+        texts.insert(0, explain_plan(plan))
     console.print("\n\n".join(texts), highlight=False, markup=False, soft_wrap=True)
 
 

@@ -1,15 +1,12 @@
-"""From checked specs to PySpark: plan what to compute, then emit DataFrame code.
+"""From checked specs to a resolved plan: what to compute, in how many passes. Pure Python.
 
-In data-flow order:
+- ``plan`` resolves the catalogue into a self-contained, serialisable :class:`~phm.compile.plan.Plan`:
+  which features each source pass computes, which events are indexed, which grouping sets the
+  aggregation needs, and every code list, age scheme, area membership, variable kind and source
+  column the passes use;
+- ``requirements`` finds the periods a plan cannot compute (look-backs before the data, seasons
+  after it);
+- ``explain`` says the plan in words (``phm explain``).
 
-- ``plan`` decides (no Spark): which features each source pass computes, which events are
-  indexed, which grouping sets the aggregation needs; ``requirements`` checks the warehouse has
-  every column the plan reads. ``codes`` turns code lists into column predicates.
-- ``episodes`` chains classic stays into hospital episodes; ``events`` indexes them once for
-  every event sequence (index flag, follow-up inside the window, data-end rule).
-- ``person_year`` computes every feature in one pass per source table (PDC included) and adds
-  the event counts: the person-year table.
-- ``aggregate`` turns it into indicator cells (all indicators x all breakdowns in one
-  grouping-sets pass); ``hospital`` adds observed vs expected per hospital from a risk model.
-- ``finalise`` applies statistics and disclosure per indicator-period.
+The Spark passes that execute a plan are in :mod:`phm.execute`; they never see the catalogue.
 """

@@ -1,4 +1,12 @@
-"""The logical plan of a run: what is computed, in how many passes. Pure Python, no Spark.
+"""The resolved plan of a run: what is computed, in how many passes, and everything the passes
+need to know about the specs. Pure Python, no Spark.
+
+Resolve, then execute (like dbt's manifest): :func:`build_plan` reads the catalogue once and
+copies into the plan every code list, age scheme, area membership and variable kind the passes
+use, the columns each pass reads (with the spec file and line that asks for them) and the
+geography hierarchy. The Spark passes (:mod:`phm.execute`) take ``(spark, warehouse, plan,
+years)`` and never see the catalogue, and the plan round-trips through JSON
+(:func:`plan_to_json`, :func:`plan_from_json`), so it can be stored, diffed and tested alone.
 
 Sharing is decided here:
 - every feature needed by the selected indicators is computed once, and all features that read
@@ -9,19 +17,34 @@ Sharing is decided here:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
+from typing import Any
 
-from phm.spec.catalogue import Catalogue, feature_inputs
-from phm.spec.models import GEO_LEVELS, SOURCES, Event, Feature, Indicator
+from phm.spec.catalogue import Catalogue, feature_inputs, indicator_variables
+from phm.spec.issues import Loc, dotted
+from phm.registry.sources import CODE_SYSTEMS, SOURCES, STAYS
+from phm.spec.models import (EPISODE_COLUMNS, GEO_LEVELS, AgeScheme, CodeList, Event, Feature,
+                             Indicator, Selection)
 
-# the column of the cube that carries each geography level (belgium: no column, all rows)
+# the column of the cube that carries each geography level (belgium: no column, all rows),
+# finest first: each level's units are unions of the units of the level before
 GEO_COLUMNS = {"municipality": "nis", "arrondissement": "arr_nis", "province": "prov_nis",
                "region": "reg_nis", "belgium": None}
+assert tuple(GEO_COLUMNS) == GEO_LEVELS
+
+# episode columns computed by the chaining of stays, not read from hospital_stay
+DERIVED_EPISODE_COLUMNS = frozenset({"n_stays", "transferred", "stay_type"})
 
 
 def dim_column(dim: str) -> str:
     """Cube column of a breakdown dimension: 'age:atlas' -> 'age_atlas'."""
     return dim.replace(":", "_")
+
+
+def code_column(codelist: CodeList) -> str:
+    """The source column a code list is matched against."""
+    return CODE_SYSTEMS[codelist.system][1]
 
 
 @dataclass(frozen=True)
@@ -32,14 +55,27 @@ class SourcePass:
     features: tuple[Feature, ...]
 
     @property
-    def per_code(self) -> bool:
-        """Pharmacy is first summed per person, year and ATC5, so thresholds per medicine
-        (>= 80 DDD) and distinct medicines come out of the same pass."""
-        return self.table == "pharmacy"
+    def per_code(self) -> str | None:
+        """The code column the pass first sums per (pharmacy: ATC5, so thresholds per medicine,
+        >= 80 DDD, and distinct medicines come out of the same pass); None: one group-by."""
+        return SOURCES[self.table].per_code
 
     @property
     def max_window(self) -> int:
         return max(f.window_years for f in self.features)
+
+
+@dataclass(frozen=True)
+class ColumnRead:
+    """A source column a pass reads, and the spec field that asks for it (for the error a
+    warehouse without the column gets: file, line, field, and the indicators that need it)."""
+
+    table: str
+    column: str
+    file: str
+    line: int | None
+    field: str
+    used_by: tuple[str, ...]  # indicator ids
 
 
 @dataclass(frozen=True)
@@ -52,10 +88,35 @@ class Plan:
     area_sets: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...]  # (area set, breakdowns)
     hashes: dict[str, str]
     events: tuple[Event, ...] = ()  # event sequences, indexed in one pass over the stays
+    # -- resolved from the catalogue: what the passes would otherwise look up while running
+    codelists: dict[str, CodeList] = field(default_factory=dict)  # read by features, events
+    age_schemes: dict[str, AgeScheme] = field(default_factory=dict)  # of 'age:' breakdowns
+    area_members: dict[str, tuple[tuple[str, str], ...]] = field(
+        default_factory=dict)  # area set -> (municipality NIS, area code) pairs
+    variable_kinds: dict[str, str] = field(default_factory=dict)  # of risk-model factors
+    indicator_features: dict[str, tuple[str, ...]] = field(
+        default_factory=dict)  # indicator id -> features it reads, inputs included
+    reads: tuple[ColumnRead, ...] = ()  # source columns the passes read
+    geography: tuple[tuple[str, str | None], ...] = tuple(GEO_COLUMNS.items())
 
     @property
     def features(self) -> tuple[Feature, ...]:
         return tuple(f for p in self.passes for f in p.features) + self.derived
+
+    def feature(self, name: str) -> Feature | None:
+        return next((f for f in self.features if f.id == name), None)
+
+    def features_of(self, ind: Indicator) -> list[Feature]:
+        """The features an indicator reads (derived features' inputs included), inputs first."""
+        by_id = {f.id: f for f in self.features}
+        return [by_id[name] for name in self.indicator_features[ind.id]]
+
+    def event(self, event_id: str) -> Event:
+        return next(e for e in self.events if e.id == event_id)
+
+    @property
+    def geo_columns(self) -> dict[str, str | None]:
+        return dict(self.geography)
 
     @property
     def lookback_years(self) -> int:
@@ -68,18 +129,31 @@ def _passes(features: list[Feature]) -> tuple[SourcePass, ...]:
                  for table in SOURCES if any(f.source == table for f in features))
 
 
+def _codelists(catalogue: Catalogue, features: list[Feature], events: list[Event]
+               ) -> dict[str, CodeList]:
+    names = {f.codes for f in features if f.codes}
+    names |= {c for e in events for sel in (e.index, e.follow_up)
+              for c in (sel.codes, sel.exclude_codes) if c}
+    return {n: catalogue.codelists[n] for n in sorted(names)}
+
+
+def _area_members(catalogue: Catalogue, names: list[str]) -> dict[str, tuple[tuple[str, str], ...]]:
+    return {name: tuple((nis, code) for code, area in catalogue.areas[name].areas.items()
+                        for nis in area.municipalities) for name in sorted(names)}
+
+
 def feature_plan(catalogue: Catalogue, names: list[str]) -> Plan:
     """A plan computing only these person-year features (and their inputs), for readers of
     the person-year table other than indicators (financing simulations)."""
     features = catalogue.features_named(sorted(names))
     return Plan((), _passes(features), tuple(f for f in features if f.derived is not None),
-                (), (), (), {})
+                (), (), (), {}, codelists=_codelists(catalogue, features, []),
+                reads=tuple(_reads(catalogue, features, [], [])))
 
 
 def build_plan(catalogue: Catalogue, indicators: list[Indicator]) -> Plan:
     features = catalogue.features_for(indicators)
-    passes = _passes(features)
-    derived = tuple(f for f in features if f.derived is not None)
+    events = catalogue.events_for(indicators)
     dims = tuple(sorted({d for ind in indicators for d in ind.breakdowns.dims}))
     sets: list[tuple[str, tuple[str, ...]]] = []
     for level in GEO_LEVELS:
@@ -94,217 +168,156 @@ def build_plan(catalogue: Catalogue, indicators: list[Indicator]) -> Plan:
         for area in ind.breakdowns.areas:
             combos = area_sets.setdefault(area, [])
             combos += [c for c in ind.breakdowns.sets if c not in combos]
-    hashes = {ind.id: catalogue.hash_of("indicators", ind.id) for ind in indicators}
-    return Plan(tuple(indicators), passes, derived, dims, tuple(sets),
-                tuple((a, tuple(c)) for a, c in sorted(area_sets.items())), hashes,
-                tuple(catalogue.events_for(indicators)))
+    factors = {f for ind in indicators if ind.hospital_comparison
+               for f in ind.hospital_comparison.risk_factors}
+    return Plan(
+        indicators=tuple(indicators),
+        passes=_passes(features),
+        derived=tuple(f for f in features if f.derived is not None),
+        dims=dims,
+        grouping_sets=tuple(sets),
+        area_sets=tuple((a, tuple(c)) for a, c in sorted(area_sets.items())),
+        hashes={ind.id: catalogue.hash_of("indicators", ind.id) for ind in indicators},
+        events=tuple(events),
+        codelists=_codelists(catalogue, features, events),
+        age_schemes={s: catalogue.age_schemes[s] for s in sorted(
+            d.split(":", 1)[1] for d in dims if d.startswith("age:"))},
+        area_members=_area_members(catalogue, list(area_sets)),
+        variable_kinds={f: kind for f in sorted(factors)
+                        if (kind := catalogue.variable_kind(f)) is not None},
+        indicator_features={ind.id: tuple(f.id for f in catalogue.features_for([ind]))
+                            for ind in indicators},
+        reads=tuple(_reads(catalogue, features, events, indicators)),
+    )
 
 
-def explain(plan: Plan, catalogue: Catalogue) -> str:
-    """The plan in words, for ``phm explain``."""
-    lines = [f"{len(plan.indicators)} indicator(s): "
-             + ", ".join(f"{i.id} v{i.version}" for i in plan.indicators), ""]
-    if plan.events:
-        follow = sorted({e.follow_up.source for e in plan.events})
-        lines.append("0. Index events (materialised once, one row per index episode): "
-                     "hospital_stay read ONCE, classic stays chained into episodes "
-                     "(transfers the same or next day elsewhere, overlapping stays), each "
-                     "event's index a flag on the same rows; follow-ups from "
-                     f"{' and '.join(follow)} (read ONCE) found by one window per person, a "
-                     "range frame per event, no join:")
-        for e in plan.events:
-            lines.append(f"   - {e.id}: {_describe_event(e)}")
-        lines.append("")
-    lines.append("1. Person-year table (materialised once, one row per person and year):")
-    lines.append("   - population: the period years and the year before "
-                 "(age, sex, BIM, residence, flags, insured the previous year)")
-    for p in plan.passes:
-        how = ("summed per person, year and ATC5, then per person and year" if p.per_code
-               else "one group-by per person and year")
-        window = (f"; reads {p.max_window - 1} extra year(s) for windows (a period whose "
-                  "window starts before the data is not computed)" if p.max_window > 1 else "")
-        lines.append(f"   - {p.table}: ONE pass, {len(p.features)} feature(s) as conditional "
-                     f"aggregates, {how}{window}:")
-        for f in p.features:
-            lines.append(f"       {f.id}: {_describe_feature(f, catalogue)}")
-    if plan.derived:
-        lines.append("   - derived from the above, no extra pass: "
-                     + ", ".join(f.id for f in plan.derived))
-    if plan.events:
-        lines.append(f"   - event counts (index stays, followed stays) of {len(plan.events)} "
-                     "event(s), from the index-event table above")
-    lines.append("")
-    n_sets = len(plan.grouping_sets)
-    lines.append(f"2. Aggregation: the person-year table summed once into a cube (municipality x "
-                 f"{', '.join(plan.dims) or 'no breakdown'} x age band x sex), then ONE "
-                 f"grouping-sets pass over it ({n_sets} set(s); each indicator's rows go to "
-                 "its own sets only), strata added up per cell:")
-    for level, combo in plan.grouping_sets:
-        lines.append(f"   - {level}" + (f" x {' x '.join(combo)}" if combo else ""))
-    for area, combos in plan.area_sets:
-        lines.append(f"   - custom areas {area!r} x {len(combos)} breakdown set(s)")
-    lines.append("")
-    compared = [i for i in plan.indicators if i.hospital_comparison]
-    if compared:
-        lines.append("2b. Hospital comparison (index stays per discharging hospital; a logistic "
-                     "risk model per indicator and year, fitted on covariate patterns):")
-        for ind in compared:
-            hc = ind.hospital_comparison
-            lines.append(f"   - {ind.id}: risk factors {', '.join(hc.risk_factors)}; funnel "
-                         f"limits {', '.join(f'{x:.1%}' for x in hc.funnel)}")
-        lines.append("")
-    lines.append("3. Per indicator (statistics, then disclosure control):")
-    for ind in plan.indicators:
-        std = ind.standardisation
-        std_text = {"none": "crude only", "direct": f"direct age-sex standardisation on "
-                    f"{std.reference}", "indirect": "indirect standardisation (O/E against "
-                    "Belgium's age-sex rates)"}[std.method]
-        grain = {"person_year": "", "stay": f" of index stays of {ind.events}",
-                 "person": f" of persons with an index stay of {ind.events}"}[ind.grain]
-        lines.append(f"   - {ind.id} [{plan.hashes[ind.id]}]: {ind.measure.kind}{grain} "
-                     f"x{ind.measure.per:g}"
-                     f" ({ind.measure.unit}), CI {ind.measure.interval}, {std_text}; person "
-                     f"counts perturbed (cell key), cells under {ind.disclosure.min_count} "
-                     "persons hidden")
-    lines += ["", "Indicators, as compiled from their specs (who is counted, what, how it is "
-              "expressed):"]
-    for ind in plan.indicators:
-        lines += describe_indicator(ind, catalogue)
-    return "\n".join(lines)
+# ---------------------------------------------------------------------------------------------
+# columns each pass reads
 
 
-def describe_indicator(ind: Indicator, catalogue: Catalogue) -> list[str]:
-    """An indicator in words: population, numerator, measure and the spec's definition, so an
-    analyst can check that the spec says what was meant."""
-    m = ind.measure
-    lines = [f"   - {ind.id} v{ind.version} ({ind.status}): {ind.label.en}",
-             f"       population: {_describe_population(ind)}",
-             f"       numerator: {_describe_numerator(ind, catalogue)}"]
-    per = "" if m.per == 1 else f" x {m.per:g}"
-    value = {"proportion": f"numerator / population{per}",
-             "rate": {"persons": f"numerator / persons of the population{per}",
-                      "person_years": f"numerator / person-years insured{per}",
-                      "person_days": f"numerator / person-days insured{per}"}[m.denominator],
-             "mean": f"numerator / persons of the population{per} (persons with 0 count as 0)",
-             "ratio": f"numerator / sum of {m.denominator_sum} over the population{per}"}[m.kind]
-    if ind.grain != "person_year":
-        value = "numerator / " + {"stay": "index stays", "person": "persons with an index "
-                                  "stay"}[ind.grain] + f" of {ind.events}{per}"
-    std = ind.standardisation
-    std_text = {"none": "crude", "direct": f"direct age-sex standardisation on {std.reference}",
-                "indirect": "indirect age-sex standardisation (O/E against Belgium)"}[std.method]
-    ci = "no interval" if m.interval == "none" else f"{m.interval} {m.ci_level:.0%} interval"
-    lines.append(f"       measure: {m.kind} = {value}, in {m.unit}, {m.decimals} decimal(s); "
-                 f"{ci}; {std_text}")
-    if ind.pooled_years > 1:
-        lines.append(f"       period: {ind.pooled_years} years pooled (period Y adds up the "
-                     f"numerators and denominators of Y-{ind.pooled_years - 1} to Y)")
-    if ind.change:
-        lines.append("       change: the value minus that of the previous period, with its "
-                     "interval")
-    lines.append(f"       definition: {' '.join(ind.definition.en.split())}")
-    return lines
+def _read(catalogue: Catalogue, kind: str, ident: str, table: str, column: str, loc: Loc,
+          users: tuple[str, ...]) -> ColumnRead:
+    source = catalogue.sources.get((kind, ident))
+    return ColumnRead(table, column, source.name if source else f"{kind}/{ident}",
+                      source.line_of(loc) if source else None,
+                      dotted(loc), users)
 
 
-def _describe_population(ind: Indicator) -> str:
-    pop = ind.population
-    who = "index stays of persons" if ind.grain == "stay" else "persons"
-    age = pop.age
-    if age.min is not None and age.max is not None:
-        ages = f"aged {age.min}-{age.max} at 31 December"
-    elif age.min is not None:
-        ages = f"aged {age.min} and over at 31 December"
-    elif age.max is not None:
-        ages = f"aged {age.max} or under at 31 December"
-    else:
-        ages = "of all ages"
-    parts = [f"{who} in the population of the year, {ages}"]
-    if pop.sex:
-        parts.append({"F": "women only", "M": "men only"}[pop.sex])
-    if pop.alive_at_end:
-        parts.append("alive at the end of the year")
-    if pop.insured_previous_year:
-        parts.append("also insured the year before")
-    if pop.insured_years > 1:
-        parts.append(f"in the population in each of the {pop.insured_years} years up to the "
-                     "period year")
-    if pop.where:
-        parts.append("with " + " and ".join(describe_condition(c) for c in pop.where))
-    if pop.exclude:
-        parts.append("excluding " + " or ".join(describe_condition(c) for c in pop.exclude))
-    return ", ".join(parts)
+def _selection_reads(catalogue: Catalogue, table: str, ident: str, loc: Loc, sel: Selection,
+                     users: tuple[str, ...]) -> list[ColumnRead]:
+    out = []
+    for key in ("codes", "exclude_codes"):
+        name = getattr(sel, key)
+        if name:
+            out.append(_read(catalogue, "events", ident, table,
+                             code_column(catalogue.codelists[name]), loc + (key,), users))
+    for key in ("where", "exclude"):
+        for col in getattr(sel, key):
+            if SOURCES[table].episodes and col in DERIVED_EPISODE_COLUMNS:
+                continue
+            out.append(_read(catalogue, "events", ident, table, col, loc + (key, col), users))
+    return out
 
 
-def _describe_numerator(ind: Indicator, catalogue: Catalogue) -> str:
-    if ind.grain == "stay":
-        return f"index stays of {ind.events} with a follow-up in the window"
-    if ind.grain == "person":
-        return f"persons with a followed index stay of {ind.events}"
-    num = ind.numerator
-    if num.sum is None:
-        return "persons with " + " and ".join(describe_condition(c) for c in num.where)
-    feature = catalogue.features.get(num.sum)
-    unit = f" ({feature.unit})" if feature is not None and feature.unit else ""
-    who = ("the persons of the population with "
-           + " and ".join(describe_condition(c) for c in num.where)) if num.where \
-        else "the persons of the population"
-    return f"sum of {num.sum}{unit} over {who}"
+def _reads(catalogue: Catalogue, features: list[Feature], events: list[Event],
+           indicators: list[Indicator]) -> list[ColumnRead]:
+    """Every source column the feature passes and the event indexing read."""
+    by_feature = {f.id: tuple(i.id for i in indicators
+                              if f.id in {g.id for g in catalogue.features_for([i])})
+                  for f in features}
+    out: list[ColumnRead] = []
+    for f in features:
+        if f.derived is not None:
+            continue
+        assert f.source is not None  # not derived: Feature._shape requires it
+        users = by_feature[f.id]
+        if f.codes:
+            out.append(_read(catalogue, "features", f.id, f.source,
+                             code_column(catalogue.codelists[f.codes]), ("codes",), users))
+        out += [_read(catalogue, "features", f.id, f.source, c, ("where", c), users)
+                for c in f.where]
+        if f.of:
+            out.append(_read(catalogue, "features", f.id, f.source, f.of, ("of",), users))
+        if f.having:
+            out.append(_read(catalogue, "features", f.id, f.source, f.having.sum_of,
+                             ("having", "sum_of"), users))
+    for e in events:
+        users = tuple(i.id for i in indicators if i.events == e.id)
+        out += _selection_reads(catalogue, STAYS, e.id, ("index",), e.index, users)
+        out += _selection_reads(catalogue, e.follow_up.source, e.id, ("follow_up",),
+                                e.follow_up, users)
+    if events:  # the chaining of stays into episodes itself
+        users = tuple(i.id for i in indicators if i.events)
+        out += [_read(catalogue, "events", events[0].id, STAYS, c, ("index",), users)
+                for c in EPISODE_COLUMNS if c not in DERIVED_EPISODE_COLUMNS
+                and c != "main_diagnosis_group"]
+    return out
 
 
-def describe_condition(c) -> str:
-    """A population or target-group condition in words (also used for scenarios)."""
-    if c.equals is not None:
-        value = str(c.equals).lower() if isinstance(c.equals, bool) else c.equals
-        return f"{c.feature} = {value}"
-    if c.in_ is not None:
-        return f"{c.feature} in {', '.join(map(str, c.in_))}"
-    if c.top is not None:
-        return (f"{c.feature} in the top {c.top * 100:g}% of the population of the year "
-                "(ties at the cut included)")
-    if c.at_least is not None and c.at_most is not None:
-        return f"{c.feature} {c.at_least:g}-{c.at_most:g}"
-    if c.at_least is not None:
-        return f"{c.feature} >= {c.at_least:g}"
-    return f"{c.feature} <= {c.at_most:g}"
+# ---------------------------------------------------------------------------------------------
+# serialisation
 
 
-def _describe_selection(sel) -> str:
-    parts = []
-    if sel.codes:
-        parts.append(f"codes {sel.codes}")
-    parts += [f"{k} = {v}" for k, v in sel.where.items()]
-    if sel.exclude_codes:
-        parts.append(f"not codes {sel.exclude_codes}")
-    parts += [f"not {k} = {v}" for k, v in sel.exclude.items()]
-    return ", ".join(parts) or "all"
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    """The plan as JSON-ready data (spec models dumped by alias, as written in YAML)."""
+    def dump(model: Any) -> Any:
+        return model.model_dump(mode="json", by_alias=True, exclude_unset=False)
+
+    return {
+        "indicators": [dump(i) for i in plan.indicators],
+        "passes": [{"table": p.table, "features": [dump(f) for f in p.features]}
+                   for p in plan.passes],
+        "derived": [dump(f) for f in plan.derived],
+        "dims": list(plan.dims),
+        "grouping_sets": [[level, list(combo)] for level, combo in plan.grouping_sets],
+        "area_sets": [[a, [list(c) for c in combos]] for a, combos in plan.area_sets],
+        "hashes": dict(plan.hashes),
+        "events": [dump(e) for e in plan.events],
+        "codelists": {n: dump(c) for n, c in plan.codelists.items()},
+        "age_schemes": {n: dump(s) for n, s in plan.age_schemes.items()},
+        "area_members": {a: [list(m) for m in members]
+                         for a, members in plan.area_members.items()},
+        "variable_kinds": dict(plan.variable_kinds),
+        "indicator_features": {i: list(fs) for i, fs in plan.indicator_features.items()},
+        "reads": [{"table": r.table, "column": r.column, "file": r.file, "line": r.line,
+                   "field": r.field, "used_by": list(r.used_by)} for r in plan.reads],
+        "geography": [[level, column] for level, column in plan.geography],
+    }
 
 
-def _describe_event(e: Event) -> str:
-    w = e.follow_up.window
-    what = "an episode" if e.follow_up.source == "hospital_stay" else "a claim"
-    return (f"index episodes ({_describe_selection(e.index)}) followed by {what} "
-            f"({_describe_selection(e.follow_up)}) {w.from_days}-{w.to_days} days after "
-            f"discharge; indexes whose window passes the data end are left out")
+def plan_from_dict(data: dict[str, Any]) -> Plan:
+    """The inverse of :func:`plan_to_dict` (the spec models are validated again)."""
+    return Plan(
+        indicators=tuple(Indicator.model_validate(i) for i in data["indicators"]),
+        passes=tuple(SourcePass(p["table"], tuple(Feature.model_validate(f)
+                                                  for f in p["features"]))
+                     for p in data["passes"]),
+        derived=tuple(Feature.model_validate(f) for f in data["derived"]),
+        dims=tuple(data["dims"]),
+        grouping_sets=tuple((level, tuple(combo)) for level, combo in data["grouping_sets"]),
+        area_sets=tuple((a, tuple(tuple(c) for c in combos)) for a, combos in data["area_sets"]),
+        hashes=dict(data["hashes"]),
+        events=tuple(Event.model_validate(e) for e in data["events"]),
+        codelists={n: CodeList.model_validate(c) for n, c in data["codelists"].items()},
+        age_schemes={n: AgeScheme.model_validate(s) for n, s in data["age_schemes"].items()},
+        area_members={a: tuple((nis, code) for nis, code in members)
+                      for a, members in data["area_members"].items()},
+        variable_kinds=dict(data["variable_kinds"]),
+        indicator_features={i: tuple(fs) for i, fs in data["indicator_features"].items()},
+        reads=tuple(ColumnRead(r["table"], r["column"], r["file"], r["line"], r["field"],
+                               tuple(r["used_by"])) for r in data["reads"]),
+        geography=tuple((level, column) for level, column in data["geography"]),
+    )
 
 
-def _describe_feature(f: Feature, catalogue: Catalogue) -> str:
-    what = {"count": "number of rows", "sum": f"sum of {f.of}", "count_distinct":
-            f"distinct {f.of}", "any": "at least one row", "max": f"max of {f.of}",
-            "pdc": f"proportion of days covered ({f.of} = days, overlaps shifted)"}[f.aggregate]
-    parts = [what]
-    if f.codes:
-        cl = catalogue.codelists[f.codes]
-        parts.append(f"with {cl.system} in {f.codes} v{cl.version} ({len(cl.codes)} code(s))")
-    if f.where:
-        parts.append("where " + ", ".join(f"{k} = {v}" for k, v in f.where.items()))
-    if f.having:
-        parts.append(f"counting codes with sum({f.having.sum_of}) >= {f.having.at_least:g}")
-    if f.window_years > 1:
-        parts.append(f"over {f.window_years} years")
-    if f.season is not None:
-        parts.append(f"dated in the season {f.season.label} of period year Y")
-    return " ".join(parts)
+def plan_to_json(plan: Plan) -> str:
+    return json.dumps(plan_to_dict(plan), indent=1, sort_keys=True, ensure_ascii=False)
 
 
-__all__ = ["GEO_COLUMNS", "Plan", "SourcePass", "build_plan", "describe_indicator", "dim_column",
-           "explain", "feature_inputs"]
+def plan_from_json(text: str) -> Plan:
+    return plan_from_dict(json.loads(text))
+
+
+__all__ = ["GEO_COLUMNS", "ColumnRead", "Plan", "SourcePass", "build_plan", "code_column",
+           "dim_column", "feature_inputs", "feature_plan", "indicator_variables",
+           "plan_from_dict", "plan_from_json", "plan_to_dict", "plan_to_json"]

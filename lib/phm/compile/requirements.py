@@ -1,13 +1,10 @@
-"""Source columns a plan reads, checked against the warehouse before any work starts.
+"""Look-backs: the periods a plan cannot compute because what they read lies outside the data.
 
-Specs are checked against the documented data model (:mod:`phm.data.schemas`), but a real
-warehouse may lack an optional column: ``hospital_stay.main_diagnosis_group`` exists only where
-stays were linked with hospital discharge data. A spec that needs a missing column fails here,
-naming the spec file, line and field, instead of deep inside Spark.
-
-Look-backs are checked here too (:func:`lookback_gaps`): a period whose window, or whose
-"insured the year before", reaches before the warehouse's first year would be computed on fewer
-years than its definition says, a silently wrong number.
+A period whose window, or whose "insured the year before", reaches before the warehouse's first
+year, or whose season ends after its last day, would be computed on fewer years than its
+definition says: a silently wrong number. :func:`lookback_gaps` finds them from the plan and
+the first and last year of each table, before any Spark work. (The columns a plan reads are
+checked against the warehouse by :func:`phm.execute.columns.check_columns`.)
 """
 
 from __future__ import annotations
@@ -17,98 +14,13 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pyspark.sql import SparkSession
-
-from phm.compile.codes import code_column
 from phm.compile.plan import Plan
-from phm.data.warehouse import Warehouse
-from phm.spec.catalogue import Catalogue, indicator_variables
-from phm.spec.issues import SpecError, SpecIssue, dotted
-from phm.spec.models import EPISODE_COLUMNS, Selection
-
-# episode columns computed by the chaining itself, not read from hospital_stay
-DERIVED_EPISODE_COLUMNS = {"n_stays", "transferred", "stay_type"}
-
-
-@dataclass(frozen=True)
-class Need:
-    table: str
-    column: str
-    kind: str  # spec folder: features | events
-    ident: str
-    loc: tuple
-
-
-def _selection_needs(catalogue: Catalogue, table: str, ident: str, loc: tuple, sel: Selection
-                     ) -> list[Need]:
-    out = []
-    for key in ("codes", "exclude_codes"):
-        name = getattr(sel, key)
-        if name:
-            out.append(Need(table, code_column(catalogue.codelists[name]), "events", ident,
-                            loc + (key,)))
-    for key in ("where", "exclude"):
-        for col in getattr(sel, key):
-            if table == "hospital_stay" and col in DERIVED_EPISODE_COLUMNS:
-                continue
-            out.append(Need(table, col, "events", ident, loc + (key, col)))
-    return out
-
-
-def required_columns(plan: Plan, catalogue: Catalogue) -> list[Need]:
-    needs: list[Need] = []
-    for p in plan.passes:
-        for f in p.features:
-            if f.codes:
-                needs.append(Need(p.table, code_column(catalogue.codelists[f.codes]), "features",
-                                  f.id, ("codes",)))
-            needs += [Need(p.table, c, "features", f.id, ("where", c)) for c in f.where]
-            if f.of:
-                needs.append(Need(p.table, f.of, "features", f.id, ("of",)))
-            if f.having:
-                needs.append(Need(p.table, f.having.sum_of, "features", f.id,
-                                  ("having", "sum_of")))
-    for e in plan.events:
-        needs += _selection_needs(catalogue, "hospital_stay", e.id, ("index",), e.index)
-        needs += _selection_needs(catalogue, e.follow_up.source, e.id, ("follow_up",),
-                                  e.follow_up)
-    if plan.events:  # chaining itself
-        needs += [Need("hospital_stay", c, "events", plan.events[0].id, ("index",))
-                  for c in EPISODE_COLUMNS if c not in DERIVED_EPISODE_COLUMNS
-                  and c != "main_diagnosis_group"]
-    return needs
-
-
-def check_columns(spark: SparkSession, warehouse: Warehouse, plan: Plan, catalogue: Catalogue
-                  ) -> None:
-    """Raise :class:`SpecError` listing every needed column the warehouse tables lack."""
-    needs = required_columns(plan, catalogue)
-    have = {t: set(warehouse.read(spark, t).columns) for t in sorted({n.table for n in needs})}
-    issues, seen = [], set()
-    for n in needs:
-        if n.column in have[n.table] or (n.kind, n.ident, n.loc) in seen:
-            continue
-        seen.add((n.kind, n.ident, n.loc))
-        source = catalogue.sources[(n.kind, n.ident)]
-        users = [i.id for i in plan.indicators
-                 if (n.kind == "events" and i.events == n.ident)
-                 or (n.kind == "features" and n.ident in {f.id for f in
-                                                          catalogue.features_for([i])})]
-        issues.append(SpecIssue(
-            source.name, source.line_of(n.loc), dotted(n.loc),
-            f"needs column {n.table}.{n.column}, which the warehouse table does not have "
-            f"(columns: {', '.join(sorted(have[n.table]))}); used by indicator(s) "
-            f"{', '.join(users) or '-'}. Leave these indicators out (--specs) or load the "
-            "column."))
-    if issues:
-        raise SpecError(issues)
-
+from phm.registry.aggregates import AGGREGATES
+from phm.spec.catalogue import indicator_variables
+from phm.spec.models import Feature, Indicator
 
 # ---------------------------------------------------------------------------------------------
 # look-backs: years a period reads before itself
-
-_READS = {"count": "counts", "sum": "sums", "any": "looks at"}
-
 
 @dataclass(frozen=True)
 class Gap:
@@ -127,7 +39,7 @@ def _missing(first: int, start: int) -> str:
     return f"{first}" if first == start - 1 else f"{first}-{start - 1}"
 
 
-def _years_before(ind, features) -> tuple[int, str]:
+def _years_before(ind: Indicator, features: list[Feature]) -> tuple[int, str]:
     """Population years read before each period year, and why."""
     names = indicator_variables(ind) | {
         c.feature for f in features if f.derived is not None
@@ -143,14 +55,15 @@ def _years_before(ind, features) -> tuple[int, str]:
     return 0, ""
 
 
-def season_end(f, year: int) -> dt.date:
+def season_end(f: Feature, year: int) -> dt.date:
     """The last day a seasonal feature of period ``year`` reads."""
     s = f.season
+    assert s is not None  # a seasonal feature
     end_year = year + 1 if s.crosses_year else year
     return dt.date(end_year, s.to_month, calendar.monthrange(end_year, s.to_month)[1])
 
 
-def lookback_gaps(plan: Plan, catalogue: Catalogue, years: list[int], starts: Mapping[str, int],
+def lookback_gaps(plan: Plan, years: list[int], starts: Mapping[str, int],
                   ends: Mapping[str, dt.date] | None = None) -> list[Gap]:
     """Every (indicator, period) of ``plan`` whose look-back reaches before the data, with why.
 
@@ -165,7 +78,7 @@ def lookback_gaps(plan: Plan, catalogue: Catalogue, years: list[int], starts: Ma
     population = starts["population"]
     gaps = []
     for ind in plan.indicators:
-        features = catalogue.features_for([ind])
+        features = plan.features_of(ind)
         windowed = [f for f in features if f.window_years > 1]
         seasonal = [f for f in features if f.season is not None]
         before, why = _years_before(ind, features)
@@ -179,16 +92,20 @@ def lookback_gaps(plan: Plan, catalogue: Catalogue, years: list[int], starts: Ma
                     f"({_missing(year, population)} missing)")))
                 continue
             for f in windowed:
+                # not derived (a derived feature takes no window_years): source and aggregate
+                assert f.source is not None and f.aggregate is not None
                 first = year - f.window_years + 1
                 table = f.source if starts.get(f.source, population) > population \
                     else "population"
                 start = starts.get(table, population)
                 if first < start:
                     gaps.append(Gap(ind.id, period, (
-                        f"feature {f.id} {_READS[f.aggregate]} {f.window_years} years "
+                        f"feature {f.id} {AGGREGATES[f.aggregate].over_years} {f.window_years} years "
                         f"({first}-{year}) but the warehouse's {table} starts in {start} "
                         f"({_missing(first, start)} missing)")))
             for f in seasonal:
+                # not derived (a derived feature takes no season): source is set
+                assert f.source is not None and f.season is not None
                 end = (ends or {}).get(f.source)
                 if end is not None and season_end(f, period) > end:
                     gaps.append(Gap(ind.id, period, (

@@ -29,6 +29,30 @@ Definitions (``year`` = partition year of each table; age = year - birth_year):
   excessive: >= 10. Public pharmacy only (IMA adds hospital pharmacy, so expect a lower value).
 * Hospital: stays by discharge year; deaths in hospital = stays discharged to ``death``.
 
+Cross-checks against the indicator specs. These figures are computed by hand on purpose, as a
+check independent of the spec compiler; tests/data/test_describe_vs_specs.py asserts that those
+defined like an Atlas spec equal that spec's crude Belgium value (``num / den`` of the cell
+without breakdown, exact counts, before disclosure control) on a generated warehouse:
+
+* ``population`` = the denominator of ``bim_share``; ``share_65plus`` = ``population_65plus_share``;
+  ``bim_share`` = ``bim_share`` (and ``bim_share_<region>`` = its region cells);
+  ``deaths_per_1000`` = ``mortality_per_1000``; ``medical_house_share`` = ``medical_house_share``.
+* ``gp_contact_share`` = ``gp_contact_share``, ``gp_contacts_per_patient`` =
+  ``gp_contacts_per_patient``: equal while every GP line has quantity 1 (describe sums
+  ``quantity``, the ``gp_contacts`` feature counts lines); the test checks that premise.
+* ``reimbursed_per_capita``, ``personal_share_per_capita`` = the specs of the same name.
+* ``flu_vaccination_65plus`` = ``flu_vaccination_65plus`` (calendar year; not the season spec
+  ``flu_vaccination_season_65plus``).
+* ``polypharmacy`` = ``polypharmacy_share``; ``polypharmacy_excessive`` =
+  ``excessive_polypharmacy_share``.
+* ``classic_stays_per_1000``, ``day_stays_per_1000``, ``day_stay_share``,
+  ``hospital_death_share`` = the specs of the same name.
+* Not compared, definitions differ: ``gmd_share`` (``gmd_coverage`` leaves medical-house
+  enrolees out), ``top1_spending_share`` (the spec takes the ceil(1%) costliest persons, ties
+  in, not ``percentile_approx``), ``diabetes_treated`` (no spec; ``diabetes_90ddd`` is only a
+  lower bound of ``treated_diabetes_share``, which adds care trajectories). No spec:
+  ``zero_cost_share``, ``classic_via_ed_share``, ``hospital_deaths``.
+
 Example::
 
     from phm.data.describe import describe

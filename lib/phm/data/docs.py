@@ -39,7 +39,7 @@ def render_table(table: schemas.Table) -> str:
     lines += ["| column | type | null | IMA | description |", "|---|---|---|---|---|"]
     for c in table.columns:
         lines.append(
-            f"| `{c.name}` | {c.dtype.simpleString()} | {'yes' if c.nullable else 'no'} "
+            f"| `{c.name}` | {c.dtype.ddl} | {'yes' if c.nullable else 'no'} "
             f"| {_cell(c.ima or '')} | {_cell(c.doc)} |"
         )
     return "\n".join(lines) + "\n"

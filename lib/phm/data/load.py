@@ -33,7 +33,7 @@ from pyspark.sql import functions as F
 
 from phm.data import checks, reference, rules
 from phm.data.schemas import LOAD_LOG, POPULATION, QUARANTINE, SOURCE_TABLES, Table
-from phm.data.warehouse import Warehouse
+from phm.data.warehouse import Warehouse, ensure_table
 from phm.errors import InputError, WarehouseError
 
 _LOAD_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,100}$")
@@ -56,24 +56,6 @@ class LoadResult:
     @property
     def conserved(self) -> bool:
         return self.accepted_rows + self.quarantined_rows == self.input_rows
-
-
-def ensure_table(spark: SparkSession, path: str, table: Table) -> bool:
-    """Create an empty Delta table with exactly the contract's schema (NOT NULL columns included,
-    which Delta then enforces) and partitioning, unless one exists at ``path``.
-
-    Returns:
-        True when the table was created.
-    """
-    from delta.tables import DeltaTable
-
-    if DeltaTable.isDeltaTable(spark, path):
-        return False
-    builder = DeltaTable.createIfNotExists(spark).location(path).addColumns(table.schema)
-    if table.partition_by:
-        builder = builder.partitionedBy(*table.partition_by)
-    builder.execute()
-    return True
 
 
 def _sql_literal(value: str) -> str:

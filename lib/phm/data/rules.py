@@ -45,7 +45,8 @@ _PERSON_KNOWN = "_phm_person_known"
 _DEATH = "_phm_death_date"
 _IN_TARGET = "_phm_in_target"
 _DUP_RANK = "_phm_dup_rank"
-FIRST_DATE = "2002-01-01"  # IMA data start with service year 2002 (domain.md §1.1)
+# IMA data start with service year 2002 (IMA/AIM, https://www.ima-aim.be/-Onze-databanken-?lang=nl)
+FIRST_DATE = "2002-01-01"
 
 
 @dataclass(frozen=True)
@@ -221,20 +222,20 @@ def conform(df: DataFrame, table: Table) -> DataFrame:
     if missing:
         raise InputError(f"{table.name}: the input lacks required columns {missing}; "
                          f"it has {df.columns}")
+    contract = {c.name: c.dtype.spark() for c in table.columns}
     cols, errors = [], []
     for c in table.columns:
         if c.name == "load_id":
             continue
         if c.name not in df.columns:
-            cols.append(F.lit(None).cast(c.dtype).alias(c.name))
-        elif df.schema[c.name].dataType == c.dtype:
+            cols.append(F.lit(None).cast(contract[c.name]).alias(c.name))
+        elif df.schema[c.name].dataType == contract[c.name]:
             cols.append(_c(c.name))
         else:
-            cast = _c(c.name).try_cast(c.dtype)
+            cast = _c(c.name).try_cast(contract[c.name])
             cols.append(cast.alias(c.name))
             errors.append(F.when(_c(c.name).isNotNull() & cast.isNull(),
                                  F.lit(f"UNPARSABLE_{c.name.upper()}")))
-    contract = {c.name: c.dtype for c in table.columns}
     if all(contract.get(f.name) == f.dataType for f in df.schema.fields):
         # Typed input with nothing beyond the contract (the generator, other Delta tables): the
         # conformed row *is* the original, so its JSON is made later for rejected rows only,

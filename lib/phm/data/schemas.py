@@ -12,33 +12,127 @@ month) touch several service years at once (late claims), which is an append int
 partitions, not a rewrite. Partitioning by accounting month would create small partitions and
 force every yearly run to read them all. ``population`` is one row per person per year and is
 partitioned by ``year`` too.
+
+Column types are :class:`SqlType` values, a pure-Python description of Spark SQL types, so the
+contract (and the spec checker reading it) needs no pyspark; :attr:`Table.schema` builds the
+pyspark ``StructType`` on demand.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from pyspark.sql import types as T
+if TYPE_CHECKING:  # pyspark is imported only when a Spark schema is asked for
+    from pyspark.sql import types as T
 
-DATE = T.DateType()
-STR = T.StringType()
-INT = T.IntegerType()
-LONG = T.LongType()
-DBL = T.DoubleType()
-BOOL = T.BooleanType()
-MONEY = T.DecimalType(12, 2)
+# Spark SQL type names (as in DDL) of the atomic types -> pyspark class name
+_ATOMIC = {
+    "date": "DateType", "timestamp": "TimestampType", "string": "StringType",
+    "int": "IntegerType", "bigint": "LongType", "double": "DoubleType",
+    "boolean": "BooleanType",
+}
+_NUMERIC = frozenset({"int", "bigint", "double", "decimal"})
+
+
+@dataclass(frozen=True)
+class SqlType:
+    """A column type described without pyspark: a Spark SQL type by its DDL name.
+
+    ``name`` is one of ``date``, ``timestamp``, ``string``, ``int``, ``bigint``, ``double``,
+    ``boolean``, ``decimal`` (with ``precision`` and ``scale``), ``array`` (``element`` type) or
+    ``map`` (``key`` and ``element``, the value type). ``contains_null`` says whether array
+    elements / map values may be null (pyspark's ``containsNull`` / ``valueContainsNull``).
+    Build composite types with :func:`array_of` and :func:`map_of`; :meth:`spark` gives the
+    pyspark type (importing pyspark then).
+    """
+
+    name: str
+    precision: int | None = None
+    scale: int | None = None
+    element: SqlType | None = None
+    key: SqlType | None = None
+    contains_null: bool = True
+
+    def __post_init__(self) -> None:
+        if not (self.name in _ATOMIC
+                or (self.name == "decimal" and None not in (self.precision, self.scale))
+                or (self.name == "array" and self.element is not None and self.key is None)
+                or (self.name == "map" and None not in (self.element, self.key))):
+            raise ValueError(f"not a supported column type: {self!r}")
+
+    @property
+    def numeric(self) -> bool:
+        return self.name in _NUMERIC
+
+    @property
+    def ddl(self) -> str:
+        """Spark's DDL / ``simpleString`` form: ``decimal(12,2)``, ``array<string>``..."""
+        if self.name == "decimal":
+            return f"decimal({self.precision},{self.scale})"
+        if self.name == "array":
+            assert self.element is not None  # checked by __post_init__
+            return f"array<{self.element.ddl}>"
+        if self.name == "map":
+            assert self.key is not None and self.element is not None  # checked by __post_init__
+            return f"map<{self.key.ddl},{self.element.ddl}>"
+        return self.name
+
+    def __str__(self) -> str:
+        return self.ddl
+
+    def simpleString(self) -> str:  # pyspark's DataType.simpleString: comparable with its text
+        return self.ddl
+
+    def spark(self) -> T.DataType:
+        """The pyspark type (containsNull / valueContainsNull as ``contains_null``)."""
+        from pyspark.sql import types as T
+
+        if self.name == "decimal":
+            # precision and scale are set: checked by __post_init__
+            assert self.precision is not None and self.scale is not None
+            return T.DecimalType(self.precision, self.scale)
+        if self.name == "array":
+            assert self.element is not None  # checked by __post_init__
+            return T.ArrayType(self.element.spark(), self.contains_null)
+        if self.name == "map":
+            assert self.key is not None and self.element is not None  # checked by __post_init__
+            return T.MapType(self.key.spark(), self.element.spark(), self.contains_null)
+        atomic: T.DataType = getattr(T, _ATOMIC[self.name])()
+        return atomic
+
+
+def array_of(element: SqlType, *, contains_null: bool) -> SqlType:
+    return SqlType("array", element=element, contains_null=contains_null)
+
+
+def map_of(key: SqlType, value: SqlType, *, contains_null: bool) -> SqlType:
+    return SqlType("map", key=key, element=value, contains_null=contains_null)
+
+
+DATE = SqlType("date")
+TIMESTAMP = SqlType("timestamp")
+STR = SqlType("string")
+INT = SqlType("int")
+LONG = SqlType("bigint")
+DBL = SqlType("double")
+BOOL = SqlType("boolean")
+MONEY = SqlType("decimal", precision=12, scale=2)
+STRS = array_of(STR, contains_null=False)  # a list of codes / names, never a null element
 
 
 @dataclass(frozen=True)
 class Column:
     name: str
-    dtype: T.DataType
+    dtype: SqlType
     doc: str
     nullable: bool = False
     ima: str | None = None
     # the allowed values of a categorical column (the spec checker and data-quality rules read
     # them); empty: any value of the type
     values: tuple[str, ...] = ()
+    # published tables: a figure that is blanked (set to null) when its cell is suppressed
+    disclosive: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,7 +148,11 @@ class Table:
 
     @property
     def schema(self) -> T.StructType:
-        return T.StructType([T.StructField(c.name, c.dtype, c.nullable) for c in self.columns])
+        """The pyspark schema (pyspark is imported here, not when the module is)."""
+        from pyspark.sql import types as T
+
+        return T.StructType([T.StructField(c.name, c.dtype.spark(), c.nullable)
+                             for c in self.columns])
 
     @property
     def column_names(self) -> list[str]:
@@ -228,9 +326,9 @@ QUARANTINE = Table(
         Column("source_table", STR, "Source table the row was meant for."),
         Column("load_id", STR, "Load batch that brought the row in (reruns replace it)."),
         Column("row_key", STR, "Natural key of the row, key columns joined by '|' (null parts as '')."),
-        Column("reject_reasons", T.ArrayType(STR, False), "Reason codes of every rule the row broke."),
+        Column("reject_reasons", STRS, "Reason codes of every rule the row broke."),
         Column("row_json", STR, "The original row as JSON (all input columns, nulls kept), so any row survives."),
-        Column("quarantined_at", T.TimestampType(), "When the load ran (UTC)."),
+        Column("quarantined_at", TIMESTAMP, "When the load ran (UTC)."),
     ),
 )
 
@@ -246,8 +344,8 @@ LOAD_LOG = Table(
         Column("input_rows", LONG, "Rows offered."),
         Column("accepted_rows", LONG, "Rows written to the table."),
         Column("quarantined_rows", LONG, "Rows written to quarantine."),
-        Column("reasons", T.MapType(STR, LONG, False), "Quarantined rows per reason code (a row can have several)."),
-        Column("loaded_at", T.TimestampType(), "When the load ran (UTC)."),
+        Column("reasons", map_of(STR, LONG, contains_null=False), "Quarantined rows per reason code (a row can have several)."),
+        Column("loaded_at", TIMESTAMP, "When the load ran (UTC)."),
     ),
 )
 

@@ -14,7 +14,9 @@ Layout::
     <root>/_phm/state.json    what the generator put there (seed, years, accounting as-of month)
 
 Path-based tables need no metastore, so the same code runs locally and on a cluster
-(``s3://``, ``abfss://`` or ``dbfs:/`` roots).
+(``s3://``, ``abfss://`` or ``dbfs:/`` roots). :func:`ensure_table` creates an empty table with a
+contract's schema (:mod:`phm.data.schemas`). Spark and Delta are imported by the functions that
+use them, so naming a warehouse (the CLI does) needs neither.
 """
 
 from __future__ import annotations
@@ -22,10 +24,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-
-from pyspark.sql import DataFrame, SparkSession
+from typing import TYPE_CHECKING
 
 from phm.errors import WarehouseError
+
+if TYPE_CHECKING:  # Spark is imported by the functions that use it, not with the module
+    from pyspark.sql import DataFrame, SparkSession
+
+    from phm.data.schemas import Table
 
 STATE_FILE = "_phm/state.json"
 
@@ -76,3 +82,21 @@ class Warehouse:
         tmp = target.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=2, sort_keys=True, default=str))
         tmp.replace(target)  # atomic on POSIX
+
+
+def ensure_table(spark: SparkSession, path: str, table: Table) -> bool:
+    """Create an empty Delta table with exactly the contract's schema (NOT NULL columns included,
+    which Delta then enforces) and partitioning, unless one exists at ``path``.
+
+    Returns:
+        True when the table was created.
+    """
+    from delta.tables import DeltaTable
+
+    if DeltaTable.isDeltaTable(spark, path):
+        return False
+    builder = DeltaTable.createIfNotExists(spark).location(path).addColumns(table.schema)
+    if table.partition_by:
+        builder = builder.partitionedBy(*table.partition_by)
+    builder.execute()
+    return True

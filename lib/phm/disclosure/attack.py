@@ -58,7 +58,7 @@ def person_atoms(person_year, plan, index=None) -> pd.DataFrame:
     run's index-event table (needed for hospital rows)."""
     from pyspark.sql import functions as F
 
-    from phm.compile.aggregate import STRATA, breakdown_values, person_measures, top_thresholds
+    from phm.execute.aggregate import STRATA, breakdown_values, person_measures, top_thresholds
 
     flags = {}
     tops = top_thresholds(person_year, plan)
@@ -83,14 +83,13 @@ def _with_hospitals(rows, index, plan):
     the person is counted, as numerator (n) or denominator (d) persons."""
     from pyspark.sql import functions as F
 
-    from phm.compile.events import followed_flag, index_flag
+    from phm.execute.events import followed_flag, index_flag
 
-    event_k = {e.id: k for k, e in enumerate(plan.events)}
     columns = []
     for k, ind in enumerate(plan.indicators):
         if ind.hospital_comparison is None:
             continue
-        e = event_k[ind.events]
+        e = ind.events
         stays = index.where(F.col(index_flag(e))).groupBy("person_id", "year").agg(
             F.array_join(F.array_sort(F.collect_set("hospital_id")), ",").alias(f"hd{k}"),
             F.array_join(F.array_sort(F.collect_set(

@@ -14,14 +14,14 @@ import pandas as pd
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from phm.data.reference import arrondissements, municipalities, provinces_regions
+from phm.data.reference_data import arrondissements, municipalities, provinces_regions
 from phm.data.warehouse import Warehouse
 from phm.errors import WarehouseError
+from phm.publish.tables import RESULTS
 
-VALUE_COLUMNS = ["numerator", "denominator", "value", "ci_low", "ci_high", "value_standardised",
-                 "std_ci_low", "std_ci_high", "expected", "oe_ratio", "funnel_low_inner",
-                 "funnel_high_inner", "funnel_low_outer", "funnel_high_outer", "outlier",
-                 "change", "change_ci_low", "change_ci_high"]
+# blank in a suppressed cell: the results columns declared disclosive (the person counts among
+# them are not exported at all)
+VALUE_COLUMNS = [c.name for c in RESULTS.columns if c.disclosive]
 
 
 def geo_names() -> pd.DataFrame:

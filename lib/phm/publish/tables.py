@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from pyspark.sql import types as T
-
-from phm.data.schemas import BOOL, DBL, INT, LONG, STR, Column, Table
-
-TS = T.TimestampType()
-STRS = T.ArrayType(STR, False)
+from phm.data.schemas import (BOOL, DBL, INT, LONG, STR, STRS, Column, Table, array_of,
+                              map_of)
+from phm.data.schemas import TIMESTAMP as TS
 
 RESULTS = Table(
     name="results",
@@ -26,33 +23,95 @@ RESULTS = Table(
         Column("geo_level", STR, "'municipality', 'arrondissement', 'province', 'region', 'belgium', 'area:<set>' or 'hospital' (discharging hospital, hospital comparison)."),
         Column("geo_code", STR, "NIS code (Belgium 01000), custom area code or hospital RIZIV number."),
         Column("breakdown_key", STR, "Breakdown values as 'dim=value|dim=value' sorted by dim; '' for the total."),
-        Column("breakdown", T.MapType(STR, STR), "The same breakdown as a map."),
-        Column("numerator", DBL, "Numerator: persons (proportions), events (rates), summed amounts, or index stays followed up (event indicators).", nullable=True),
-        Column("denominator", DBL, "Denominator: persons, person-years or person-days insured (rates with a person-time denominator), the summed denominator feature of a ratio, or index stays (event indicators); pooled periods add up their years.", nullable=True),
-        Column("numerator_persons", LONG, "Persons behind the numerator, perturbed (internal: not exported).", nullable=True),
-        Column("denominator_persons", LONG, "Persons behind the denominator, perturbed (internal: not exported).", nullable=True),
-        Column("value", DBL, "Crude value x per, rounded to the spec's decimals.", nullable=True),
-        Column("ci_low", DBL, "Lower confidence bound of the crude value.", nullable=True),
-        Column("ci_high", DBL, "Upper confidence bound of the crude value.", nullable=True),
-        Column("value_standardised", DBL, "Directly standardised value, or indirectly standardised (O/E x Belgian crude); hospital rows: risk-adjusted value (O/E x national crude).", nullable=True),
-        Column("std_ci_low", DBL, "Lower bound of the standardised value.", nullable=True),
-        Column("std_ci_high", DBL, "Upper bound of the standardised value.", nullable=True),
-        Column("expected", DBL, "Indirect standardisation: expected numerator from Belgium's age-sex rates; hospital rows: from the risk model.", nullable=True),
-        Column("oe_ratio", DBL, "Observed / expected.", nullable=True),
-        Column("funnel_low_inner", DBL, "Hospital rows: lower funnel limit of O/E at the narrowest level (95% by default).", nullable=True),
-        Column("funnel_high_inner", DBL, "Hospital rows: upper funnel limit of O/E at the narrowest level.", nullable=True),
-        Column("funnel_low_outer", DBL, "Hospital rows: lower funnel limit of O/E at the widest level (99.8% by default).", nullable=True),
-        Column("funnel_high_outer", DBL, "Hospital rows: upper funnel limit of O/E at the widest level.", nullable=True),
-        Column("outlier", STR, "Hospital rows: 'above_<level>' / 'below_<level>' for the widest funnel limit crossed, else 'within'.", nullable=True),
-        Column("change", DBL, "Indicators with change: value minus the previous period's (standardised when the indicator is), rounded like the value; null when either cell is suppressed or the previous period was not computed in the run.", nullable=True),
-        Column("change_ci_low", DBL, "Lower bound of the change (MOVER from the two intervals, periods taken as independent).", nullable=True),
-        Column("change_ci_high", DBL, "Upper bound of the change.", nullable=True),
+        Column("breakdown", map_of(STR, STR, contains_null=True), "The same breakdown as a map."),
+        Column("numerator", DBL, "Numerator: persons (proportions), events (rates), summed amounts, or index stays followed up (event indicators).", nullable=True, disclosive=True),
+        Column("denominator", DBL, "Denominator: persons, person-years or person-days insured (rates with a person-time denominator), the summed denominator feature of a ratio, or index stays (event indicators); pooled periods add up their years.", nullable=True, disclosive=True),
+        Column("numerator_persons", LONG, "Persons behind the numerator, perturbed (internal: not exported).", nullable=True, disclosive=True),
+        Column("denominator_persons", LONG, "Persons behind the denominator, perturbed (internal: not exported).", nullable=True, disclosive=True),
+        Column("value", DBL, "Crude value x per, rounded to the spec's decimals.", nullable=True, disclosive=True),
+        Column("ci_low", DBL, "Lower confidence bound of the crude value.", nullable=True, disclosive=True),
+        Column("ci_high", DBL, "Upper confidence bound of the crude value.", nullable=True, disclosive=True),
+        Column("value_standardised", DBL, "Directly standardised value, or indirectly standardised (O/E x Belgian crude); hospital rows: risk-adjusted value (O/E x national crude).", nullable=True, disclosive=True),
+        Column("std_ci_low", DBL, "Lower bound of the standardised value.", nullable=True, disclosive=True),
+        Column("std_ci_high", DBL, "Upper bound of the standardised value.", nullable=True, disclosive=True),
+        Column("expected", DBL, "Indirect standardisation: expected numerator from Belgium's age-sex rates; hospital rows: from the risk model.", nullable=True, disclosive=True),
+        Column("oe_ratio", DBL, "Observed / expected.", nullable=True, disclosive=True),
+        Column("funnel_low_inner", DBL, "Hospital rows: lower funnel limit of O/E at the narrowest level (95% by default).", nullable=True, disclosive=True),
+        Column("funnel_high_inner", DBL, "Hospital rows: upper funnel limit of O/E at the narrowest level.", nullable=True, disclosive=True),
+        Column("funnel_low_outer", DBL, "Hospital rows: lower funnel limit of O/E at the widest level (99.8% by default).", nullable=True, disclosive=True),
+        Column("funnel_high_outer", DBL, "Hospital rows: upper funnel limit of O/E at the widest level.", nullable=True, disclosive=True),
+        Column("outlier", STR, "Hospital rows: 'above_<level>' / 'below_<level>' for the widest funnel limit crossed, else 'within'.", nullable=True, disclosive=True),
+        Column("change", DBL, "Indicators with change: value minus the previous period's (standardised when the indicator is), rounded like the value; null when either cell is suppressed or the previous period was not computed in the run.", nullable=True, disclosive=True),
+        Column("change_ci_low", DBL, "Lower bound of the change (MOVER from the two intervals, periods taken as independent).", nullable=True, disclosive=True),
+        Column("change_ci_high", DBL, "Upper bound of the change.", nullable=True, disclosive=True),
         Column("suppressed", BOOL, "True when the cell is not published."),
         Column("suppression_reason", STR, "'small_count' (fewer than the minimum count of persons, true or perturbed); the only reason, so a hidden cell says nothing more.", nullable=True),
         Column("run_id", STR, "Run that computed the row."),
         Column("computed_at", TS, "When the run computed it (UTC)."),
     ),
 )
+
+# results columns added after finalisation (phm.execute.finalise): by the periods pass
+# (phm.execute.periods.with_period_columns), then by the run (phm.publish.write.with_timestamp)
+PERIOD_COLUMNS = ("period_label", "change", "change_ci_low", "change_ci_high")
+RUN_COLUMNS = ("run_id", "computed_at")
+
+_SUM = "; pooled periods add up their years"
+CELLS = Table(
+    name="cells",
+    doc=("Indicator cells before statistics and disclosure: one row per indicator x period x "
+         "geography x breakdown cell with the true sums the statistics need, as built by "
+         "phm.execute.aggregate.indicator_cells and, for hospital comparisons (geo_level "
+         "'hospital'), phm.execute.hospital.hospital_cells; read by phm.execute.finalise. Never "
+         "stored: it holds true counts and the cell keys."),
+    key=("indicator_id", "period", "geo_level", "geo_code", "breakdown_key"),
+    kind="stage",
+    columns=(
+        Column("indicator_id", STR, "Indicator id."),
+        Column("period", INT, "Reference year (the last year of a pooled period)."),
+        Column("geo_level", STR, "'municipality', 'arrondissement', 'province', 'region', 'belgium', 'area:<set>' or 'hospital'."),
+        Column("geo_code", STR, "NIS code (Belgium 01000), custom area code or hospital RIZIV number."),
+        Column("breakdown_key", STR, "Breakdown values as 'dim=value|dim=value' sorted by dim; '' for the total (always on hospital rows)."),
+        Column("breakdown", map_of(STR, STR, contains_null=True), "The same breakdown as a map (empty on hospital rows); finalise rebuilds it from the key."),
+        Column("num", DBL, "Numerator sum: persons (proportions), events (rates), summed amounts, followed-up index stays (event indicators, hospital rows)" + _SUM + "."),
+        Column("den", DBL, "Denominator sum: persons, person-time insured, the summed denominator feature (ratios) or index stays" + _SUM + "."),
+        Column("npers", DBL, "True persons behind the numerator (pooled: the most of any one year), for disclosure control."),
+        Column("dpers", DBL, "True persons behind the denominator (pooled: the most of any one year)."),
+        Column("nkey", DBL, "Sum of the record keys of the numerator's persons: its cell key (phm.disclosure.cell_key)."),
+        Column("dkey", DBL, "Sum of the record keys of the denominator's persons."),
+        Column("sq", DBL, "Sum of the squared per-person numerators (variance of means); hospital rows: num."),
+        Column("dsr", DBL, "Direct standardisation: sum of w x rate over the strata present / sum of w; null otherwise and on hospital rows.", nullable=True),
+        Column("dsr_var_poisson", DBL, "Direct standardisation: Poisson variance of dsr, sum of w^2 num / den^2 / (sum of w)^2.", nullable=True),
+        Column("dsr_var_binomial", DBL, "Direct standardisation: binomial variance of dsr (proportions), sum of w^2 p(1-p) / den / (sum of w)^2.", nullable=True),
+        Column("dsr_var_mean", DBL, "Direct standardisation: variance of dsr for means, sum of w^2 var / den / (sum of w)^2.", nullable=True),
+        Column("dsr_w_max", DBL, "Direct standardisation: max of w / den over the strata / sum of w (Fay-Feuer interval).", nullable=True),
+        Column("expected", DBL, "Indirect standardisation: expected numerator, sum of den x Belgium's stratum rate; null otherwise and on hospital rows.", nullable=True),
+        Column("expected_risk", DBL, "Hospital rows: expected numerator from the risk model (sum of predicted risks); null on other rows.", nullable=True),
+        Column("var_risk", DBL, "Hospital rows: variance of the observed count under the risk model, sum of p(1-p); null on other rows.", nullable=True),
+    ),
+)
+
+
+def check_stage(frame, table: Table, stage: str, columns: list[str] | None = None) -> None:
+    """Raise :class:`~phm.errors.StageSchemaError` naming ``stage``, the table, the declared
+    columns ``frame`` lacks and those of another type. ``frame``: a Spark DataFrame or
+    StructType (names and types; reads the schema, never the data), a pandas DataFrame or a
+    list of names (names only). ``columns``: only these declared columns (default: all).
+    Extra columns are allowed; nullability is not checked (Spark's is only an inference)."""
+    from phm.errors import StageSchemaError
+
+    declared = [c for c in table.columns if columns is None or c.name in columns]
+    schema = frame if hasattr(frame, "fields") else getattr(frame, "schema", None)
+    if hasattr(schema, "fields"):
+        have = {f.name: f.dataType.simpleString() for f in schema.fields}
+    else:
+        have = dict.fromkeys(map(str, getattr(frame, "columns", frame)))
+    missing = [c.name for c in declared if c.name not in have]
+    wrong = {c.name: (have[c.name], c.dtype.ddl) for c in declared
+             if have.get(c.name) is not None and have[c.name] != c.dtype.ddl}
+    if missing or wrong:
+        raise StageSchemaError(stage, table.name, missing, wrong)
+
 
 METADATA = Table(
     name="indicator_metadata",
@@ -85,8 +144,8 @@ METADATA = Table(
         Column("min_count", INT, "Disclosure threshold (persons)."),
         Column("geography", STRS, "Geography levels published."),
         Column("breakdowns", STRS, "Breakdown sets published ('sex', 'age:atlas+sex', ...)."),
-        Column("features", T.MapType(STR, INT, False), "Features used -> version."),
-        Column("codelists", T.MapType(STR, INT, False), "Code lists used -> version."),
+        Column("features", map_of(STR, INT, contains_null=False), "Features used -> version."),
+        Column("codelists", map_of(STR, INT, contains_null=False), "Code lists used -> version."),
         Column("sources", STRS, "Source tables read."),
         Column("references", STRS, "Sources of the definition."),
         Column("changelog", STR, "Changelog as JSON."),
@@ -104,15 +163,15 @@ RUNS = Table(
         Column("run_id", STR, "Run id."),
         Column("status", STR, "started, succeeded or failed."),
         Column("at", TS, "When the event happened (UTC)."),
-        Column("periods", T.ArrayType(INT, False), "Years computed."),
-        Column("spec_hashes", T.MapType(STR, STR, False), "Indicator id -> spec hash."),
-        Column("input_versions", T.MapType(STR, LONG, False), "Source table -> Delta version read."),
+        Column("periods", array_of(INT, contains_null=False), "Years computed."),
+        Column("spec_hashes", map_of(STR, STR, contains_null=False), "Indicator id -> spec hash."),
+        Column("input_versions", map_of(STR, LONG, contains_null=False), "Source table -> Delta version read."),
         Column("code_version", STR, "phm version."),
-        Column("timings", T.MapType(STR, DBL, False), "Seconds per stage."),
+        Column("timings", map_of(STR, DBL, contains_null=False), "Seconds per stage."),
         Column("result_rows", LONG, "Rows published (succeeded only).", nullable=True),
         Column("error", STR, "Error message (failed only).", nullable=True),
         Column("disclosure", STR, "Disclosure control applied: method and perturbation-table parameters (never the secret).", nullable=True),
-        Column("warnings", T.ArrayType(STR, False), "Periods left out (look-back before the data) and indicator x year x geography levels without a single cell; null when none.", nullable=True),
+        Column("warnings", STRS, "Periods left out (look-back before the data) and indicator x year x geography levels without a single cell; null when none.", nullable=True),
     ),
 )
 

@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 
 from phm.data.warehouse import Warehouse
 from phm.data.schemas import Table
-from phm.publish.tables import METADATA, RESULTS, RISK_MODELS, RUNS
+from phm.publish.tables import METADATA, RESULTS, RISK_MODELS, RUNS, check_stage
 from phm.spec.catalogue import Catalogue, event_codelists
 from phm.spec.models import Indicator
 
@@ -33,7 +33,7 @@ def add_missing_columns(spark: SparkSession, warehouse: Warehouse, table: Table)
     have = set(warehouse.read(spark, table.name).columns)
     missing = [c for c in table.columns if c.name not in have]
     if missing:
-        columns = ", ".join(f"`{c.name}` {c.dtype.simpleString()}" for c in missing)
+        columns = ", ".join(f"`{c.name}` {c.dtype.ddl}" for c in missing)
         spark.sql(f"ALTER TABLE delta.`{warehouse.path(table.name)}` ADD COLUMNS ({columns})")
 
 
@@ -53,6 +53,7 @@ def replace_scenarios(spark: SparkSession, warehouse: Warehouse, table: Table, r
 
 def replace_where(spark: SparkSession, warehouse: Warehouse, table: Table, rows: DataFrame,
                   predicate: str) -> None:
+    check_stage(rows, table, f"publish {table.name}")  # the schema only: no Spark job
     rows = rows.select(*table.column_names)
     writer = rows.write.format("delta")
     if warehouse.exists(spark, table.name):

@@ -21,20 +21,22 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 import phm
-from phm.compile.aggregate import build_cube, indicator_cells
-from phm.compile.events import data_end as last_day_of_data
-from phm.compile.events import index_events
-from phm.compile.hospital import FittedModel, hospital_cells
-from phm.compile.finalise import finalise
-from phm.compile.periods import with_period_columns
-from phm.compile.person_year import build_person_year
+from phm.execute.aggregate import build_cube, indicator_cells
+from phm.execute.events import data_end as last_day_of_data
+from phm.execute.events import index_events
+from phm.execute.hospital import FittedModel, hospital_cells
+from phm.execute.finalise import finalise
+from phm.execute.periods import with_period_columns
+from phm.execute.person_year import build_person_year
 from phm.compile.plan import Plan, build_plan
-from phm.compile.requirements import check_columns, lookback_gaps
+from phm.compile.requirements import lookback_gaps
+from phm.execute.columns import check_columns
 from phm.data.warehouse import Warehouse
 from phm.disclosure import Protection, default_protection
 from phm.disclosure.policy import redact_in_plans
 from phm.errors import InputError, WarehouseError
 from phm.publish.tables import RESULTS, RISK_MODELS
+from phm.registry.sources import STAYS
 from phm.publish.write import (append_ledger, metadata_rows, replace_where, with_timestamp,
                                write_metadata, write_results, write_risk_models)
 from phm.spec.catalogue import Catalogue, load_catalogue
@@ -86,13 +88,13 @@ def data_ends(spark: SparkSession, warehouse: Warehouse, plan: Plan,
     return {t: data_end or last_day_of_data(spark, warehouse, t) for t in tables}
 
 
-def covered_years(spark: SparkSession, warehouse: Warehouse, plan: Plan, catalogue: Catalogue,
-                  years: list[int], have: list[int], *, asked: bool,
+def covered_years(spark: SparkSession, warehouse: Warehouse, plan: Plan, years: list[int],
+                  have: list[int], *, asked: bool,
                   data_end: dt.date | None = None) -> tuple[dict[str, list[int]], list[str]]:
     """The years of each indicator whose look-backs the data cover, and a warning per period
     left out. Years ``asked`` for explicitly are all computed or the run is refused
     (:class:`InputError` naming each period, feature, window and missing years)."""
-    gaps = lookback_gaps(plan, catalogue, years, data_starts(spark, warehouse, plan, have),
+    gaps = lookback_gaps(plan, years, data_starts(spark, warehouse, plan, have),
                          data_ends(spark, warehouse, plan, data_end))
     if gaps and asked:
         raise InputError(
@@ -165,19 +167,28 @@ def event_data_end(spark: SparkSession, warehouse: Warehouse, plan: Plan,
     (each table read once), or ``data_end`` when given."""
     if data_end is not None:
         return {e.id: data_end for e in plan.events}
-    tables = {"hospital_stay"} | {e.follow_up.source for e in plan.events}
+    tables = {STAYS} | {e.follow_up.source for e in plan.events}
     last = {t: last_day_of_data(spark, warehouse, t) for t in sorted(tables)}
-    return {e.id: min(last["hospital_stay"], last[e.follow_up.source]) for e in plan.events}
+    return {e.id: min(last[STAYS], last[e.follow_up.source]) for e in plan.events}
 
 
-def compute_cells(spark: SparkSession, warehouse: Warehouse, plan: Plan, catalogue: Catalogue,
-                  years: list[int], secret: str, *, materialise: bool = True,
-                  timings: dict | None = None, data_end: dt.date | None = None,
-                  models: list | None = None, progress: Progress = lambda _: None) -> DataFrame:
-    """Indicator cells (pre-statistics) for ``years``, with the cell keys ``secret`` gives;
-    materialises the working tables. Fitted hospital risk models are appended to ``models``."""
-    timings = timings if timings is not None else {}
-    check_columns(spark, warehouse, plan, catalogue)
+@dataclass
+class Computed:
+    """What :func:`compute` produced: the cells (pre-statistics), the hospital risk models
+    fitted for the periods, and the seconds per stage."""
+
+    cells: DataFrame
+    models: list[FittedModel]
+    timings: dict[str, float]
+
+
+def compute(spark: SparkSession, warehouse: Warehouse, plan: Plan, years: list[int],
+            secret: str, *, materialise: bool = True, data_end: dt.date | None = None,
+            progress: Progress = lambda _: None) -> Computed:
+    """Indicator cells for ``years``, with the cell keys ``secret`` gives; materialises the
+    working tables (index events, person-year) unless ``materialise`` is False."""
+    timings: dict[str, float] = {}
+    check_columns(spark, warehouse, plan)
     periods = years
     # a pooled period adds up the years before it: those are read too
     pool = max([i.pooled_years for i in plan.indicators] + [1])
@@ -187,27 +198,37 @@ def compute_cells(spark: SparkSession, warehouse: Warehouse, plan: Plan, catalog
         progress("index events (hospital episodes and follow-ups)")
         t0 = time.perf_counter()
         ends = event_data_end(spark, warehouse, plan, data_end)
-        index = index_events(spark, warehouse, list(plan.events), catalogue, years, ends)
+        index = index_events(spark, warehouse, plan, years, ends)
         if materialise:
             index = _materialise(spark, warehouse, index, INDEX_EVENTS)
             timings["index_events"] = round(time.perf_counter() - t0, 2)
     progress(f"person-year table ({len(plan.features)} features, {len(years)} year(s))")
     t0 = time.perf_counter()
-    person_year = build_person_year(spark, warehouse, plan, catalogue, years, index)
+    person_year = build_person_year(spark, warehouse, plan, years, index)
     if materialise:
         person_year = _materialise(spark, warehouse, person_year, PERSON_YEAR)
         timings["person_year"] = round(time.perf_counter() - t0, 2)
     cells = indicator_cells(spark, build_cube(person_year, plan, secret), plan, years)
+    models: list[FittedModel] = []
     if index is not None:
         progress("hospital risk models")
         t0 = time.perf_counter()
-        hospitals, fitted = hospital_cells(spark, index, person_year, plan, catalogue, secret)
-        if models is not None:
-            models += [m for m in fitted if m.period in periods]
+        hospitals, fitted = hospital_cells(spark, index, person_year, plan, secret)
+        models = [m for m in fitted if m.period in periods]
         if hospitals is not None:
             cells = cells.unionByName(hospitals)
         timings["risk_models"] = round(time.perf_counter() - t0, 2)
-    return cells if years == periods else cells.where(F.col("period").isin(periods))
+    if years != periods:
+        cells = cells.where(F.col("period").isin(periods))
+    return Computed(cells, models, timings)
+
+
+def compute_cells(spark: SparkSession, warehouse: Warehouse, plan: Plan, years: list[int],
+                  secret: str, *, materialise: bool = True, data_end: dt.date | None = None
+                  ) -> DataFrame:
+    """The cells of :func:`compute` alone."""
+    return compute(spark, warehouse, plan, years, secret, materialise=materialise,
+                   data_end=data_end).cells
 
 
 def run_indicators(spark: SparkSession, warehouse: Warehouse, specs: Path | str | Catalogue,
@@ -233,7 +254,7 @@ def run_indicators(spark: SparkSession, warehouse: Warehouse, specs: Path | str 
     if missing:
         raise WarehouseError(f"no population rows for year(s) {missing} in {warehouse.root}; "
                              f"available: {have}")
-    computed, warnings = covered_years(spark, warehouse, plan, catalogue, years, have,
+    computed, warnings = covered_years(spark, warehouse, plan, years, have,
                                        asked=asked, data_end=data_end)
     if any(computed[i.id] != years for i in indicators):  # some periods left out
         indicators = [i for i in indicators if computed[i.id]]
@@ -245,17 +266,17 @@ def run_indicators(spark: SparkSession, warehouse: Warehouse, specs: Path | str 
                        warnings=warnings)
     uniform = all(ys == years for ys in computed.values())
     sources = sorted({"population", *[p.table for p in plan.passes],
-                      *[t for e in plan.events for t in ("hospital_stay", e.follow_up.source)]})
+                      *[t for e in plan.events for t in (STAYS, e.follow_up.source)]})
     ledger = {"run_id": run_id, "periods": years, "spec_hashes": plan.hashes,
               "input_versions": input_versions(spark, warehouse, sources),
               "code_version": phm.__version__, "disclosure": protection.describe()}
     append_ledger(spark, warehouse, {**ledger, "status": "started"})
     start = time.perf_counter()
     try:
-        models: list = []
-        cells = compute_cells(spark, warehouse, plan, catalogue, years, protection.secret,
-                              timings=report.timings, data_end=data_end, models=models,
-                              progress=progress)
+        computed_cells = compute(spark, warehouse, plan, years, protection.secret,
+                                 data_end=data_end, progress=progress)
+        cells, models = computed_cells.cells, computed_cells.models
+        report.timings.update(computed_cells.timings)
         if not uniform:  # the periods left out of some indicators
             cells = cells.where(F.expr(_slices(computed)))
             models = [m for m in models if m.period in computed[m.indicator_id]]

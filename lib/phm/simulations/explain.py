@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from phm.compile.plan import describe_condition, feature_plan
+from phm.compile.explain import describe_condition
+from phm.compile.plan import feature_plan
 from phm.spec.catalogue import Catalogue, scenario_variables
 from phm.spec.scenario import PSEUDOPATHOLOGIES, Scenario
 

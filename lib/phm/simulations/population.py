@@ -30,7 +30,7 @@ from functools import reduce
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from phm.compile.person_year import all_of, build_person_year, days_in_year
+from phm.execute.person_year import all_of, build_person_year, days_in_year
 from phm.compile.plan import feature_plan
 from phm.data.warehouse import Warehouse
 from phm.spec.catalogue import Catalogue, scenario_variables
@@ -55,7 +55,7 @@ def person_years(spark: SparkSession, warehouse: Warehouse, catalogue: Catalogue
     """Person-year table with every variable the scenario's variants read, for ``years`` (all
     present in the warehouse: :meth:`~phm.spec.scenario.Scenario.years_read`), with ``fraction`` added."""
     plan = feature_plan(catalogue, variables(catalogue, scenario))
-    table = build_person_year(spark, warehouse, plan, catalogue, years)
+    table = build_person_year(spark, warehouse, plan, years)
     pop = warehouse.read(spark, "population").select("person_id", "year", "birth_year",
                                                      "death_date")
     return table.join(pop, ["person_id", "year"], "left").withColumn(

@@ -24,19 +24,20 @@ import hashlib
 import json
 import types
 import typing
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
-from pyspark.sql.types import BooleanType, StringType
-
-from phm.data.schemas import SOURCE_TABLES, Column
+from phm.data.schemas import BOOL, SOURCE_TABLES, STR, Column
+from phm.registry.aggregates import AGGREGATES
+from phm.registry.sources import CODE_SYSTEMS, SOURCES
 from phm.spec.attributes import ATTRIBUTES, BREAKDOWN_ATTRIBUTES
-from phm.spec.issues import SpecError, SpecIssue, display_path, dotted, suggest
-from phm.spec.models import (CODE_SYSTEMS, EPISODE_COLUMNS, AgeScheme, AreaSet, CodeList,
+from phm.spec.issues import Loc, SpecError, SpecIssue, display_path, dotted, suggest
+from phm.spec.models import (EPISODE_COLUMNS, AgeScheme, AreaSet, CodeList,
                              Condition, Event, Feature, Indicator, Selection)
 from phm.spec.scenario import SCENARIO_FACTORS, Scenario
 from phm.spec.yaml_source import YamlSource, read_yaml
@@ -50,7 +51,6 @@ KINDS: dict[str, type[BaseModel]] = {
     "areas": AreaSet,
     "simulations": Scenario,
 }
-NUMERIC_TYPES = ("IntegerType", "LongType", "DoubleType", "DecimalType")
 
 
 @dataclass
@@ -101,9 +101,8 @@ class Catalogue:
             return None
         if feature.derived is not None:
             return "number" if feature.derived.sum_of is not None else "flag"
-        if feature.aggregate == "any":
-            return "flag"
-        return "number"
+        assert feature.aggregate is not None  # not derived: Feature._shape requires it
+        return AGGREGATES[feature.aggregate].kind
 
     def events_for(self, indicators: Iterable[Indicator]) -> list[Event]:
         """Event sequences the indicators count, in id order."""
@@ -111,7 +110,7 @@ class Catalogue:
 
     def features_for(self, indicators: Iterable[Indicator]) -> list[Feature]:
         """Every feature the indicators need, derived features' inputs included, inputs first."""
-        return self.features_named(n for ind in indicators for n in indicator_variables(ind))
+        return self.features_named(n for ind in indicators for n in sorted(indicator_variables(ind)))
 
     def features_named(self, names: Iterable[str]) -> list[Feature]:
         """These features (names that are not features are skipped) and their inputs, inputs
@@ -172,8 +171,9 @@ def event_codelists(event: Event) -> list[str]:
             if c]
 
 
-def indicator_conditions(ind: Indicator) -> list[tuple[tuple, Condition]]:
-    out = [(("population", "where", i), c) for i, c in enumerate(ind.population.where)]
+def indicator_conditions(ind: Indicator) -> list[tuple[Loc, Condition]]:
+    out: list[tuple[Loc, Condition]] = [(("population", "where", i), c)
+                                        for i, c in enumerate(ind.population.where)]
     out += [(("population", "exclude", i), c) for i, c in enumerate(ind.population.exclude)]
     numerator = ind.numerator.where if ind.numerator else None
     out += [(("numerator", "where", i), c) for i, c in enumerate(numerator or [])]
@@ -270,9 +270,9 @@ def _failed(cat: Catalogue, kind: str, name: str, referrer: str) -> bool:
 def _blocked_notes(cat: Catalogue) -> list[SpecIssue]:
     """One note per spec that did not load, naming the specs that use it."""
     notes = []
-    for (kind, name), users in sorted(cat.blocked.items()):
+    for (kind, name), user_set in sorted(cat.blocked.items()):
         file = _failed_file(cat, kind, name)
-        users = sorted(users)
+        users = sorted(user_set)
         shown = ", ".join(users[:6]) + (f" and {len(users) - 6} more" if len(users) > 6 else "")
         notes.append(SpecIssue(file, None, "", f"not loaded because of the error(s) above; "
                                f"used by {shown} (checked without it)", "note"))
@@ -330,9 +330,10 @@ def _validate(source: YamlSource, model: type[BaseModel], issues: list[SpecIssue
         return None
 
 
-def _issue_from_pydantic(source: YamlSource, model: type[BaseModel], err: dict) -> SpecIssue:
+def _issue_from_pydantic(source: YamlSource, model: type[BaseModel],
+                         err: ErrorDetails) -> SpecIssue:
     # keep only the parts of the location that exist in the YAML (unions add type tags)
-    loc: tuple = ()
+    loc: Loc = ()
     for part in err["loc"]:
         if loc + (part,) in source.lines or err["type"] == "missing":
             loc += (part,)
@@ -360,7 +361,7 @@ def _issue_from_pydantic(source: YamlSource, model: type[BaseModel], err: dict) 
 IDENT_PATTERN = "^[a-z][a-z0-9_]*$"
 
 
-def _plain_message(err: dict, message: str) -> str:
+def _plain_message(err: ErrorDetails, message: str) -> str:
     """pydantic's wording without Python or regex jargon ('instance of Text', patterns)."""
     kind = err["type"]
     if kind in ("model_type", "model_attributes_type", "dict_type"):
@@ -375,7 +376,7 @@ def _plain_message(err: dict, message: str) -> str:
     return message.replace("NoneType", "nothing")
 
 
-def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
+def _fields_at(model: type[BaseModel], loc: Loc) -> list[str]:
     """Field names (aliases) of the model found at ``loc`` inside ``model``, for suggestions."""
     current: Any = model
     for part in loc:
@@ -437,13 +438,13 @@ def _check_references(cat: Catalogue) -> list[SpecIssue]:
     return issues
 
 
-def _at(cat: Catalogue, kind: str, ident: str, loc: tuple, message: str,
+def _at(cat: Catalogue, kind: str, ident: str, loc: Loc, message: str,
         severity: str = "error") -> SpecIssue:
     source = cat.sources[(kind, ident)]
     return SpecIssue(source.name, source.line_of(loc), dotted(loc), message, severity)
 
 
-def _check_condition(cat: Catalogue, kind: str, ident: str, loc: tuple, cond: Condition
+def _check_condition(cat: Catalogue, kind: str, ident: str, loc: Loc, cond: Condition
                      ) -> list[SpecIssue]:
     var_kind = cat.variable_kind(cond.feature)
     if var_kind is None and _failed(cat, "features", cond.feature, ident):
@@ -492,6 +493,8 @@ def _check_feature(cat: Catalogue, fid: str, f: Feature) -> list[SpecIssue]:
         for i, cond in enumerate(conds):
             issues += _check_condition(cat, "features", fid, ("derived", key, i), cond)
         return issues
+    # not derived: Feature._shape requires source and aggregate
+    assert f.source is not None and f.aggregate is not None
     table = SOURCE_TABLES[f.source]
     columns = {c.name: c for c in table.columns}
     if f.codes is not None:
@@ -519,19 +522,20 @@ def _check_feature(cat: Catalogue, fid: str, f: Feature) -> list[SpecIssue]:
         if f.of not in columns:
             issues.append(_at(cat, "features", fid, ("of",), f"{f.source} has no column "
                               f"{f.of!r}{suggest(f.of, columns)}"))
-        elif f.aggregate in ("sum", "max", "pdc") and type(columns[f.of].dtype).__name__ not in NUMERIC_TYPES:
+        elif AGGREGATES[f.aggregate].numeric_of and not columns[f.of].dtype.numeric:
             issues.append(_at(cat, "features", fid, ("of",), f"{f.aggregate} needs a numeric "
-                              f"column; {f.source}.{f.of} is {columns[f.of].dtype.simpleString()}"))
-    if f.source == "pharmacy" and f.aggregate == "count_distinct" and f.of != "atc5":
-        # pharmacy is aggregated per person, year and ATC5 first (for thresholds per medicine)
-        issues.append(_at(cat, "features", fid, ("of",), "on pharmacy, count_distinct counts "
-                          "medicines: expected of: atc5"))
+                              f"column; {f.source}.{f.of} is {columns[f.of].dtype.ddl}"))
+    per_code = SOURCES[f.source].per_code
+    if per_code and f.aggregate == "count_distinct" and f.of != per_code:
+        # such a table is aggregated per person, year and code first (thresholds per medicine)
+        issues.append(_at(cat, "features", fid, ("of",), f"on {f.source}, count_distinct "
+                          f"counts codes: expected of: {per_code}"))
     if f.having is not None:
-        if f.source != "pharmacy":
+        if per_code is None:
+            having = " and ".join(s.name for s in SOURCES.values() if s.per_code)
             issues.append(_at(cat, "features", fid, ("having",), "'having' (a threshold per "
-                              "medicine) is available on pharmacy only"))
-        elif f.having.sum_of not in columns or \
-                type(columns[f.having.sum_of].dtype).__name__ not in NUMERIC_TYPES:
+                              f"code) is available on {having} only"))
+        elif f.having.sum_of not in columns or not columns[f.having.sum_of].dtype.numeric:
             issues.append(_at(cat, "features", fid, ("having", "sum_of"), f"expected a numeric "
                               f"pharmacy column (ddd, packages, amounts), got {f.having.sum_of!r}"))
     return issues
@@ -541,14 +545,17 @@ def _check_event(cat: Catalogue, eid: str, event: Event) -> list[SpecIssue]:
     issues: list[SpecIssue] = []
     for part, sel in (("index", event.index), ("follow_up", event.follow_up)):
         source = sel.source
-        columns = EPISODE_COLUMNS if source == "hospital_stay" else \
-            {c.name: c for c in SOURCE_TABLES[source].columns}
+        columns: Mapping[str, object]
+        if SOURCES[source].episodes:
+            columns = EPISODE_COLUMNS
+        else:
+            columns = {c.name: c for c in SOURCE_TABLES[source].columns}
         issues += _check_selection(cat, "events", eid, (part,), sel, source, columns)
     return issues
 
 
-def _check_selection(cat: Catalogue, kind: str, ident: str, loc: tuple, sel: Selection,
-                     source: str, columns) -> list[SpecIssue]:
+def _check_selection(cat: Catalogue, kind: str, ident: str, loc: Loc, sel: Selection,
+                     source: str, columns: Mapping[str, object]) -> list[SpecIssue]:
     issues: list[SpecIssue] = []
     for key in ("codes", "exclude_codes"):
         name = getattr(sel, key)
@@ -561,15 +568,15 @@ def _check_selection(cat: Catalogue, kind: str, ident: str, loc: tuple, sel: Sel
             issues.append(_at(cat, kind, ident, loc + (key,), f"unknown code list {name!r}"
                               f"{suggest(name, cat.codelists)}"))
             continue
-        want_table, column = CODE_SYSTEMS[codelist.system]
+        want_table, code_column = CODE_SYSTEMS[codelist.system]
         if want_table != source:
             issues.append(_at(cat, kind, ident, loc + (key,), f"code list {name!r} holds "
-                              f"{codelist.system} codes, matched on {want_table}.{column}; "
+                              f"{codelist.system} codes, matched on {want_table}.{code_column}; "
                               f"this event reads {source}"))
     for key in ("where", "exclude"):
         for col, value in getattr(sel, key).items():
             if col not in columns:
-                what = "a hospital episode" if source == "hospital_stay" else source
+                what = "a hospital episode" if SOURCES[source].episodes else source
                 issues.append(_at(cat, kind, ident, loc + (key, col), f"{what} has no column "
                                   f"{col!r}{suggest(col, columns)} (columns: "
                                   f"{', '.join(sorted(columns))})"))
@@ -588,7 +595,7 @@ def _column_of(source: str, name: str) -> Column | None:
     if name not in table.column_names:
         return None
     column = table.column(name)
-    if source == "hospital_stay" and name == "stay_type":
+    if SOURCES[source].episodes and name == "stay_type":
         return dataclasses.replace(column, values=("classic",))
     return column
 
@@ -599,14 +606,14 @@ def _check_values(source: str, column: Column, value: Any) -> str | None:
     values = value if isinstance(value, list) else [value]
     where = f"{source}.{column.name}"
     for v in values:
-        if isinstance(column.dtype, BooleanType):
+        if column.dtype == BOOL:
             if not isinstance(v, bool):
                 return f"{where} is true or false, got {v!r}"
         elif column.values:
             if v not in column.values:
                 return (f"{where} has no value {v!r}{suggest(str(v), column.values)} "
                         f"(values: {', '.join(column.values)})")
-        elif isinstance(column.dtype, StringType) and isinstance(v, bool):
+        elif column.dtype == STR and isinstance(v, bool):
             return f"{where} holds text, got {v!r}"
     return None
 
@@ -642,14 +649,14 @@ def _check_indicator(cat: Catalogue, iid: str, ind: Indicator) -> list[SpecIssue
         issues.append(_at(cat, "indicators", iid, ("events",), f"unknown event {ind.events!r}"
                           f"{suggest(ind.events, cat.events)}"))
     if ind.hospital_comparison is not None:
-        for i, name in enumerate(ind.hospital_comparison.risk_factors):
-            if name not in MODEL_ONLY_FACTORS and cat.variable_kind(name) is None \
-                    and not _failed(cat, "features", name, iid):
+        for i, factor in enumerate(ind.hospital_comparison.risk_factors):
+            if factor not in MODEL_ONLY_FACTORS and cat.variable_kind(factor) is None \
+                    and not _failed(cat, "features", factor, iid):
                 known = list(cat.features) + list(ATTRIBUTES) + list(MODEL_ONLY_FACTORS)
                 issues.append(_at(cat, "indicators", iid,
                                   ("hospital_comparison", "risk_factors", i),
-                                  f"unknown risk factor {name!r}{suggest(name, known)}; expected "
-                                  "'age5', a person attribute or a feature"))
+                                  f"unknown risk factor {factor!r}{suggest(factor, known)}; "
+                                  "expected 'age5', a person attribute or a feature"))
     for loc, name in ((("numerator", "sum"), ind.numerator.sum if ind.numerator else None),
                       (("measure", "denominator_sum"), ind.measure.denominator_sum)):
         if name is None:
@@ -698,7 +705,7 @@ def _check_dim(cat: Catalogue, dim: str, referrer: str) -> str | None:
 
 
 def _check_areas(cat: Catalogue, aid: str, area_set: AreaSet) -> list[SpecIssue]:
-    from phm.data.reference import municipalities
+    from phm.data.reference_data import municipalities
 
     known = set(municipalities()["nis"])
     issues = []
@@ -733,12 +740,12 @@ def _published_users(cat: Catalogue) -> dict[str, list[str]]:
 
 
 def _check_codelist(cat: Catalogue, cid: str, cl: CodeList,
-                    published: list[str] = ()) -> list[SpecIssue]:
+                    published: Sequence[str] = ()) -> list[SpecIssue]:
     """Codes absent from the shipped reference tables are warnings: real lists may hold codes
     the synthetic warehouse never uses. A list of which no code is known, read by a published
     indicator, is an error (the indicator would be 0 everywhere) unless it says so with
     ``allow_absent: true`` and a ``reason``."""
-    from phm.data.reference import nomenclature, products
+    from phm.data.reference_data import nomenclature, products
 
     if cl.allow_absent != (cl.reason is not None):
         loc = ("allow_absent",) if cl.allow_absent else ("reason",)
@@ -790,7 +797,7 @@ def _check_scenario(cat: Catalogue, sid: str, sc: Scenario) -> list[SpecIssue]:
     for i, cond in enumerate(sc.attribution.target_group):
         issues += _check_condition(cat, "simulations", sid, ("attribution", "target_group", i),
                                    cond)
-    seen: set[tuple] = set()
+    seen: set[tuple[Loc, str]] = set()
     for name, variant in variants.items():
         where = () if name == "base" else ("grid",)
         for i, feature in enumerate(variant.cost.features):

@@ -9,6 +9,9 @@ from pathlib import Path
 
 from phm.errors import PhmError
 
+Loc = tuple[object, ...]
+"""A location in a spec: keys and list indexes, as in pydantic's error ``loc``."""
+
 
 @dataclass(frozen=True)
 class SpecIssue:
@@ -52,7 +55,7 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def dotted(loc: tuple) -> str:
+def dotted(loc: Loc) -> str:
     """('numerator', 'where', 0, 'feature') -> 'numerator.where[0].feature'."""
     out = ""
     for part in loc:

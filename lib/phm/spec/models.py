@@ -11,9 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from phm.registry.aggregates import AGGREGATES
+from phm.registry.measures import DENOMINATORS, INTERVALS, MEASURES
+from phm.registry.sources import CODE_SYSTEMS, FOLLOW_UP_SOURCES, STAYS
+from phm.registry.sources import SOURCES as SOURCE_REGISTRY
 
 Ident = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", min_length=2, max_length=64,
                              description="Lower-case identifier: letters, digits and _.")]
@@ -21,15 +26,30 @@ Scalar = bool | int | float | str
 
 THEMES = ("demography", "prevention", "health_status", "care_consumption", "accessibility",
           "organisation", "quality_of_care")
-GEO_LEVELS = ("municipality", "arrondissement", "province", "region", "belgium")
-SOURCES = ("health_care", "pharmacy", "hospital_stay")
-# the code column each code-list system is matched against
-CODE_SYSTEMS = {
-    "nomenclature": ("health_care", "nomen_code"),
-    "atc": ("pharmacy", "atc5"),
-    "cnk": ("pharmacy", "cnk"),
-    "diagnosis_group": ("hospital_stay", "main_diagnosis_group"),
-}
+GeoLevel = Literal["municipality", "arrondissement", "province", "region", "belgium"]
+GEO_LEVELS: tuple[GeoLevel, ...] = ("municipality", "arrondissement", "province", "region",
+                                    "belgium")
+SOURCES = tuple(SOURCE_REGISTRY)
+# names the registries allow (JSON Schema enums), built from the registries at import time: a
+# type checker cannot know them, so it sees plain strings (pydantic sees the Literal enums)
+if TYPE_CHECKING:
+    AggregateName: TypeAlias = str
+    SourceName: TypeAlias = str
+    FollowUpSource: TypeAlias = str
+    IndexSource: TypeAlias = str
+    CodeSystemName: TypeAlias = str
+    MeasureName: TypeAlias = str
+    IntervalName: TypeAlias = str
+    DenominatorName: TypeAlias = str
+else:
+    AggregateName = Literal[tuple(AGGREGATES)]
+    SourceName = Literal[SOURCES]
+    FollowUpSource = Literal[FOLLOW_UP_SOURCES]
+    IndexSource = Literal[STAYS]
+    CodeSystemName = Literal[tuple(CODE_SYSTEMS)]
+    MeasureName = Literal[tuple(MEASURES)]
+    IntervalName = Literal[tuple(INTERVALS)]
+    DenominatorName = Literal[DENOMINATORS]
 ATC_PREFIX = re.compile(r"^[A-Z]([0-9]{2}([A-Z]([A-Z]([0-9]{2})?)?)?)?$")
 
 
@@ -137,14 +157,12 @@ class Feature(Model):
     label: Text
     description: str | None = None
     unit: str | None = None
-    source: Literal["health_care", "pharmacy", "hospital_stay"] | None = None
+    source: SourceName | None = None
     codes: Ident | None = Field(default=None, description="Code list id selecting source rows.")
     where: dict[str, Scalar | list[Scalar]] = Field(
         default_factory=dict, description="Column filters: column -> value or list of values.")
-    aggregate: Literal["count", "sum", "count_distinct", "any", "max", "pdc"] | None = Field(
-        default=None, description=(
-            "pdc: proportion of days covered (0-1) from the first delivery in the year to 31 "
-            "December, each delivery covering 'of' days (ddd), overlapping supplies shifted."))
+    aggregate: AggregateName | None = Field(default=None, description="; ".join(
+        f"{name}: {a.doc}" for name, a in AGGREGATES.items()) + ".")
     of: str | None = Field(default=None, description="Column for sum / count_distinct / max.")
     having: Having | None = None
     window_years: int = Field(default=1, ge=1, le=5, description=(
@@ -169,22 +187,9 @@ class Feature(Model):
             return self
         if self.source is None or self.aggregate is None:
             raise ValueError("give source and aggregate (or derived)")
-        if self.aggregate in ("sum", "count_distinct", "max", "pdc") and not self.of:
-            raise ValueError(f"aggregate {self.aggregate!r} needs 'of' (the column)")
-        if self.aggregate in ("count", "any") and self.of:
-            raise ValueError(f"aggregate {self.aggregate!r} takes no 'of'")
-        if self.aggregate == "pdc" and (self.source != "pharmacy" or not self.codes):
-            raise ValueError("aggregate 'pdc' reads pharmacy deliveries of a code list: give "
-                             "source: pharmacy and codes")
-        if self.window_years > 1 and self.aggregate not in ("count", "sum", "any"):
-            raise ValueError("window_years > 1 only adds up count, sum or any over the years")
-        if self.season is not None and (self.window_years > 1
-                                        or self.aggregate not in ("count", "sum", "any")):
-            raise ValueError("a season goes with aggregate count, sum or any, without "
-                             "window_years")
-        if self.having is not None and self.aggregate not in ("count_distinct", "any"):
-            raise ValueError("'having' goes with aggregate count_distinct (codes reaching the "
-                             "threshold) or any")
+        problem = AGGREGATES[self.aggregate].check(self)
+        if problem:
+            raise ValueError(problem)
         return self
 
 
@@ -225,7 +230,7 @@ class IndexEvent(Selection):
     """The index: a hospital episode (classic stays chained across transfers), selected on its
     columns (admission and discharge, discharging hospital, destination, service, diagnosis)."""
 
-    source: Literal["hospital_stay"] = "hospital_stay"
+    source: IndexSource = STAYS
 
 
 class Window(Model):
@@ -245,12 +250,12 @@ class FollowUp(Selection):
     """What is looked for after the index: another hospital episode (by its admission date) or
     a health-care claim (by its service date)."""
 
-    source: Literal["hospital_stay", "health_care"]
+    source: FollowUpSource
     window: Window
 
     @model_validator(mode="after")
     def _later_episode(self) -> FollowUp:
-        if self.source == "hospital_stay" and self.window.from_days < 1:
+        if SOURCE_REGISTRY[self.source].episodes and self.window.from_days < 1:
             raise ValueError("a later episode starts at least 1 day after the discharge (an "
                              "admission on the discharge day is chained into the episode): "
                              "window.from_days must be 1 or more")
@@ -337,51 +342,47 @@ class Numerator(Model):
         return self
 
 
-DEFAULT_CI = {"proportion": "wilson", "rate": "poisson", "mean": "normal", "ratio": "none"}
-ALLOWED_CI = {
-    "proportion": {"wilson", "exact", "none"},
-    "rate": {"poisson", "none"},
-    "mean": {"normal", "none"},
-    "ratio": {"none"},
-}
-
-
 class Measure(Model):
-    kind: Literal["proportion", "rate", "mean", "ratio"]
+    kind: MeasureName = Field(description="; ".join(
+        f"{name}: {m.doc}" for name, m in MEASURES.items()) + ".")
     per: float = Field(default=1.0, gt=0, description="Multiplier: 100 for %, 1000 for per 1,000.")
     unit: str = Field(min_length=1, description="Unit as published, e.g. '%', 'per 1,000', 'EUR'.")
     decimals: int = Field(default=1, ge=0, le=6)
     denominator_sum: str | None = Field(
         default=None, description="Ratio only: the feature summed in the denominator.")
-    denominator: Literal["persons", "person_years", "person_days"] = Field(
+    denominator: DenominatorName = Field(
         default="persons", description=(
             "Rate only: persons, or person-time from the days insured in the year "
             "(person_years: days / days in the year; person_days: days)."))
-    ci: Literal["wilson", "exact", "poisson", "normal", "none"] | None = None
+    ci: IntervalName | None = Field(default=None, description="; ".join(
+        f"{name}: {i.doc}" for name, i in INTERVALS.items()) + " (default: the measure's first).")
     ci_level: float = Field(default=0.95, gt=0.5, lt=1)
 
     @model_validator(mode="after")
     def _consistent(self) -> Measure:
-        if (self.kind == "ratio") != (self.denominator_sum is not None):
-            raise ValueError("denominator_sum is required for a ratio and only for a ratio")
-        if self.denominator != "persons" and self.kind != "rate":
+        kind = MEASURES[self.kind]
+        if kind.summed_denominator != (self.denominator_sum is not None):
+            summed = " or ".join(n for n, m in MEASURES.items() if m.summed_denominator)
+            raise ValueError(f"denominator_sum is required for a {summed} and only for a "
+                             f"{summed}")
+        if self.denominator != "persons" and not kind.person_time:
+            timed = " or ".join(repr(n) for n, m in MEASURES.items() if m.person_time)
             raise ValueError(f"denominator {self.denominator!r} (person-time) goes with kind "
-                             "'rate'")
-        if self.ci is not None and self.ci not in ALLOWED_CI[self.kind]:
+                             f"{timed}")
+        if self.ci is not None and self.ci not in kind.intervals:
             raise ValueError(f"ci {self.ci!r} does not fit a {self.kind}; use one of "
-                             f"{sorted(ALLOWED_CI[self.kind])}")
+                             f"{sorted(kind.intervals)}")
         return self
 
     @property
     def interval(self) -> str:
-        return self.ci or DEFAULT_CI[self.kind]
+        return self.ci or MEASURES[self.kind].default_interval
 
 
 class Breakdowns(Model):
     """Every combination is published at every geography level (a grouping set each)."""
 
-    geography: list[Literal["municipality", "arrondissement", "province", "region", "belgium"]] = \
-        Field(default_factory=lambda: list(GEO_LEVELS))
+    geography: list[GeoLevel] = Field(default_factory=lambda: list(GEO_LEVELS))
     areas: list[Ident] = Field(default_factory=list, description="Area-set ids (custom areas).")
     by: list[str | list[str]] = Field(default_factory=list, description=(
         "Breakdowns: 'sex', 'bim', 'age:<scheme>' or a person attribute; a list crosses them."))
@@ -501,15 +502,16 @@ class Indicator(Model):
             raise ValueError("hospital_comparison needs grain 'stay'")
         if self.numerator is None:
             raise ValueError("give a numerator (where or sum)")
-        if kind == "proportion" and (self.numerator.where is None or self.numerator.sum):
-            raise ValueError("a proportion counts persons: give numerator.where (and no sum)")
-        if kind != "proportion" and self.numerator.sum is None:
+        counts = MEASURES[kind].counts_persons
+        if counts and (self.numerator.where is None or self.numerator.sum):
+            raise ValueError(f"a {kind} counts persons: give numerator.where (and no sum)")
+        if not counts and self.numerator.sum is None:
             raise ValueError(f"a {kind} adds up a feature: give numerator.sum")
         if any(c.top is not None for c in self.population.where + self.population.exclude):
             raise ValueError("'top' is relative to the indicator's population: use it in "
                              "numerator.where, not in the population")
-        if self.standardisation.method != "none" and kind == "ratio":
-            raise ValueError("a ratio of two sums cannot be age-sex standardised here")
+        if self.standardisation.method != "none" and not MEASURES[kind].standardisable:
+            raise ValueError(f"a {kind} of two sums cannot be age-sex standardised here")
         return self
 
 
@@ -523,7 +525,7 @@ class CodeList(Model):
     id: Ident
     version: int = Field(ge=1)
     label: Text
-    system: Literal["nomenclature", "atc", "cnk", "diagnosis_group"]
+    system: CodeSystemName
     codes: list[str] = Field(min_length=1)
     references: list[str] = Field(default_factory=list)
     synthetic: bool = Field(default=False, description="Codes are placeholders, not the real list.")

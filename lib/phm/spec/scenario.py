@@ -240,7 +240,7 @@ def with_overrides(scenario: Scenario, overrides: dict[str, Any]) -> Scenario:
     return Scenario.model_validate(data).model_copy(update={"id": f"{scenario.id}[{name}]"})
 
 
-def set_path(data: dict, path: str, value: Any) -> None:
+def set_path(data: dict[str, Any], path: str, value: Any) -> None:
     """Set ``a.b.c`` in nested dicts, creating missing levels (a mapping value replaces the
     whole block: its fields not given take their defaults)."""
     parts = path.split(".")

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -48,10 +49,10 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 
-def json_schemas() -> dict[str, dict]:
+def json_schemas() -> dict[str, dict[str, Any]]:
     """``{kind: JSON Schema}`` for the spec kinds (indicators, features, events, codelists,
     age_schemes, areas, simulations), keys as written in YAML (``in``, ``from``)."""
-    out: dict[str, dict] = {}
+    out: dict[str, dict[str, Any]] = {}
     for kind, model in SCHEMA_MODELS.items():
         schema = model.model_json_schema(by_alias=True)
         schema["$schema"] = DRAFT
@@ -62,7 +63,7 @@ def json_schemas() -> dict[str, dict]:
     return out
 
 
-def render(schema: dict) -> str:
+def render(schema: dict[str, Any]) -> str:
     """The committed text of a schema: sorted keys, indent 2, trailing newline."""
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 

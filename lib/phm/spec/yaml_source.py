@@ -19,20 +19,20 @@ from typing import Any
 
 import yaml
 
-from phm.spec.issues import SpecError, SpecIssue, display_path, dotted
+from phm.spec.issues import Loc, SpecError, SpecIssue, display_path, dotted
 
 
 @dataclass
 class YamlSource:
     path: Path
     data: Any
-    lines: dict[tuple, int] = field(default_factory=dict)
+    lines: dict[Loc, int] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
         return display_path(self.path)
 
-    def line_of(self, loc: tuple) -> int | None:
+    def line_of(self, loc: Loc) -> int | None:
         """Line of the deepest known prefix of ``loc`` (pydantic locs may go below the YAML)."""
         for end in range(len(loc), -1, -1):
             line = self.lines.get(tuple(loc[:end]))
@@ -49,7 +49,7 @@ def read_yaml(path: Path) -> YamlSource:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
+        line: int | None = raw[:exc.start].count(b"\n") + 1
         raise SpecError([SpecIssue(name, line, "", f"the file is not UTF-8 text: byte "
                                    f"{exc.start} (0x{raw[exc.start]:02x}) cannot be read; "
                                    "save the file as UTF-8")]) from None
@@ -87,17 +87,17 @@ def read_yaml(path: Path) -> YamlSource:
 MAX_NESTING = 50
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(yaml.SafeLoader):  # type: ignore[misc]  # yaml is untyped here (no types-PyYAML)
     """SafeLoader that refuses aliases and deep nesting while composing (one pass): a spec says
     everything where it is read, and nested aliases ("billion laughs") can expand into billions
     of nodes."""
 
-    def __init__(self, text: str, name: str):
+    def __init__(self, text: str, name: str) -> None:
         super().__init__(text)
         self.spec_name = name
         self.depth = 0
 
-    def compose_node(self, parent, index):  # noqa: ANN001, ANN201 - PyYAML's signature
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise SpecError([SpecIssue(self.spec_name, event.start_mark.line + 1, "",
@@ -135,7 +135,7 @@ def _snippet(node: yaml.Node) -> str:
     return value if len(value) <= 40 else value[:37] + "..."
 
 
-def _walk(loader: _Loader, node: yaml.Node, loc: tuple, source: YamlSource, name: str) -> Any:
+def _walk(loader: _Loader, node: yaml.Node, loc: Loc, source: YamlSource, name: str) -> Any:
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         first_line: dict[Any, int] = {}

@@ -61,7 +61,7 @@ def reference_weights(
     * ``"belgium_<year>"`` (e.g. ``"belgium_2020"``): Belgian legal population on 1 January by
       sex and band (Statbel), summed over the regions. Statbel figures are shipped for
       2019-2021 only; other years use the nearest of those (see
-      :func:`phm.data.reference.population_age_sex_region`).
+      :func:`phm.data.reference_data.population_age_sex_region`).
 
     ``min_age`` / ``max_age`` (inclusive, None = open) give the age range of the indicator's
     population: bands that overlap ``[min_age, max_age]`` are kept and the weights are
@@ -75,7 +75,7 @@ def reference_weights(
     ([65, 70, 75, 80, 85, 90, 95], 1.0)
     """
     # Imported here so that `phm.stats` itself needs neither pyspark nor the package data.
-    from phm.data import reference as ref
+    from phm.data import reference_data as ref
 
     if reference == "esp2013":
         esp = ref.esp2013()
@@ -130,7 +130,7 @@ def direct(
     instead of reading half or a tenth of its rate, and a cell shaped like the reference gives
     dsr = crude exactly. The price: a small area with an empty stratum is standardised on a
     slightly different standard (the missing weight is spread over the others). The Spark
-    compiler (:func:`phm.compile.aggregate.indicator_cells`) does exactly this. A cell with no
+    compiler (:func:`phm.execute.aggregate.indicator_cells`) does exactly this. A cell with no
     stratum present gives NaN for all three.
 
     >>> dsr, var, wm = direct([2, 6], [100, 200], [0.5, 0.5]); print(f"{dsr:.3f}")

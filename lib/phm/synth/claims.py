@@ -11,7 +11,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from phm.data import reference
+from phm.data import reference_data
 from phm.synth import params as P
 from phm.synth.columns import by_age_band, by_key, money, piecewise, year_start
 from phm.synth.pilot import PilotEffect, scaled
@@ -172,7 +172,7 @@ def hospital_lines(stays: DataFrame, *, seed: int) -> DataFrame:
 
 def price(spark: SparkSession, events: DataFrame, *, seed: int, pilot_effect: PilotEffect | None = None) -> DataFrame:
     """Pick the nomenclature code, price it, and give provider, ids and setting: one projection."""
-    nomen = reference.nomenclature()
+    nomen = reference_data.nomenclature()
     nomen = nomen.assign(code_rank=nomen.groupby("service_group").cumcount())
     nomen_df = F.broadcast(spark.createDataFrame(nomen[["service_group", "code_rank", "nomen_code", "fee", "provider_profession", "setting"]].astype({"fee": float})))
     ev = events.join(nomen_df, ["service_group", "code_rank"], "left")

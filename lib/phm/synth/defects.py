@@ -43,7 +43,7 @@ class Defect:
 
 def _negative(col: str) -> Column:
     c = F.col(col)
-    return F.when(c > 0, -c).otherwise(F.lit(-1).cast(MONEY))
+    return F.when(c > 0, -c).otherwise(F.lit(-1).cast(MONEY.spark()))
 
 
 def _before(date_col: str) -> dict[str, Column]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from phm.data import reference
+from phm.data import reference_data
 from phm.synth import params as P
 from phm.synth.columns import by_age_band, by_key, money, year_start
 from phm.synth.pilot import PilotEffect, scaled
@@ -74,7 +74,7 @@ def flu_and_contraception(py: DataFrame, *, seed: int) -> DataFrame:
 
 def pharmacy(spark: SparkSession, py: DataFrame, *, seed: int, pilot_effect: PilotEffect | None = None) -> DataFrame:
     """All deliveries, priced and enriched with CNK, ATC and DDD, before accounting lags."""
-    prod = reference.products()
+    prod = reference_data.products()
     first = prod.groupby("atc5", as_index=False).first()  # the typical package of each ATC5
     products = spark.createDataFrame(first[["atc5", "cnk", "ddd_per_package", "package_price", "reimbursement_category"]].astype({"ddd_per_package": float, "package_price": float}))
     cols = ["pid", "person_id", "year", "bim", "death_date", "atc5", "k", "delivery_date", "packages", "nis"]

@@ -12,7 +12,7 @@ import math
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from phm.data import reference
+from phm.data import reference_data
 from phm.synth import categorical, params as P
 from phm.synth.columns import by_key, piecewise
 from phm.synth.rng import choice, logistic, normal, uniform
@@ -24,7 +24,7 @@ def person_id(seed: int, id_col: Column) -> Column:
 
 
 def _municipality_table(spark: SparkSession) -> DataFrame:
-    muni = reference.municipalities()[["nis", "arr_nis", "reg_nis", "pop_2020_total"]]
+    muni = reference_data.municipalities()[["nis", "arr_nis", "reg_nis", "pop_2020_total"]]
     return categorical.cdf_table(spark, muni, weight="pop_2020_total", keys=[], values=["nis", "arr_nis", "reg_nis"], prefix="")
 
 
@@ -33,10 +33,10 @@ AGE_SEX_BUCKETS = 128  # 40 age-sex cells per arrondissement: ~1.3 cells per buc
 
 def _age_sex_table(spark: SparkSession) -> DataFrame:
     """Age-sex distribution per arrondissement: its region's, tilted older or younger."""
-    pop = reference.population_age_sex_region(P.POPULATION_REFERENCE_YEAR)
+    pop = reference_data.population_age_sex_region(P.POPULATION_REFERENCE_YEAR)
     pop = pop[pop["reg_nis"].isin(["02000", "03000", "04000"])].copy()
     pop["age_to"] = pop["age_to"].fillna(P.OLDEST_AGE - 5).astype(int)
-    arrs = reference.municipalities()[["arr_nis", "reg_nis"]].drop_duplicates()
+    arrs = reference_data.municipalities()[["arr_nis", "reg_nis"]].drop_duplicates()
     rows = arrs.merge(pop, on="reg_nis")
     tilt = rows["arr_nis"].map(P.ARR_AGE_TILT).fillna(0.0)
     mid = (rows["age_from"] + rows["age_to"]) / 2.0

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from phm.data import reference
+from phm.data import reference_data
 from phm.synth import params as P
 from phm.synth.columns import piecewise, year_start
 from phm.synth.rng import choice, geometric, uniform
@@ -22,7 +22,7 @@ OUTLIER_HOSPITAL_EFFECT = 0.6  # log-multiplier on readmission risk for planted 
 
 def hospitals(spark: SparkSession) -> DataFrame:
     """Synthetic hospitals per arrondissement, each with a readmission-risk effect."""
-    arr = reference.municipalities().groupby("arr_nis", as_index=False)["pop_2020_total"].sum()
+    arr = reference_data.municipalities().groupby("arr_nis", as_index=False)["pop_2020_total"].sum()
     arr["n_hospitals"] = (arr["pop_2020_total"] / 100_000 * HOSPITALS_PER_100K).round().clip(lower=1).astype(int)
     return spark.createDataFrame(arr[["arr_nis", "n_hospitals"]])
 

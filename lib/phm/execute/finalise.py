@@ -16,24 +16,23 @@ import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from phm.compile.hospital import HOSPITAL
+from phm.execute.hospital import HOSPITAL
 from phm.compile.plan import Plan
 from phm.disclosure import REASON, Protection, PTable, Published, publish_counts, scale_sum
+from phm.publish.tables import CELLS, PERIOD_COLUMNS, RESULTS, RUN_COLUMNS, check_stage
+from phm.registry.measures import INTERVALS, MEASURES
 from phm.spec.models import Indicator
 from phm.stats import funnel, intervals
 from phm.stats.rounding import round_half_away
 
-RESULT_COLUMNS = """
-    indicator_id string, indicator_version int, spec_hash string, period int,
-    geo_level string, geo_code string, breakdown_key string,
-    numerator double, denominator double, numerator_persons long, denominator_persons long,
-    value double, ci_low double, ci_high double,
-    value_standardised double, std_ci_low double, std_ci_high double,
-    expected double, oe_ratio double,
-    funnel_low_inner double, funnel_high_inner double,
-    funnel_low_outer double, funnel_high_outer double, outlier string,
-    suppressed boolean, suppression_reason string
-"""
+# what finalise computes: the declared results columns but those added after it (periods pass,
+# run); per indicator-period in pandas, all but the breakdown map, rebuilt from its key in Spark
+FINALISED = [c for c in RESULTS.columns if c.name not in (*PERIOD_COLUMNS, *RUN_COLUMNS)]
+OUTPUT_COLUMNS = [c.name for c in FINALISED if c.name != "breakdown"]
+RESULT_COLUMNS = ", ".join(f"{c.name} {c.dtype.ddl}" for c in FINALISED
+                           if c.name in OUTPUT_COLUMNS)
+# the cells columns finalise reads (the breakdown map is rebuilt from the key)
+CELL_COLUMNS = [c for c in CELLS.column_names if c != "breakdown"]
 
 
 @dataclass(frozen=True)
@@ -69,16 +68,15 @@ def finalise(cells: DataFrame, plan: Plan, protection: Protection) -> DataFrame:
     def per_group(pdf: pd.DataFrame) -> pd.DataFrame:
         return finalise_group(pdf, settings[pdf["indicator_id"].iloc[0]], ptable)
 
-    columns = ["indicator_id", "period", "geo_level", "geo_code", "breakdown_key", "num", "den",
-               "npers", "dpers", "nkey", "dkey", "sq", "dsr", "dsr_var_poisson", "dsr_var_mean",
-               "dsr_var_binomial", "dsr_w_max", "expected", "expected_risk", "var_risk"]
-    out = cells.select(*columns).groupBy("indicator_id", "period").applyInPandas(
+    check_stage(cells, CELLS, "finalise")  # the schema only: no Spark job
+    out = cells.select(*CELL_COLUMNS).groupBy("indicator_id", "period").applyInPandas(
         per_group, RESULT_COLUMNS)
     # rebuilt from the key in Spark (str_to_map turns '' into {'': null}, so split by hand)
     parts = F.filter(F.split(F.col("breakdown_key"), r"\|"), lambda p: p != "")
     return out.withColumn("breakdown", F.map_from_arrays(
         F.transform(parts, lambda p: F.substring_index(p, "=", 1)),
-        F.transform(parts, lambda p: F.regexp_extract(p, "=(.*)$", 1))))
+        F.transform(parts, lambda p: F.regexp_extract(p, "=(.*)$", 1)))
+    ).select(*[c.name for c in FINALISED])
 
 
 def finalise_group(pdf: pd.DataFrame, s: Settings, ptable: PTable) -> pd.DataFrame:
@@ -86,6 +84,7 @@ def finalise_group(pdf: pd.DataFrame, s: Settings, ptable: PTable) -> pd.DataFra
 
     Disclosure first: every figure is then computed from the published (perturbed) counts, so
     no published figure reveals a true count (:mod:`phm.disclosure.protect`)."""
+    check_stage(pdf, CELLS, "finalise (pandas)", CELL_COLUMNS)
     pdf = pdf.reset_index(drop=True)
     shown = publish_counts(pdf["npers"], pdf["dpers"], pdf["nkey"], pdf["dkey"], ptable,
                            min_count=s.min_count, zero_is_safe=s.zero_is_safe)
@@ -107,7 +106,8 @@ def _published_sums(pdf: pd.DataFrame, shown: Published, s: Settings) -> pd.Data
     out = pdf.copy()
     num = scale_sum(pdf["num"], pdf["npers"], shown.npers, shown.num_factor)
     den = scale_sum(pdf["den"], pdf["dpers"], shown.dpers, shown.den_factor)
-    if s.kind == "proportion":  # a subset of the denominator's persons stays a subset
+    share = MEASURES[s.kind].share
+    if share:  # a subset of the denominator's persons stays a subset
         num = np.minimum(num, den)
     true_num, true_den = pdf["num"].to_numpy(float), pdf["den"].to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -118,7 +118,7 @@ def _published_sums(pdf: pd.DataFrame, shown: Published, s: Settings) -> pd.Data
     out["npers"], out["dpers"] = shown.npers, shown.dpers
     out["sq"] = pdf["sq"].to_numpy(float) * shown.num_factor
     out["dsr"] = pdf["dsr"].to_numpy(float) * f_crude
-    if s.kind == "proportion":  # a share stays a share when the perturbation raises it
+    if share:  # a share stays a share when the perturbation raises it
         out["dsr"] = np.minimum(out["dsr"], 1.0)
     out["dsr_w_max"] = pdf["dsr_w_max"].to_numpy(float) * f_crude
     # variances of the standardised value scale with its square, as the variance of a value
@@ -160,9 +160,6 @@ def _values(pdf: pd.DataFrame, s: Settings) -> pd.DataFrame:
     return out
 
 
-OUTPUT_COLUMNS = [c.split()[0] for c in RESULT_COLUMNS.replace("\n", " ").split(",") if c.strip()]
-
-
 def _hospital_values(pdf: pd.DataFrame, s: Settings) -> pd.DataFrame:
     """Hospital rows: crude proportion, O/E against the risk model with its Poisson interval,
     the risk-adjusted value (O/E x the national crude value) and funnel limits on the O/E
@@ -191,19 +188,8 @@ def _hospital_values(pdf: pd.DataFrame, s: Settings) -> pd.DataFrame:
 
 
 def _crude_interval(s: Settings, num, den, pdf) -> tuple[np.ndarray, np.ndarray]:
-    nan = np.full(len(num), np.nan)
-    if s.ci == "wilson":
-        return intervals.wilson(num, den, s.level)
-    if s.ci == "exact":
-        return intervals.clopper_pearson(num, den, s.level)
-    if s.ci == "poisson":
-        lo, hi = intervals.poisson_exact(num, s.level)
-        return np.where(den > 0, lo / den, np.nan), np.where(den > 0, hi / den, np.nan)
-    if s.ci == "normal":
-        _, lo, hi = intervals.mean_normal(num, pdf["sq"].to_numpy(float) if "sq" in pdf else nan,
-                                          den, s.level)
-        return lo, hi
-    return nan, nan
+    sq = pdf["sq"].to_numpy(float) if "sq" in pdf else np.full(len(num), np.nan)
+    return INTERVALS[s.ci].crude(num, den, sq, s.level)
 
 
 def _standardised(s: Settings, pdf: pd.DataFrame, num: np.ndarray):
@@ -211,16 +197,7 @@ def _standardised(s: Settings, pdf: pd.DataFrame, num: np.ndarray):
     nan = np.full(n, np.nan)
     if s.method == "direct":
         dsr = pdf["dsr"].to_numpy(float)
-        if s.kind == "mean":
-            z = _z(s.level)
-            sd = np.sqrt(pdf["dsr_var_mean"].to_numpy(float))
-            lo, hi = dsr - z * sd, dsr + z * sd
-        elif s.kind == "proportion":
-            lo, hi = intervals.wilson_effective(dsr, _binomial_variance(pdf),
-                                                pdf["den"].to_numpy(float), s.level)
-        else:
-            lo, hi = intervals.fay_feuer(dsr, pdf["dsr_var_poisson"].to_numpy(float),
-                                         pdf["dsr_w_max"].to_numpy(float), s.level)
+        lo, hi = MEASURES[s.kind].standardised_interval(dsr, pdf, s.level)
         return dsr * s.per, lo * s.per, hi * s.per, nan, nan
     if s.method == "indirect":
         expected = pdf["expected"].to_numpy(float)
@@ -232,30 +209,23 @@ def _standardised(s: Settings, pdf: pd.DataFrame, num: np.ndarray):
     return nan, nan, nan, nan, nan
 
 
-def _binomial_variance(pdf: pd.DataFrame) -> np.ndarray:
-    """Var of a directly standardised proportion, Σ w² p(1-p)/den over (Σ w)²
-    (``dsr_var_binomial`` of :func:`phm.compile.aggregate.indicator_cells`)."""
-    return pdf["dsr_var_binomial"].to_numpy(float)
-
-
-def _z(level: float) -> float:
-    from scipy.stats import norm
-
-    return float(norm.ppf(0.5 + level / 2))
-
-
 def _blank(out: pd.DataFrame) -> pd.DataFrame:
-    """Every number of a suppressed cell becomes null; the key, flag and reason stay."""
+    """Every number of a suppressed cell (the columns declared disclosive) becomes null; the
+    key, flag and reason stay. Person counts of suppressed cells are disclosive too."""
     hidden = out["suppressed"].to_numpy(bool)
-    for col in ("numerator", "denominator", "value", "ci_low", "ci_high", "value_standardised",
-                "std_ci_low", "std_ci_high", "expected", "oe_ratio", "funnel_low_inner",
-                "funnel_high_inner", "funnel_low_outer", "funnel_high_outer"):
-        out[col] = out[col].astype(float)
-        out.loc[hidden, col] = np.nan
-    out["outlier"] = out["outlier"].astype(object)
-    out.loc[hidden, "outlier"] = None
-    # person counts of suppressed cells are disclosive too
-    for col in ("numerator_persons", "denominator_persons"):
-        out[col] = out[col].astype("Int64")
-        out.loc[hidden, col] = pd.NA
+    for c in BLANKED:
+        kind = c.dtype.ddl
+        if kind == "double":
+            out[c.name] = out[c.name].astype(float)
+            out.loc[hidden, c.name] = np.nan
+        elif kind in _NULLABLE_INTS:
+            out[c.name] = out[c.name].astype(_NULLABLE_INTS[kind])
+            out.loc[hidden, c.name] = pd.NA
+        else:
+            out[c.name] = out[c.name].astype(object)
+            out.loc[hidden, c.name] = None
     return out
+
+
+BLANKED = [c for c in FINALISED if c.disclosive]
+_NULLABLE_INTS = {"bigint": "Int64", "int": "Int32"}

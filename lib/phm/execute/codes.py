@@ -12,17 +12,14 @@ from collections import defaultdict
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
-from phm.spec.models import CODE_SYSTEMS, CodeList
+from phm.compile.plan import code_column
+from phm.spec.models import CodeList
 
 
 def column_filters(filters: dict) -> list[Column]:
     """``{column: value or [values]}`` of a spec as never-null tests, one per column."""
     return [F.coalesce(F.col(c).isin(v) if isinstance(v, list) else F.col(c) == F.lit(v),
                        F.lit(False)) for c, v in sorted(filters.items())]
-
-
-def code_column(codelist: CodeList) -> str:
-    return CODE_SYSTEMS[codelist.system][1]
 
 
 def matches(codelist: CodeList) -> Column:

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from phm.compile.finalise import Settings, finalise_group
+from phm.execute.finalise import Settings, finalise_group
 from phm.disclosure import EXACT, PTable, cell_key
 
 PROPORTION = Settings(version=1, spec_hash="h", kind="proportion", per=100, decimals=1,

@@ -13,7 +13,7 @@ For each indicator with ``hospital_comparison`` and each year:
    and the variance of the observed count under the model (sum of p(1-p)) for funnel limits.
 
 The rows join the indicator's cells with ``geo_level = 'hospital'``; statistics and disclosure
-(:mod:`phm.compile.finalise`) then add the O/E ratio, its interval and the funnel limits.
+(:mod:`phm.execute.finalise`) then add the O/E ratio, its interval and the funnel limits.
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from phm.compile.aggregate import population_filter
-from phm.compile.events import followed_flag, index_flag
+from phm.execute.aggregate import population_filter
+from phm.execute.events import followed_flag, index_flag
 from phm.compile.plan import Plan
 from phm.disclosure.cell_key import record_key
-from phm.spec.catalogue import Catalogue
+from phm.publish.tables import CELLS
 from phm.spec.models import Indicator
 from phm.stats.risk_model import RiskModel, fit_logistic
 
@@ -44,22 +44,19 @@ class FittedModel:
     events: int
 
 
-def categorical_factors(ind: Indicator, catalogue: Catalogue) -> list[str]:
+def categorical_factors(ind: Indicator, plan: Plan) -> list[str]:
     return [f for f in ind.hospital_comparison.risk_factors
-            if f == "age5" or catalogue.variable_kind(f) == "category"]
+            if f == "age5" or plan.variable_kinds.get(f) == "category"]
 
 
 def hospital_cells(spark: SparkSession, index: DataFrame, person_year: DataFrame, plan: Plan,
-                   catalogue: Catalogue, secret: str
-                   ) -> tuple[DataFrame | None, list[FittedModel]]:
+                   secret: str) -> tuple[DataFrame | None, list[FittedModel]]:
     """Hospital rows for every compared indicator (None when there is none), and the models."""
-    event_k = {e.id: k for k, e in enumerate(plan.events)}
     frames, models = [], []
     for ind in plan.indicators:
         if ind.hospital_comparison is None:
             continue
-        frame, fitted = _one_indicator(spark, index, person_year, ind, event_k[ind.events],
-                                       catalogue, secret)
+        frame, fitted = _one_indicator(spark, index, person_year, ind, plan, secret)
         frames.append(frame)
         models += fitted
     if not frames:
@@ -71,13 +68,13 @@ def hospital_cells(spark: SparkSession, index: DataFrame, person_year: DataFrame
 
 
 def _one_indicator(spark: SparkSession, index: DataFrame, person_year: DataFrame,
-                   ind: Indicator, k: int, catalogue: Catalogue, secret: str
+                   ind: Indicator, plan: Plan, secret: str
                    ) -> tuple[DataFrame, list[FittedModel]]:
     factors = list(ind.hospital_comparison.risk_factors)
-    categorical = categorical_factors(ind, catalogue)
-    stays = (index.where(F.col(index_flag(k)))
+    categorical = categorical_factors(ind, plan)
+    stays = (index.where(F.col(index_flag(ind.events)))
              .select("person_id", "year", "hospital_id",
-                     F.col(followed_flag(k)).cast("int").alias("_y"))
+                     F.col(followed_flag(ind.events)).cast("int").alias("_y"))
              .join(person_year, ["person_id", "year"])
              .where(population_filter(ind))
              .withColumn("_pattern", F.to_json(F.struct(*[F.col(f) for f in factors]))))
@@ -117,8 +114,9 @@ def _one_indicator(spark: SparkSession, index: DataFrame, person_year: DataFrame
         F.lit(HOSPITAL).alias("geo_level"), F.col("hospital_id").alias("geo_code"),
         F.create_map().cast("map<string,string>").alias("breakdown"),
         "num", "den", "npers", "dpers", "nkey", "dkey", F.col("num").alias("sq"),
-        *[F.lit(None).cast("double").alias(c) for c in
-          ("dsr", "dsr_var_poisson", "dsr_var_binomial", "dsr_var_mean", "dsr_w_max",
-           "expected")],
         F.lit("").alias("breakdown_key"), "expected_risk", "var_risk")
+    # the declared cells columns in order; the nullable ones a hospital row has no value for
+    # (the standardisation terms) typed nulls
+    cells = cells.select(*[c.name if c.name in cells.columns or not c.nullable else
+                           F.lit(None).cast(c.dtype.ddl).alias(c.name) for c in CELLS.columns])
     return cells, fitted

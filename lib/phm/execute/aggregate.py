@@ -21,10 +21,12 @@ from functools import reduce
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from phm.compile.events import followed_count, index_count
-from phm.compile.person_year import all_of, any_of, condition, days_in_year
+from phm.execute.events import followed_count, index_count
+from phm.execute.person_year import all_of, any_of, condition, days_in_year
 from phm.compile.plan import GEO_COLUMNS, Plan, dim_column
 from phm.disclosure.cell_key import record_key
+from phm.publish.tables import CELLS
+from phm.registry.measures import MEASURES as MEASURE_KINDS
 from phm.spec.models import Indicator
 from phm.stats.standardise import reference_weights
 
@@ -119,10 +121,10 @@ def person_measures(ind: Indicator, k: int, tops: Tops | None = None) -> dict[st
 def _value_measures(ind: Indicator, k: int, tops: Tops) -> dict[str, Column]:
     in_pop = population_filter(ind)
     one = lambda c: F.when(c, 1).otherwise(0)  # noqa: E731
-    kind = ind.measure.kind
+    kind = MEASURE_KINDS[ind.measure.kind]
     if ind.grain != "person_year":
         return _event_measures(ind, in_pop)
-    if kind == "proportion":
+    if kind.counts_persons:
         hit = in_pop & _numerator_test(ind, k, tops)
         cols = {"num": one(hit), "den": one(in_pop), "npers": one(hit), "dpers": one(in_pop),
                 "sq": one(hit)}
@@ -131,7 +133,7 @@ def _value_measures(ind: Indicator, k: int, tops: Tops) -> dict[str, Column]:
         value = _value(ind.numerator.sum)
         num = F.when(counted, value).otherwise(0.0)
         cols = {"num": num, "npers": one(counted & (value > 0)), "sq": num * num}
-        if kind == "ratio":
+        if kind.summed_denominator:
             below = F.coalesce(F.col(ind.measure.denominator_sum).cast("double"), F.lit(0.0))
             cols["den"] = F.when(in_pop, below).otherwise(0.0)
             cols["dpers"] = one(in_pop & (below > 0))
@@ -254,6 +256,39 @@ def indicator_cells(spark: SparkSession, cube: DataFrame, plan: Plan, years: lis
 
     Sex stays a key of the second group-by only in the sets broken down by sex.
     """
+    long = _one_row_per_indicator(cube, plan, years)
+    strata = _set_strata(long, plan)
+    pooled = any(ind.pooled_years > 1 for ind in plan.indicators)
+    persons = None
+    if pooled:
+        persons = _pooled_persons(strata, plan)
+        strata = strata.groupBy(*_cell_keys(plan), *STRATA).agg(
+            *[F.sum(m).alias(m) for m in MEASURES])
+    cells = _standardisation_sums(strata, plan, reference_rates(cube, plan, years), years)
+    if persons is not None:
+        cells = _with_pooled_persons(cells, persons, plan)
+    return _as_cells_table(cells, plan)
+
+
+def _position() -> Column:
+    """1-based position of the row's indicator (``_k``) in ``plan.indicators``, to look up
+    per-indicator arrays with ``element_at``."""
+    return F.col("_k") + 1
+
+
+def _per_indicator(values: list) -> Column:
+    """A literal array with one entry per indicator, read at the row's indicator."""
+    return F.array(*[v if isinstance(v, Column) else F.lit(v) for v in values])
+
+
+def _cell_keys(plan: Plan) -> list[str]:
+    return ["_k", "year", "geo_level", "geo_code", *[f"_d_{i}" for i in range(len(plan.dims))]]
+
+
+def _one_row_per_indicator(cube: DataFrame, plan: Plan, years: list[int]) -> DataFrame:
+    """The wide cube unpivoted into one row per indicator (``_k``) and cube cell, with its
+    measures in the struct ``_v``; cells where the indicator has nobody are dropped. A pooled
+    indicator's row also counts ``_o`` years later, in the periods of every pool it is in."""
     n = len(plan.indicators)
     keys = [c for c in cube_columns(plan) if c not in STRATA]
     values = [F.struct(*[F.col(_m(k, m)).cast("double").alias(m) for m in MEASURES]).alias(str(k))
@@ -262,37 +297,33 @@ def indicator_cells(spark: SparkSession, cube: DataFrame, plan: Plan, years: lis
             .unpivot([*keys, *STRATA], [str(k) for k in range(n)], "_k", "_v")
             .withColumn("_k", F.col("_k").cast("int"))
             .where((F.col("_v.den") != 0) | (F.col("_v.num") != 0) | (F.col("_v.dpers") != 0)))
-    pooled = any(ind.pooled_years > 1 for ind in plan.indicators)
-    if pooled:
-        # a year's rows count in the periods of every pool they belong to: _o years later
-        pool = F.element_at(F.array(*[F.lit(ind.pooled_years) for ind in plan.indicators]),
-                            F.col("_k") + 1)
+    if any(ind.pooled_years > 1 for ind in plan.indicators):
+        pool = F.element_at(_per_indicator([ind.pooled_years for ind in plan.indicators]),
+                            _position())
         long = (long.withColumn("_o", F.explode(F.sequence(F.lit(0), pool - 1)))
                 .withColumn("year", F.col("year") + F.col("_o"))
                 .where(F.col("year") <= max(years)))
+    return long
 
-    # the grouping sets of each indicator: (level, breakdown dims)
-    sets_by_k = []
+
+def _own_sets(plan: Plan) -> Column:
+    """Per indicator, the array of its own grouping sets: (level, breakdown dims) structs."""
+    sets_by_indicator = []
     for ind in plan.indicators:
         own = [(level, combo) for level, combo in all_sets(plan)
                if (level in ind.breakdowns.geography
                    or (level.startswith("area:") and level[5:] in ind.breakdowns.areas))
                and combo in ind.breakdowns.sets]
-        sets_by_k.append(F.array(*[
+        sets_by_indicator.append(F.array(*[
             F.struct(F.lit(level).alias("level"),
                      F.array(*[F.lit(d) for d in combo]).cast("array<string>").alias("dims"))
             for level, combo in own]))
-    stratum = _stratum_index()
-    kidx = F.col("_k") + 1
-    direct = [ind.standardisation.method == "direct" for ind in plan.indicators]
-    weights = F.array(*[F.array(*[F.lit(w) for w in (_weights_array(ind) if d else [0.0] * 40)])
-                        for ind, d in zip(plan.indicators, direct)])
-    refs = reference_rates(cube, plan, years)
-    width = 40 * (max(years) - min(years) + 1)
-    ref_rates = F.array(*[F.array(*[F.lit(r).cast("double") for r in refs.get(k, [None] * width)])
-                          for k in range(n)])
-    ref = F.element_at(F.element_at(ref_rates, kidx), (F.col("year") - min(years)) * 40 + stratum + 1)
+    return F.array(*sets_by_indicator)
 
+
+def _set_strata(long: DataFrame, plan: Plan) -> DataFrame:
+    """Stage 1: each row copied into every grouping set of its own indicator (a hand-made
+    GROUPING SETS), summed per (indicator, cell, age band, sex)."""
     level = F.col("_set.level")
     geo_code = reduce(
         lambda acc, lc: acc.when(level == lc[0], F.col(lc[1])),
@@ -301,80 +332,104 @@ def indicator_cells(spark: SparkSession, cube: DataFrame, plan: Plan, years: lis
         F.when(level == "belgium", F.lit(BELGIUM)),
     )
     set_dims = F.col("_set.dims")
-    in_set = {d: F.array_contains(set_dims, d) for d in plan.dims}
-    breakdown_values = [F.when(in_set[d], F.col(dim_column(d)).cast("string")).alias(f"_d_{i}")
-                        for i, d in enumerate(plan.dims)]
-    cell_keys = ["_k", "year", "geo_level", "geo_code", *[f"_d_{i}" for i in range(len(plan.dims))]]
-    # stage 1: every (cell, stratum) of every indicator's own grouping sets
-    strata = (
-        long.withColumn("_set", F.explode(F.element_at(F.array(*sets_by_k), kidx)))
+    breakdown = [F.when(F.array_contains(set_dims, d), F.col(dim_column(d)).cast("string"))
+                 .alias(f"_d_{i}") for i, d in enumerate(plan.dims)]
+    pooled = any(ind.pooled_years > 1 for ind in plan.indicators)
+    return (
+        long.withColumn("_set", F.explode(F.element_at(_own_sets(plan), _position())))
         .groupBy("_k", "year", level.alias("geo_level"), geo_code.alias("geo_code"),
-                 *breakdown_values, *STRATA, *(["_o"] if pooled else []))
+                 *breakdown, *STRATA, *(["_o"] if pooled else []))
         .agg(*[F.sum(f"_v.{m}").alias(m) for m in MEASURES])
         .where(F.col("geo_code").isNotNull())  # a person without a geography code at a level
     )
-    persons = None
-    if pooled:
-        # a person is in a pooled cell once per year: the persons behind it (for disclosure)
-        # are at least the most of any one year, never the person-years
-        persons = (strata.groupBy(*cell_keys, "_o")
-                   .agg(F.sum("npers").alias("npers"), F.sum("dpers").alias("dpers"))
-                   .groupBy(*cell_keys)
-                   .agg(F.max("npers").alias("_np"), F.max("dpers").alias("_dp")))
-        strata = strata.groupBy(*cell_keys, *STRATA).agg(*[F.sum(m).alias(m) for m in MEASURES])
-    # stage 2: strata add up per cell, with the standardisation terms of each stratum
+
+
+def _pooled_persons(strata: DataFrame, plan: Plan) -> DataFrame:
+    """A person is in a pooled cell once per year: the persons behind it (for disclosure) are
+    at least the most of any one year, never the person-years."""
+    keys = _cell_keys(plan)
+    return (strata.groupBy(*keys, "_o")
+            .agg(F.sum("npers").alias("npers"), F.sum("dpers").alias("dpers"))
+            .groupBy(*keys)
+            .agg(F.max("npers").alias("_np"), F.max("dpers").alias("_dp")))
+
+
+def _standardisation_sums(strata: DataFrame, plan: Plan, refs: dict[int, list],
+                          years: list[int]) -> DataFrame:
+    """Stage 2: strata add up per cell, with each stratum's standardisation terms: the weight
+    ``_w`` of the stratum in the reference population (direct; only strata with den > 0),
+    and the stratum's Belgian rate (indirect)."""
+    direct = [ind.standardisation.method == "direct" for ind in plan.indicators]
+    weights = _per_indicator([F.array(*[F.lit(w) for w in (
+        _weights_array(ind) if d else [0.0] * 40)]) for ind, d in zip(plan.indicators, direct)])
+    width = 40 * (max(years) - min(years) + 1)
+    belgian_rates = _per_indicator([F.array(*[F.lit(r).cast("double")
+                                              for r in refs.get(k, [None] * width)])
+                                    for k in range(len(plan.indicators))])
+    stratum = _stratum_index()
+    belgian_rate = F.element_at(F.element_at(belgian_rates, _position()),
+                                (F.col("year") - min(years)) * 40 + stratum + 1)
     num, den, sq = F.col("num"), F.col("den"), F.col("sq")
     rate = F.try_divide(num, den)
     var_s = F.when(den > 1, (sq - num * rate) / (den - 1)).otherwise(0.0)
     w = F.col("_w")
-    cells = (
+    return (
         strata.withColumn("_w", F.when(
-            F.element_at(F.array(*[F.lit(d) for d in direct]), kidx) & (den > 0),
-            F.element_at(F.element_at(weights, kidx), stratum + 1)))
-        .groupBy(*cell_keys)
+            F.element_at(_per_indicator(direct), _position()) & (den > 0),
+            F.element_at(F.element_at(weights, _position()), stratum + 1)))
+        .groupBy(*_cell_keys(plan))
         .agg(
             *[F.sum(m).alias(m) for m in MEASURES],
-            F.sum(w).alias("_wt"),
-            F.sum(w * rate).alias("_wr"),
-            F.sum(w * w * F.try_divide(num, den * den)).alias("_w2p"),
-            F.sum(w * w * F.try_divide(num * (den - num), den * den * den)).alias("_w2b"),
-            F.sum(w * w * F.try_divide(var_s, den)).alias("_w2v"),
-            F.max(F.try_divide(w, den)).alias("_wm"),
-            F.sum(den * ref).alias("_exp"),
+            F.sum(w).alias("_w_total"),
+            F.sum(w * rate).alias("_w_rate"),
+            F.sum(w * w * F.try_divide(num, den * den)).alias("_w2_poisson"),
+            F.sum(w * w * F.try_divide(num * (den - num), den * den * den)).alias("_w2_binomial"),
+            F.sum(w * w * F.try_divide(var_s, den)).alias("_w2_mean"),
+            F.max(F.try_divide(w, den)).alias("_w_max"),
+            F.sum(den * belgian_rate).alias("_expected"),
         )
     )
-    if persons is not None:
-        c, p = cells.alias("c"), persons.alias("p")
-        same = reduce(lambda a, b: a & b, [F.col(f"c.{k}").eqNullSafe(F.col(f"p.{k}"))
-                                           for k in cell_keys])
-        is_pooled = F.element_at(F.array(*[F.lit(i.pooled_years > 1) for i in plan.indicators]),
-                                 kidx)
-        cells = c.join(p, same, "left").select("c.*", "p._np", "p._dp").withColumns({
-            "npers": F.when(is_pooled, F.col("_np")).otherwise(F.col("npers")),
-            "dpers": F.when(is_pooled, F.col("_dp")).otherwise(F.col("dpers"))})
-    names = F.array(*[F.lit(ind.id) for ind in plan.indicators])
-    indirect = F.array(*[F.lit(ind.standardisation.method == "indirect") for ind in plan.indicators])
+
+
+def _with_pooled_persons(cells: DataFrame, persons: DataFrame, plan: Plan) -> DataFrame:
+    """Pooled indicators' person counts: those of :func:`_pooled_persons`."""
+    c, p = cells.alias("c"), persons.alias("p")
+    same = reduce(lambda a, b: a & b, [F.col(f"c.{k}").eqNullSafe(F.col(f"p.{k}"))
+                                       for k in _cell_keys(plan)])
+    is_pooled = F.element_at(_per_indicator([i.pooled_years > 1 for i in plan.indicators]),
+                             _position())
+    return c.join(p, same, "left").select("c.*", "p._np", "p._dp").withColumns({
+        "npers": F.when(is_pooled, F.col("_np")).otherwise(F.col("npers")),
+        "dpers": F.when(is_pooled, F.col("_dp")).otherwise(F.col("dpers"))})
+
+
+def _as_cells_table(cells: DataFrame, plan: Plan) -> DataFrame:
+    """The declared ``CELLS`` stage table: indicator id, breakdown map and key, the sums and
+    the standardisation terms divided by the total weight."""
+    ids = _per_indicator([ind.id for ind in plan.indicators])
+    indirect = _per_indicator([ind.standardisation.method == "indirect"
+                               for ind in plan.indicators])
     present = [F.when(F.col(f"_d_{i}").isNotNull(), F.struct(F.lit(d).alias("k"),
                                                               F.col(f"_d_{i}").alias("v")))
                for i, d in enumerate(plan.dims)]
     entries = F.filter(F.array(*present), lambda e: e.isNotNull()) if present \
         else F.array().cast("array<struct<k:string,v:string>>")
-    total = F.col("_wt")
+    total = F.col("_w_total")
     out = cells.select(
-        F.element_at(names, F.col("_k") + 1).alias("indicator_id"),
+        F.element_at(ids, _position()).alias("indicator_id"),
         F.col("year").alias("period"), "geo_level", "geo_code",
         F.map_from_entries(entries).alias("breakdown"),
         *MEASURES,
-        F.try_divide(F.col("_wr"), total).alias("dsr"),
-        F.try_divide(F.col("_w2p"), total * total).alias("dsr_var_poisson"),
-        F.try_divide(F.col("_w2b"), total * total).alias("dsr_var_binomial"),
-        F.try_divide(F.col("_w2v"), total * total).alias("dsr_var_mean"),
-        F.try_divide(F.col("_wm"), total).alias("dsr_w_max"),
-        F.when(F.element_at(indirect, F.col("_k") + 1), F.col("_exp")).alias("expected"),
-        # hospital rows (phm.compile.hospital) carry the risk model's expected count instead
+        F.try_divide(F.col("_w_rate"), total).alias("dsr"),
+        F.try_divide(F.col("_w2_poisson"), total * total).alias("dsr_var_poisson"),
+        F.try_divide(F.col("_w2_binomial"), total * total).alias("dsr_var_binomial"),
+        F.try_divide(F.col("_w2_mean"), total * total).alias("dsr_var_mean"),
+        F.try_divide(F.col("_w_max"), total).alias("dsr_w_max"),
+        F.when(F.element_at(indirect, _position()), F.col("_expected")).alias("expected"),
+        # hospital rows (phm.execute.hospital) carry the risk model's expected count instead
         F.lit(None).cast("double").alias("expected_risk"),
         F.lit(None).cast("double").alias("var_risk"),
     )
     key = F.array_join(F.transform(F.array_sort(F.map_keys(F.col("breakdown"))),
                                    lambda d: F.concat(d, F.lit("="), F.col("breakdown")[d])), "|")
-    return out.withColumn("breakdown_key", key)
+    return out.withColumn("breakdown_key", key).select(*CELLS.column_names)  # as declared

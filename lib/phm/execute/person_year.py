@@ -16,20 +16,18 @@ from functools import reduce
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from phm.compile.codes import column_filters, matches
-from phm.compile.events import followed_count, index_count, person_year_counts
+from phm.execute.codes import column_filters, matches
+from phm.execute.events import followed_count, index_count, person_year_counts
 from phm.compile.plan import Plan, SourcePass
+from phm.registry.aggregates import AGGREGATES
+from phm.registry.sources import SOURCES
 from phm.data.reference import read_reference
 from phm.data.warehouse import Warehouse
 from phm.spec.attributes import ATTRIBUTES
-from phm.spec.catalogue import Catalogue
 from phm.spec.models import AgeScheme, Condition, Feature
 
 TARGET = "_target_year"
 OFFSET = "_offset"
-# the date that places a row in a season
-DATE_COLUMNS = {"health_care": "service_date", "pharmacy": "delivery_date",
-                "hospital_stay": "admission_date"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -38,7 +36,7 @@ DATE_COLUMNS = {"health_care": "service_date", "pharmacy": "delivery_date",
 
 def condition(cond: Condition) -> Column:
     """A spec condition as a never-null boolean column (``top`` conditions need their cut:
-    :func:`phm.compile.aggregate.top_thresholds`)."""
+    :func:`phm.execute.aggregate.top_thresholds`)."""
     if cond.top is not None:
         raise ValueError(f"a 'top' condition on {cond.feature} is only defined in an "
                          "indicator's numerator")
@@ -65,9 +63,9 @@ def any_of(conds: list[Condition]) -> Column:
     return reduce(lambda a, b: a | b, (condition(c) for c in conds), F.lit(False))
 
 
-def _row_condition(f: Feature, catalogue: Catalogue) -> Column | None:
+def _row_condition(f: Feature, plan: Plan) -> Column | None:
     """Which source rows a feature reads (None: all rows)."""
-    tests: list[Column] = [matches(catalogue.codelists[f.codes])] if f.codes else []
+    tests: list[Column] = [matches(plan.codelists[f.codes])] if f.codes else []
     tests += column_filters(f.where)
     return reduce(lambda a, b: a & b, tests) if tests else None
 
@@ -76,19 +74,19 @@ def _row_condition(f: Feature, catalogue: Catalogue) -> Column | None:
 # one pass per source table
 
 
-def source_features(spark: SparkSession, warehouse: Warehouse, p: SourcePass,
-                    catalogue: Catalogue, years: list[int]) -> DataFrame:
+def source_features(spark: SparkSession, warehouse: Warehouse, p: SourcePass, plan: Plan,
+                    years: list[int]) -> DataFrame:
     """Features of one source table per (person_id, year), from one scan of it."""
     first, last = min(years), max(years)
     crossing = [f for f in p.features if f.season is not None and f.season.crosses_year]
     rows = warehouse.read(spark, p.table).where(
         F.col("year").between(first - p.max_window + 1, last + (1 if crossing else 0)))
-    conds = {f.id: _row_condition(f, catalogue) for f in p.features}
+    conds = {f.id: _row_condition(f, plan) for f in p.features}
     if all(c is not None for c in conds.values()):
         # every feature selects rows: drop the others before the shuffle
         rows = rows.where(reduce(lambda a, b: a | b, conds.values()))
     windowed = [f for f in p.features if f.window_years > 1]
-    month = F.month(F.col(DATE_COLUMNS[p.table]))
+    month = F.month(F.col(SOURCES[p.table].date_column))
     if windowed or crossing:
         # a row counts for its own year (offset 0), the years after it that a window covers
         # (1 .. window - 1) and, early in a year, the season that began the year before (-1)
@@ -109,7 +107,7 @@ def source_features(spark: SparkSession, warehouse: Warehouse, p: SourcePass,
         rows = rows.withColumn(TARGET, F.col("year"))
     for f in p.features:
         if f.season is not None:
-            season = _in_season(f, F.col(DATE_COLUMNS[p.table]))
+            season = _in_season(f, F.col(SOURCES[p.table].date_column))
             conds[f.id] = season if conds[f.id] is None else conds[f.id] & season
     rows = rows.where(F.col(TARGET).between(first, last))
     if p.per_code:
@@ -135,66 +133,27 @@ def _when(cond: Column | None, value: Column) -> Column:
 
 
 def _aggregate(f: Feature, cond: Column | None) -> Column:
-    agg = {
-        "count": lambda: F.count(_when(cond, F.lit(1))),
-        "sum": lambda: F.sum(_when(cond, F.col(f.of))).cast("double"),
-        "count_distinct": lambda: F.count_distinct(_when(cond, F.col(f.of))),
-        "any": lambda: F.bool_or(cond if cond is not None else F.lit(True)),
-        "max": lambda: F.max(_when(cond, F.col(f.of))).cast("double"),
-    }[f.aggregate]()
-    return agg.alias(f.id)
+    return AGGREGATES[f.aggregate].column(f, cond).alias(f.id)
 
 
 def _per_code_aggregate(rows: DataFrame, p: SourcePass, conds: dict[str, Column | None]
                         ) -> DataFrame:
-    """Two levels: per (person, year, atc5), then per (person, year)."""
+    """Two levels: per (person, year, code), then per (person, year)."""
+    code = F.col(p.per_code)
     first, second = [], []
     for f in p.features:
         c, tmp = conds[f.id], F.col(f"_l1_{f.id}")
-        if f.aggregate == "pdc":
-            supply = F.struct(F.datediff(F.col("delivery_date"), F.make_date(
-                F.col(TARGET), F.lit(1), F.lit(1))).alias("d"),
-                F.coalesce(F.col(f.of).cast("double"), F.lit(0.0)).alias("s"))
-            first.append(F.collect_list(_when(c, supply)).alias(f"_l1_{f.id}"))
-            second.append(proportion_of_days_covered(
-                F.array_sort(F.flatten(F.collect_list(tmp)))).alias(f.id))
-            continue
-        if f.having is not None:
+        if f.having is not None:  # codes reaching a threshold: counted, or any
             first.append(F.sum(_when(c, F.col(f.having.sum_of))).alias(f"_l1_{f.id}"))
-            reached = F.col("atc5").isNotNull() & (tmp >= F.lit(f.having.at_least))
-            second.append((F.count(F.when(reached, 1)) if f.aggregate == "count_distinct"
-                           else F.coalesce(F.bool_or(reached), F.lit(False))).alias(f.id))
+            reached = code.isNotNull() & (tmp >= F.lit(f.having.at_least))
+            second.append(AGGREGATES[f.aggregate].over_codes_reaching(reached).alias(f.id))
             continue
-        present = F.when(c, 1).otherwise(0) if c is not None else F.lit(1)
-        level1, level2 = {  # lambdas: only the chosen aggregate is built (of may be None)
-            "count": lambda: (F.count(_when(c, F.lit(1))), lambda x: F.sum(x)),
-            "sum": lambda: (F.sum(_when(c, F.col(f.of))), lambda x: F.sum(x).cast("double")),
-            "any": lambda: (F.max(present), lambda x: F.max(x) > 0),
-            "max": lambda: (F.max(_when(c, F.col(f.of))), lambda x: F.max(x).cast("double")),
-            # distinct medicines: present per ATC5, then counted
-            "count_distinct": lambda: (F.max(present),
-                                       lambda x: F.sum(F.when(F.col("atc5").isNotNull(), x))),
-        }[f.aggregate]()
+        level1, level2 = AGGREGATES[f.aggregate].per_code(
+            f, c, code=code, year=F.col(TARGET), date=F.col(SOURCES[p.table].date_column))
         first.append(level1.alias(f"_l1_{f.id}"))
         second.append(level2(tmp).alias(f.id))
-    per_code = rows.groupBy("person_id", TARGET, "atc5").agg(*first)
+    per_code = rows.groupBy("person_id", TARGET, p.per_code).agg(*first)
     return per_code.groupBy("person_id", TARGET).agg(*second)
-
-
-def proportion_of_days_covered(supplies: Column) -> Column:
-    """PDC of one person-year from its deliveries sorted by day: ``d`` (day of the year, 0 =
-    1 January) and ``s`` (days supplied). The period runs from the first delivery to
-    31 December. A supply delivered before the previous one ran out starts when it ends
-    (shifted, not double counted): the running end is ``e_i = max(d_i, e_{i-1}) + s_i``, a fold
-    over the array (Spark's ``aggregate``, no Python UDF). Shifted supplies never overlap, so
-    the days covered are the total supplied minus what spills past 31 December."""
-    year_days = days_in_year(F.col(TARGET))
-    end = F.aggregate(supplies, F.lit(-1.0e9),
-                      lambda acc, x: F.greatest(x["d"].cast("double"), acc) + x["s"])
-    total = F.aggregate(supplies, F.lit(0.0), lambda acc, x: acc + x["s"])
-    covered = total - F.greatest(F.lit(0.0), end - year_days)
-    period = year_days - supplies[0]["d"]
-    return F.when(F.size(supplies) > 0, covered / period)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -273,15 +232,14 @@ def population_attributes(spark: SparkSession, warehouse: Warehouse, years: list
     )
 
 
-def build_person_year(spark: SparkSession, warehouse: Warehouse, plan: Plan,
-                      catalogue: Catalogue, years: list[int], index: DataFrame | None = None
-                      ) -> DataFrame:
+def build_person_year(spark: SparkSession, warehouse: Warehouse, plan: Plan, years: list[int],
+                      index: DataFrame | None = None) -> DataFrame:
     """The person-year table of ``plan`` (not yet materialised); ``index`` is the index-event
-    table of :mod:`phm.compile.events` when the plan has events."""
+    table of :mod:`phm.execute.events` when the plan has events."""
     lookback = max([i.population.insured_years - 1 for i in plan.indicators] + [1])
     table = population_attributes(spark, warehouse, years, lookback)
     for p in plan.passes:
-        table = table.join(source_features(spark, warehouse, p, catalogue, years),
+        table = table.join(source_features(spark, warehouse, p, plan, years),
                            ["person_id", "year"], "left")
     fills = {}
     if plan.events:
@@ -294,7 +252,7 @@ def build_person_year(spark: SparkSession, warehouse: Warehouse, plan: Plan,
                 fills[name] = F.coalesce(F.col(name), F.lit(0))
     for p in plan.passes:
         for f in p.features:
-            fills[f.id] = F.coalesce(F.col(f.id), F.lit(False) if _is_flag(f) else F.lit(0))
+            fills[f.id] = F.coalesce(F.col(f.id), F.lit(AGGREGATES[f.aggregate].fill()))
     table = table.withColumns(fills) if fills else table
     for f in plan.derived:
         d = f.derived
@@ -303,24 +261,17 @@ def build_person_year(spark: SparkSession, warehouse: Warehouse, plan: Plan,
         else:
             value = any_of(d.any_of) if d.any_of is not None else all_of(d.all_of)
         table = table.withColumn(f.id, value)
-    schemes = sorted({dim.split(":", 1)[1] for dim in plan.dims if dim.startswith("age:")})
-    table = table.withColumns({f"age_{s}": age_band(catalogue.age_schemes[s]) for s in schemes})
-    areas = [a for a, _ in plan.area_sets]
-    for area in areas:
-        table = _with_area(spark, table, catalogue, area)
+    table = table.withColumns({f"age_{name}": age_band(scheme)
+                               for name, scheme in plan.age_schemes.items()})
+    for area, _ in plan.area_sets:
+        table = _with_area(spark, table, plan, area)
     return table
 
 
-def _with_area(spark: SparkSession, table: DataFrame, catalogue: Catalogue, area: str
-               ) -> DataFrame:
-    members = [(nis, code) for code, a in catalogue.areas[area].areas.items()
-               for nis in a.municipalities]
-    mapping = spark.createDataFrame(members, f"nis string, area_{area} string")
+def _with_area(spark: SparkSession, table: DataFrame, plan: Plan, area: str) -> DataFrame:
+    mapping = spark.createDataFrame(list(plan.area_members[area]),
+                                    f"nis string, area_{area} string")
     return table.join(F.broadcast(mapping), "nis", "left")
-
-
-def _is_flag(f: Feature) -> bool:
-    return f.aggregate == "any"
 
 
 def person_year_columns(plan: Plan) -> list[str]:

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from phm.compile.finalise import Settings, finalise_group
+from phm.execute.finalise import Settings, finalise_group
 from phm.disclosure import EXACT, PTable, cell_key
 
 
