@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-
 from phm.disclosure import EXACT, PTable, publish_counts, scale_sum
 from phm.disclosure.cell_key import KEY_MODULUS
+from phm.spec.models import Disclosure
 
 
 def _key_for(table: PTable, n: int, noise: int) -> float:
@@ -31,15 +31,15 @@ def test_hiding_rule_on_true_and_perturbed_counts():
     dpers = np.array([c[0][1] for c in cases])
     nkey = np.array([_key_for(table, n, e) if n else 0.0 for (n, _, e, _), _ in cases])
     dkey = np.array([_key_for(table, d, e) for (_, d, _, e), _ in cases])
-    shown = publish_counts(npers, dpers, nkey, dkey, table, min_count=5)
+    shown = publish_counts(npers, dpers, nkey, dkey, table, Disclosure(min_count=5))
     assert list(shown.npers) == [c[0][0] + c[0][2] for c in cases]
     assert list(shown.dpers) == [c[0][1] + c[0][3] for c in cases]
     assert list(shown.hidden) == [c[1] for c in cases]
 
 
 def test_zero_numerator_hidden_when_zero_is_not_safe():
-    shown = publish_counts([0, 0], [10, 10], [0, 0], [1, 1], EXACT, min_count=5,
-                           zero_is_safe=False)
+    shown = publish_counts([0, 0], [10, 10], [0, 0], [1, 1], EXACT,
+                           Disclosure(min_count=5, zero_is_safe=False))
     assert list(shown.hidden) == [True, True]
 
 

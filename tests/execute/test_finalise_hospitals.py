@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+
 import numpy as np
 import pandas as pd
-
-from phm.execute.finalise import Settings, finalise_group
 from phm.disclosure import EXACT, PTable, cell_key
+from phm.execute.finalise import Settings, finalise_group
+from phm.spec.models import Disclosure
 
 
 def half_away(x: float, d: int) -> float:
@@ -16,7 +17,7 @@ def half_away(x: float, d: int) -> float:
     return math.copysign(math.floor(abs(x) * 10**d + 0.5), x) / 10**d
 
 SETTINGS = Settings(version=1, spec_hash="h", kind="proportion", per=100, decimals=1,
-                    ci="wilson", level=0.95, method="none", min_count=5, zero_is_safe=True,
+                    ci="wilson", level=0.95, method="none", disclosure=Disclosure(),
                     dims=("sex",), funnel=(0.95, 0.998))
 
 

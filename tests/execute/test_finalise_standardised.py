@@ -9,13 +9,13 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from phm.disclosure import EXACT, PTable, cell_key
+from phm.execute.finalise import Settings, finalise_group
+from phm.spec.models import Disclosure
 from scipy import stats
 
-from phm.execute.finalise import Settings, finalise_group
-from phm.disclosure import EXACT, PTable, cell_key
-
 PROPORTION = Settings(version=1, spec_hash="h", kind="proportion", per=100, decimals=1,
-                      ci="wilson", level=0.95, method="direct", min_count=5, zero_is_safe=True,
+                      ci="wilson", level=0.95, method="direct", disclosure=Disclosure(),
                       dims=())
 Z = stats.norm.ppf(0.975)
 

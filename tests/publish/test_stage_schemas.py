@@ -7,18 +7,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from spec_helpers import EXACT_COUNTS, REPO_SPECS
-
-from phm.execute.aggregate import cube_columns, indicator_cells
-from phm.execute.finalise import OUTPUT_COLUMNS, Settings, finalise, finalise_group
-from phm.execute.periods import with_period_columns
 from phm.compile.plan import build_plan
 from phm.disclosure import EXACT
 from phm.errors import PhmError, StageSchemaError
+from phm.execute.aggregate import cube_columns, indicator_cells
+from phm.execute.finalise import OUTPUT_COLUMNS, Settings, finalise, finalise_group
+from phm.execute.periods import with_period_columns
 from phm.publish.export import VALUE_COLUMNS, published_frame
 from phm.publish.tables import CELLS, PERIOD_COLUMNS, RESULTS, RUN_COLUMNS, check_stage
 from phm.publish.write import with_timestamp
 from phm.spec import load_catalogue
+from phm.spec.models import Disclosure
+from spec_helpers import EXACT_COUNTS, REPO_SPECS
 
 # what was blanked by hand before the declarations (finalise._blank, export.VALUE_COLUMNS)
 BLANKED_BY_FINALISE = {
@@ -135,7 +135,7 @@ def _suppressed_and_shown() -> pd.DataFrame:
 
 def test_finalise_blanks_exactly_the_disclosive_columns():
     s = Settings(version=1, spec_hash="h", kind="proportion", per=100, decimals=1, ci="wilson",
-                 level=0.95, method="none", min_count=5, zero_is_safe=True, dims=())
+                 level=0.95, method="none", disclosure=Disclosure(), dims=())
     out = finalise_group(_suppressed_and_shown(), s, EXACT)
     assert list(out.columns) == OUTPUT_COLUMNS
     out = out.set_index("geo_code")

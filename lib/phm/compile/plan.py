@@ -23,15 +23,10 @@ from typing import Any
 
 from phm.spec.catalogue import Catalogue, feature_inputs, indicator_variables
 from phm.spec.issues import Loc, dotted
+from phm.registry.geography import GEO_COLUMNS, GEO_LEVELS
 from phm.registry.sources import CODE_SYSTEMS, SOURCES, STAYS
-from phm.spec.models import (EPISODE_COLUMNS, GEO_LEVELS, AgeScheme, CodeList, Event, Feature,
+from phm.spec.models import (EPISODE_COLUMNS, AgeScheme, CodeList, Event, Feature,
                              Indicator, Selection)
-
-# the column of the cube that carries each geography level (belgium: no column, all rows),
-# finest first: each level's units are unions of the units of the level before
-GEO_COLUMNS = {"municipality": "nis", "arrondissement": "arr_nis", "province": "prov_nis",
-               "region": "reg_nis", "belgium": None}
-assert tuple(GEO_COLUMNS) == GEO_LEVELS
 
 # episode columns computed by the chaining of stays, not read from hospital_stay
 DERIVED_EPISODE_COLUMNS = frozenset({"n_stays", "transferred", "stay_type"})

@@ -34,8 +34,10 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-GEO_LEVELS = {"municipality": "nis", "arrondissement": "arr_nis", "province": "prov_nis",
-              "region": "reg_nis"}
+from phm.registry.geography import GEO, GEO_COLUMNS
+
+# the atoms' column of each geography level with one (Belgium has one unit)
+GEO_LEVELS = {name: column for name, column in GEO_COLUMNS.items() if column}
 HOSPITAL = "hospital"
 PUBLIC, INTERNAL = "public", "internal"
 
@@ -180,8 +182,8 @@ def linear_system(atoms: pd.DataFrame, results: pd.DataFrame, indicators: list[I
 
 
 def _atom_cell_keys(atoms: pd.DataFrame, level: str, dims: tuple[str, ...]) -> pd.Series:
-    if level == "belgium":
-        geo = pd.Series("01000", index=atoms.index)
+    if level in GEO and GEO[level].column is None:
+        geo = pd.Series(GEO[level].code, index=atoms.index)
     elif level.startswith("area:"):
         geo = atoms[f"area_{level[5:]}"].astype(object)
     else:

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from phm.disclosure.cell_key import PTable, cell_key
+from phm.registry import disclosure as hiding
 from phm.stats.rounding import round_half_away
 
 REASON = "small_count"  # the only reason published: no primary/complementary distinction
@@ -50,18 +51,17 @@ class Published:
     den_factor: np.ndarray
 
 
-def publish_counts(npers, dpers, nkey, dkey, ptable: PTable, *, min_count: int,
-                   zero_is_safe: bool = True) -> Published:
+def publish_counts(npers, dpers, nkey, dkey, ptable: PTable, settings: hiding.Settings
+                   ) -> Published:
+    """Perturb the person counts and hide the cells any hiding rule hides
+    (:mod:`phm.registry.disclosure`); ``settings`` is the spec's ``disclosure`` block
+    (:class:`phm.spec.models.Disclosure`)."""
     npers_true = np.rint(np.asarray(npers, dtype=float)).astype(np.int64)
     dpers_true = np.rint(np.asarray(dpers, dtype=float)).astype(np.int64)
     npers_pub = ptable.perturb(npers_true, cell_key(nkey))
     dpers_pub = ptable.perturb(dpers_true, cell_key(dkey))
-
-    small_den = (dpers_true < min_count) | (dpers_pub < min_count)
-    small_num = (npers_true < min_count) | (npers_pub < min_count)
-    if zero_is_safe:
-        small_num &= npers_true != 0
-    hidden = small_den | small_num
+    hidden = hiding.hidden(hiding.Counts(npers_true, npers_pub, dpers_true, dpers_pub),
+                           settings)
     return Published(npers_pub, dpers_pub, hidden,
                      _factor(npers_true, npers_pub), _factor(dpers_true, dpers_pub))
 

@@ -23,16 +23,16 @@ from pyspark.sql import functions as F
 
 from phm.execute.events import followed_count, index_count
 from phm.execute.person_year import all_of, any_of, condition, days_in_year
-from phm.compile.plan import GEO_COLUMNS, Plan, dim_column
+from phm.compile.plan import Plan, dim_column
 from phm.disclosure.cell_key import record_key
 from phm.publish.tables import CELLS
+from phm.registry.geography import GEO
 from phm.registry.measures import MEASURES as MEASURE_KINDS
 from phm.spec.models import Indicator
 from phm.stats.standardise import reference_weights
 
 MEASURES = ("num", "den", "npers", "dpers", "nkey", "dkey", "sq")
 STRATA = ("age5", "sex")
-BELGIUM = "01000"
 RECORD_KEY = "_key"
 
 
@@ -170,7 +170,7 @@ def _event_measures(ind: Indicator, in_pop: Column) -> dict[str, Column]:
 
 def cube_columns(plan: Plan) -> list[str]:
     """Grouping columns of the cube: time, geography, breakdowns, then the age-sex strata."""
-    geo = [c for c in GEO_COLUMNS.values() if c] + [f"area_{a}" for a, _ in plan.area_sets]
+    geo = [c for _, c in plan.geography if c] + [f"area_{a}" for a, _ in plan.area_sets]
     dims = [dim_column(d) for d in plan.dims if d not in STRATA]
     return ["year", *geo, *dims, *STRATA]
 
@@ -325,12 +325,12 @@ def _set_strata(long: DataFrame, plan: Plan) -> DataFrame:
     """Stage 1: each row copied into every grouping set of its own indicator (a hand-made
     GROUPING SETS), summed per (indicator, cell, age band, sex)."""
     level = F.col("_set.level")
-    geo_code = reduce(
-        lambda acc, lc: acc.when(level == lc[0], F.col(lc[1])),
-        [(lvl, GEO_COLUMNS[lvl]) for lvl in ("municipality", "arrondissement", "province", "region")]
-        + [(f"area:{a}", f"area_{a}") for a, _ in plan.area_sets],
-        F.when(level == "belgium", F.lit(BELGIUM)),
-    )
+    # a level's code is its column's, or the code of its only unit (Belgium)
+    sources = [(lvl, F.col(col) if col else F.lit(GEO[lvl].code))
+               for lvl, col in plan.geography] + [(f"area:{a}", F.col(f"area_{a}"))
+                                                  for a, _ in plan.area_sets]
+    geo_code = reduce(lambda acc, lc: acc.when(level == lc[0], lc[1]), sources[1:],
+                      F.when(level == sources[0][0], sources[0][1]))
     set_dims = F.col("_set.dims")
     breakdown = [F.when(F.array_contains(set_dims, d), F.col(dim_column(d)).cast("string"))
                  .alias(f"_d_{i}") for i, d in enumerate(plan.dims)]

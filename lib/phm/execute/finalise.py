@@ -21,7 +21,7 @@ from phm.compile.plan import Plan
 from phm.disclosure import REASON, Protection, PTable, Published, publish_counts, scale_sum
 from phm.publish.tables import CELLS, PERIOD_COLUMNS, RESULTS, RUN_COLUMNS, check_stage
 from phm.registry.measures import INTERVALS, MEASURES
-from phm.spec.models import Indicator
+from phm.spec.models import Disclosure, Indicator
 from phm.stats import funnel, intervals
 from phm.stats.rounding import round_half_away
 
@@ -47,8 +47,7 @@ class Settings:
     ci: str
     level: float
     method: str
-    min_count: int
-    zero_is_safe: bool
+    disclosure: Disclosure
     dims: tuple[str, ...]
     funnel: tuple[float, ...] = ()
 
@@ -57,7 +56,7 @@ class Settings:
         funnel = tuple(ind.hospital_comparison.funnel) if ind.hospital_comparison else ()
         return cls(ind.version, spec_hash, ind.measure.kind, ind.measure.per, ind.measure.decimals,
                    ind.measure.interval, ind.measure.ci_level, ind.standardisation.method,
-                   ind.disclosure.min_count, ind.disclosure.zero_is_safe,
+                   ind.disclosure,
                    tuple(ind.breakdowns.dims), funnel)
 
 
@@ -87,7 +86,7 @@ def finalise_group(pdf: pd.DataFrame, s: Settings, ptable: PTable) -> pd.DataFra
     check_stage(pdf, CELLS, "finalise (pandas)", CELL_COLUMNS)
     pdf = pdf.reset_index(drop=True)
     shown = publish_counts(pdf["npers"], pdf["dpers"], pdf["nkey"], pdf["dkey"], ptable,
-                           min_count=s.min_count, zero_is_safe=s.zero_is_safe)
+                           s.disclosure)
     published = _published_sums(pdf, shown, s)
     hospital = (pdf["geo_level"] == HOSPITAL).to_numpy()
     parts = [_values(published[~hospital].reset_index(drop=True), s)]

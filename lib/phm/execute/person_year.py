@@ -20,6 +20,7 @@ from phm.execute.codes import column_filters, matches
 from phm.execute.events import followed_count, index_count, person_year_counts
 from phm.compile.plan import Plan, SourcePass
 from phm.registry.aggregates import AGGREGATES
+from phm.registry.geography import LEVELS
 from phm.registry.sources import SOURCES
 from phm.data.reference import read_reference
 from phm.data.warehouse import Warehouse
@@ -206,8 +207,10 @@ def population_attributes(spark: SparkSession, warehouse: Warehouse, years: list
     lookback = max(lookback, 1)
     pop = warehouse.read(spark, "population").where(
         F.col("year").between(min(years) - lookback, max(years)))
+    geo_columns = [lvl.column for lvl in LEVELS if lvl.column]  # nis, arr_nis, prov_nis, reg_nis
     geo = read_reference(spark, warehouse, "ref_geography").select(
-        F.col("nis").alias("nis_municipality"), F.col("nis"), "arr_nis", "prov_nis", "reg_nis")
+        F.col("nis").alias("nis_municipality"),
+        *[F.col(lvl.ref_column).alias(lvl.column) for lvl in LEVELS if lvl.column])
     before = F.coalesce(F.col("_before"), F.lit(0))
     consecutive = reduce(lambda acc, n: acc + F.when(
         before.bitwiseAND((1 << n) - 1) == (1 << n) - 1, 1).otherwise(0), range(1, lookback + 1),
@@ -219,7 +222,7 @@ def population_attributes(spark: SparkSession, warehouse: Warehouse, years: list
         .withColumn("insured_years", consecutive)
         .join(F.broadcast(geo), "nis_municipality", "left")
         .select(
-            "person_id", "year", "nis", "arr_nis", "prov_nis", "reg_nis",
+            "person_id", "year", *geo_columns,
             (F.col("year") - F.col("birth_year")).alias("age"),
             "sex", "bim", "bim_basis", "insurer", "nursing_home", "medical_house", "gmd",
             "chronic_status", "disability",
@@ -276,7 +279,7 @@ def _with_area(spark: SparkSession, table: DataFrame, plan: Plan, area: str) -> 
 
 def person_year_columns(plan: Plan) -> list[str]:
     """Every column of the person-year table, for tests and docs."""
-    base = ["person_id", "year", "nis", "arr_nis", "prov_nis", "reg_nis", *ATTRIBUTES,
+    base = ["person_id", "year", *[lvl.column for lvl in LEVELS if lvl.column], *ATTRIBUTES,
             "insured_years", "age5"]
     events = [c for e in plan.events for c in (index_count(e.id), followed_count(e.id))]
     return base + [f.id for f in plan.features] + events

@@ -40,6 +40,7 @@ from phm.registry.sources import STAYS
 from phm.publish.write import (append_ledger, metadata_rows, replace_where, with_timestamp,
                                write_metadata, write_results, write_risk_models)
 from phm.spec.catalogue import Catalogue, load_catalogue
+from phm.spec.models import Indicator
 
 Progress = Callable[[str], None]
 
@@ -231,20 +232,36 @@ def compute_cells(spark: SparkSession, warehouse: Warehouse, plan: Plan, years: 
                    data_end=data_end).cells
 
 
-def run_indicators(spark: SparkSession, warehouse: Warehouse, specs: Path | str | Catalogue,
-                   ids: list[str] | None = None, years: list[int] | None = None,
-                   run_id: str | None = None, *, collections: list[str] | None = None,
-                   data_end: dt.date | None = None,
-                   protection: Protection | None = None,
-                   progress: Progress = lambda _: None) -> RunReport:
-    """Compute and publish indicators (by id and/or collection; all when neither is given).
-    ``data_end`` overrides the last day of data used by the events' data-end rule;
-    ``protection`` the warehouse's cell-key secret and the default perturbation table;
-    ``progress`` is told each stage as it starts (the CLI shows it with elapsed times)."""
-    progress("checking specs and data coverage")
-    catalogue = specs if isinstance(specs, Catalogue) else load_catalogue(specs)
-    protection = protection or default_protection(warehouse)
-    redact_in_plans(spark, protection)
+@dataclass(frozen=True)
+class Scope:
+    """What a run computes: the indicators, their plan, the period years, the years of each
+    indicator (look-backs the data cover) and a warning per period left out."""
+
+    indicators: list[Indicator]
+    plan: Plan
+    years: list[int]
+    computed: dict[str, list[int]]
+    warnings: list[str]
+
+    @property
+    def uniform(self) -> bool:
+        """Every indicator is computed for every year of the run."""
+        return all(ys == self.years for ys in self.computed.values())
+
+    @property
+    def sources(self) -> list[str]:
+        """The tables the run reads."""
+        plan = self.plan
+        return sorted({"population", *[p.table for p in plan.passes],
+                       *[t for e in plan.events for t in (STAYS, e.follow_up.source)]})
+
+
+def run_scope(spark: SparkSession, warehouse: Warehouse, catalogue: Catalogue,
+              ids: list[str] | None, years: list[int] | None,
+              collections: list[str] | None, data_end: dt.date | None) -> Scope:
+    """The indicators asked for, and the years each can be computed for: years asked for
+    explicitly must all be covered (else :class:`InputError`); by default every population
+    year is tried and the periods whose look-backs the data do not cover are left out."""
     indicators = catalogue.select(ids, collections=collections)
     plan = build_plan(catalogue, indicators)
     have = available_years(spark, warehouse)
@@ -261,50 +278,50 @@ def run_indicators(spark: SparkSession, warehouse: Warehouse, specs: Path | str 
         plan = build_plan(catalogue, indicators)
         computed = {i.id: computed[i.id] for i in indicators}
         years = sorted({y for ys in computed.values() for y in ys})
+    return Scope(indicators, plan, years, computed, warnings)
+
+
+def run_indicators(spark: SparkSession, warehouse: Warehouse, specs: Path | str | Catalogue,
+                   ids: list[str] | None = None, years: list[int] | None = None,
+                   run_id: str | None = None, *, collections: list[str] | None = None,
+                   data_end: dt.date | None = None,
+                   protection: Protection | None = None,
+                   progress: Progress = lambda _: None) -> RunReport:
+    """Compute and publish indicators (by id and/or collection; all when neither is given).
+    ``data_end`` overrides the last day of data used by the events' data-end rule;
+    ``protection`` the warehouse's cell-key secret and the default perturbation table;
+    ``progress`` is told each stage as it starts (the CLI shows it with elapsed times)."""
+    progress("checking specs and data coverage")
+    catalogue = specs if isinstance(specs, Catalogue) else load_catalogue(specs)
+    protection = protection or default_protection(warehouse)
+    redact_in_plans(spark, protection)
+    scope = run_scope(spark, warehouse, catalogue, ids, years, collections, data_end)
+    plan, years, computed = scope.plan, scope.years, scope.computed
     run_id = run_id or time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-    report = RunReport(run_id, years, [i.id for i in indicators], computed=computed,
-                       warnings=warnings)
-    uniform = all(ys == years for ys in computed.values())
-    sources = sorted({"population", *[p.table for p in plan.passes],
-                      *[t for e in plan.events for t in (STAYS, e.follow_up.source)]})
+    report = RunReport(run_id, years, [i.id for i in scope.indicators], computed=computed,
+                       warnings=list(scope.warnings))
     ledger = {"run_id": run_id, "periods": years, "spec_hashes": plan.hashes,
-              "input_versions": input_versions(spark, warehouse, sources),
+              "input_versions": input_versions(spark, warehouse, scope.sources),
               "code_version": phm.__version__, "disclosure": protection.describe()}
     append_ledger(spark, warehouse, {**ledger, "status": "started"})
     start = time.perf_counter()
     try:
-        computed_cells = compute(spark, warehouse, plan, years, protection.secret,
-                                 data_end=data_end, progress=progress)
-        cells, models = computed_cells.cells, computed_cells.models
-        report.timings.update(computed_cells.timings)
-        if not uniform:  # the periods left out of some indicators
+        done = compute(spark, warehouse, plan, years, protection.secret, data_end=data_end,
+                       progress=progress)
+        report.timings.update(done.timings)
+        cells, models = done.cells, done.models
+        if not scope.uniform:  # the periods left out of some indicators
             cells = cells.where(F.expr(_slices(computed)))
             models = [m for m in models if m.period in computed[m.indicator_id]]
         progress(f"cells, statistics, disclosure control and publication "
-                 f"({len(indicators)} indicator(s))")
+                 f"({len(scope.indicators)} indicator(s))")
         t0 = time.perf_counter()
         results = with_timestamp(with_period_columns(finalise(cells, plan, protection), plan),
                                  run_id)
-        write_metadata(spark, warehouse, metadata_rows(catalogue, indicators, plan.hashes))
-        compared = [i.id for i in indicators if i.hospital_comparison]
-        if compared:
-            rows = risk_model_rows(models, plan.hashes, run_id)
-            if uniform:
-                write_risk_models(spark, warehouse, rows, compared, years)
-            else:
-                replace_where(spark, warehouse, RISK_MODELS,
-                              spark.createDataFrame(rows, RISK_MODELS.schema),
-                              _slices({i: computed[i] for i in compared}))
-        if uniform:
-            write_results(spark, warehouse, results, report.indicators, years)
-        else:  # still ONE transaction, replacing exactly the pairs computed
-            replace_where(spark, warehouse, RESULTS, results, _slices(computed))
+        write_metadata(spark, warehouse, metadata_rows(catalogue, scope.indicators, plan.hashes))
+        publish(spark, warehouse, scope, results, risk_model_rows(models, plan.hashes, run_id))
         report.timings["aggregate_publish"] = round(time.perf_counter() - t0, 2)
-        counts = (warehouse.read(spark, "results")
-                  .where(F.col("run_id") == run_id)
-                  .groupBy("indicator_id", "period", "geo_level")
-                  .agg(F.count("*").alias("n"), F.sum(F.col("suppressed").cast("int")).alias("s"))
-                  .collect())
+        counts = published_counts(spark, warehouse, run_id)
         report.result_rows = sum(int(r.n) for r in counts)
         report.suppressed_rows = sum(int(r.s or 0) for r in counts)
         report.warnings += missing_cells(
@@ -319,6 +336,33 @@ def run_indicators(spark: SparkSession, warehouse: Warehouse, specs: Path | str 
                                      "result_rows": report.result_rows,
                                      "warnings": report.warnings or None})
     return report
+
+
+def publish(spark: SparkSession, warehouse: Warehouse, scope: Scope, results: DataFrame,
+            risk_rows: list[dict]) -> None:
+    """Replace exactly the (indicator, period) pairs the run computed, results and risk
+    models each in ONE Delta transaction."""
+    compared = [i.id for i in scope.indicators if i.hospital_comparison]
+    if compared:
+        if scope.uniform:
+            write_risk_models(spark, warehouse, risk_rows, compared, scope.years)
+        else:
+            replace_where(spark, warehouse, RISK_MODELS,
+                          spark.createDataFrame(risk_rows, RISK_MODELS.schema),
+                          _slices({i: scope.computed[i] for i in compared}))
+    if scope.uniform:
+        write_results(spark, warehouse, results, [i.id for i in scope.indicators], scope.years)
+    else:
+        replace_where(spark, warehouse, RESULTS, results, _slices(scope.computed))
+
+
+def published_counts(spark: SparkSession, warehouse: Warehouse, run_id: str) -> list:
+    """Rows and suppressed rows per (indicator, period, level) the run published."""
+    return (warehouse.read(spark, "results")
+            .where(F.col("run_id") == run_id)
+            .groupBy("indicator_id", "period", "geo_level")
+            .agg(F.count("*").alias("n"), F.sum(F.col("suppressed").cast("int")).alias("s"))
+            .collect())
 
 
 def risk_model_rows(models: list[FittedModel], hashes: dict[str, str], run_id: str) -> list[dict]:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from phm.registry.aggregates import AGGREGATES
+from phm.registry.geography import GEO_LEVELS
 from phm.registry.measures import DENOMINATORS, INTERVALS, MEASURES
 from phm.registry.sources import CODE_SYSTEMS, FOLLOW_UP_SOURCES, STAYS
 from phm.registry.sources import SOURCES as SOURCE_REGISTRY
@@ -26,9 +27,6 @@ Scalar = bool | int | float | str
 
 THEMES = ("demography", "prevention", "health_status", "care_consumption", "accessibility",
           "organisation", "quality_of_care")
-GeoLevel = Literal["municipality", "arrondissement", "province", "region", "belgium"]
-GEO_LEVELS: tuple[GeoLevel, ...] = ("municipality", "arrondissement", "province", "region",
-                                    "belgium")
 SOURCES = tuple(SOURCE_REGISTRY)
 # names the registries allow (JSON Schema enums), built from the registries at import time: a
 # type checker cannot know them, so it sees plain strings (pydantic sees the Literal enums)
@@ -41,6 +39,7 @@ if TYPE_CHECKING:
     MeasureName: TypeAlias = str
     IntervalName: TypeAlias = str
     DenominatorName: TypeAlias = str
+    GeoLevel: TypeAlias = str
 else:
     AggregateName = Literal[tuple(AGGREGATES)]
     SourceName = Literal[SOURCES]
@@ -50,6 +49,7 @@ else:
     MeasureName = Literal[tuple(MEASURES)]
     IntervalName = Literal[tuple(INTERVALS)]
     DenominatorName = Literal[DENOMINATORS]
+    GeoLevel = Literal[GEO_LEVELS]
 ATC_PREFIX = re.compile(r"^[A-Z]([0-9]{2}([A-Z]([A-Z]([0-9]{2})?)?)?)?$")
 
 
