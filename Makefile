@@ -4,7 +4,8 @@
 #               into it, export the published values, run the financing scenarios and
 #               compare two of their variants, and write the HTML Atlas (report/index.html)
 #   make test   set up (and, as root on Debian, install Chromium for the browser test),
-#               lint (ruff) and run the test suite
+#               lint (ruff check, ruff format --check), type-check the pure core (mypy
+#               --strict) and run the test suite
 # Both are idempotent: the virtual environment (.venv/) and the Delta jars
 # (.cache/ivy) are created once and reused.
 
@@ -47,6 +48,7 @@ demo: setup
 test: setup
 	bash .ci/install-chromium
 	$(BIN)/ruff check lib tests benchmarks jobs
+	$(BIN)/ruff format --check lib tests benchmarks jobs
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 

@@ -47,12 +47,17 @@ def main() -> None:
     parser.add_argument("--warehouse", required=True)
     parser.add_argument("--specs-dir", default="indicator_specs")
     parser.add_argument("--years", type=int, nargs="*")
-    parser.add_argument("--specs", nargs="*",
-                        help="attack the cells of these indicators only (default: all)")
+    parser.add_argument(
+        "--specs", nargs="*", help="attack the cells of these indicators only (default: all)"
+    )
     parser.add_argument("--targets", type=int, default=100, help="attacked counts per year")
     parser.add_argument("--no-run", action="store_true", help="attack the published results")
-    parser.add_argument("--max-noise", type=int, default=PTable().max_noise,
-                        help="D of the run that published the results (with --no-run)")
+    parser.add_argument(
+        "--max-noise",
+        type=int,
+        default=PTable().max_noise,
+        help="D of the run that published the results (with --no-run)",
+    )
     parser.add_argument("--json")
     args = parser.parse_args()
 
@@ -74,19 +79,25 @@ def main() -> None:
         figures["run_seconds"] = round(time.perf_counter() - t0, 1)
         console.print(f"catalogue published in {figures['run_seconds']} s")
 
-    results = (wh.read(spark, "results").where(F.col("period").isin(years))
-               .where(F.col("indicator_id").isin(sorted(attacked)))
-               .drop("breakdown").toPandas())
+    results = (
+        wh.read(spark, "results")
+        .where(F.col("period").isin(years))
+        .where(F.col("indicator_id").isin(sorted(attacked)))
+        .drop("breakdown")
+        .toPandas()
+    )
     figures["cells"] = len(results)
     figures["hidden"] = int(results.suppressed.sum())
     figures["hidden_share"] = round(float(results.suppressed.mean()), 4)
-    console.print(f"cells {figures['cells']:,}, hidden {figures['hidden']:,} "
-                  f"({figures['hidden_share']:.1%})")
+    console.print(
+        f"cells {figures['cells']:,}, hidden {figures['hidden']:,} ({figures['hidden_share']:.1%})"
+    )
 
     t0 = time.perf_counter()
     index = wh.read(spark, "index_events") if plan.events else None
-    atoms = A.person_atoms(wh.read(spark, "person_year").where(F.col("year").isin(years)),
-                           plan, index)
+    atoms = A.person_atoms(
+        wh.read(spark, "person_year").where(F.col("year").isin(years)), plan, index
+    )
     figures["atoms"] = len(atoms)
     figures["atoms_seconds"] = round(time.perf_counter() - t0, 1)
     console.print(f"atoms {len(atoms):,} ({figures['atoms_seconds']} s)")
@@ -97,17 +108,23 @@ def main() -> None:
         if audience == A.INTERNAL:
             figures.update(_perturbation(system, max_noise))
         chosen = A.targets(system)
-        sample = pd.concat([g.sample(min(len(g), args.targets), random_state=1)
-                            for _, g in chosen.groupby("period")])
+        sample = pd.concat(
+            [
+                g.sample(min(len(g), args.targets), random_state=1)
+                for _, g in chosen.groupby("period")
+            ]
+        )
         found = A.audit(system, max_noise, only=sample.index)
         width = found.attack_high - found.attack_low
         figures[audience] = {
-            "protected_counts": len(chosen), "attacked": len(found),
+            "protected_counts": len(chosen),
+            "attacked": len(found),
             "determined": int((width == 0).sum()),
             "meet_protection": int(A.protected(found).sum()),
             "narrowest_width": int(width.min()) if len(found) else None,
             "widths": {int(k): int(v) for k, v in width.value_counts().sort_index().items()},
-            "seconds": round(time.perf_counter() - t0, 1)}
+            "seconds": round(time.perf_counter() - t0, 1),
+        }
         console.print(audience, figures[audience])
 
     if args.json:
@@ -122,11 +139,14 @@ def _perturbation(system: A.System, max_noise: int) -> dict:
     shown = c[~c.hidden & np.isfinite(c.low) & (c.low > 0)]
     published = (shown.high - max_noise).to_numpy()
     noise = published - shown.truth.to_numpy()
-    return {"published_counts": len(shown),
-            "mean_abs_perturbation": round(float(np.abs(noise).mean()), 3),
-            "unchanged_share": round(float((noise == 0).mean()), 3),
-            "mean_abs_relative_perturbation": round(float(np.mean(np.abs(noise) /
-                                                                  shown.truth.to_numpy())), 4)}
+    return {
+        "published_counts": len(shown),
+        "mean_abs_perturbation": round(float(np.abs(noise).mean()), 3),
+        "unchanged_share": round(float((noise == 0).mean()), 3),
+        "mean_abs_relative_perturbation": round(
+            float(np.mean(np.abs(noise) / shown.truth.to_numpy())), 4
+        ),
+    }
 
 
 if __name__ == "__main__":

@@ -38,7 +38,9 @@ def main() -> None:
     years = list(range(first, last + 1))
     spark = get_spark("phm-bench-generate")
     print(f"machine: {os.cpu_count()} cores, {_memory_gib():.1f} GiB, {platform.platform()}")
-    print(f"spark {spark.version}, master {spark.sparkContext.master}, shuffle partitions {spark.conf.get('spark.sql.shuffle.partitions')}")
+    print(
+        f"spark {spark.version}, master {spark.sparkContext.master}, shuffle partitions {spark.conf.get('spark.sql.shuffle.partitions')}"
+    )
     results = []
     for size in (int(s) for s in args.sizes.split(",")):
         root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix=f"phm-bench-{size}-"))
@@ -48,7 +50,9 @@ def main() -> None:
         rows = {name: r.accepted_rows for name, r in report.tables.items()}
         total = sum(rows.values())
         results.append((size, seconds, total))
-        print(f"\n{size:,} persons x {len(years)} years: {seconds:,.1f} s wall, {total:,} rows, {total / seconds:,.0f} rows/s, {size / seconds:,.0f} persons/s")
+        print(
+            f"\n{size:,} persons x {len(years)} years: {seconds:,.1f} s wall, {total:,} rows, {total / seconds:,.0f} rows/s, {size / seconds:,.0f} persons/s"
+        )
         for name, n in rows.items():
             print(f"  {name:14s} {n:>14,} rows")
         if not args.keep:

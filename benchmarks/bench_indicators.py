@@ -85,7 +85,9 @@ def _best(runs: list[float]) -> float:
 def warm_up(spark: SparkSession, wh: Warehouse, years: list[int]) -> dict:
     """Read every source table once; counts for the report."""
     pop = wh.read(spark, "population").where(F.col("year").isin(years))
-    row = pop.agg(F.count("*").alias("rows"), F.count_distinct("person_id").alias("persons")).collect()[0]
+    row = pop.agg(
+        F.count("*").alias("rows"), F.count_distinct("person_id").alias("persons")
+    ).collect()[0]
     claims = {t: wh.read(spark, t).where(F.col("year").isin(years)).count() for t in SOURCES}
     return {"person_years": int(row.rows), "persons": int(row.persons), "claim_rows": claims}
 
@@ -103,8 +105,9 @@ def floor(spark: SparkSession, wh: Warehouse, years: list[int]) -> dict[str, flo
     return out
 
 
-def catalogue_run(spark: SparkSession, wh: Warehouse, cat, years: list[int], indicators: list
-                  ) -> tuple[float, dict]:
+def catalogue_run(
+    spark: SparkSession, wh: Warehouse, cat, years: list[int], indicators: list
+) -> tuple[float, dict]:
     plan = build_plan(cat, indicators)
     timings: dict = {}
 
@@ -119,8 +122,9 @@ def catalogue_run(spark: SparkSession, wh: Warehouse, cat, years: list[int], ind
     return seconds, timings
 
 
-def naive_run(spark: SparkSession, wh: Warehouse, cat, years: list[int], indicators: list
-              ) -> dict[str, float]:
+def naive_run(
+    spark: SparkSession, wh: Warehouse, cat, years: list[int], indicators: list
+) -> dict[str, float]:
     out = {}
     protection = default_protection(wh)
 
@@ -161,14 +165,20 @@ def main() -> None:
     load_before = os.getloadavg()
     machine = f"{os.cpu_count()} cores, {_memory_gib():.1f} GiB, {platform.platform()}"
     console.print(f"machine: {machine}")
-    console.print(f"spark {spark.version}, master {spark.sparkContext.master}, shuffle partitions "
-                  f"{spark.conf.get('spark.sql.shuffle.partitions')}")
-    console.print(f"warehouse {wh.root}, years {years}, {len(indicators)} indicators, "
-                  f"load average {load_before[0]:.2f}")
+    console.print(
+        f"spark {spark.version}, master {spark.sparkContext.master}, shuffle partitions "
+        f"{spark.conf.get('spark.sql.shuffle.partitions')}"
+    )
+    console.print(
+        f"warehouse {wh.root}, years {years}, {len(indicators)} indicators, "
+        f"load average {load_before[0]:.2f}"
+    )
 
     warm_seconds, counts = _timed(lambda: warm_up(spark, wh, years))
-    console.print(f"warm-up {warm_seconds:.1f} s: {counts['persons']:,} persons, "
-                  f"{sum(counts['claim_rows'].values()):,} claim rows {counts['claim_rows']}")
+    console.print(
+        f"warm-up {warm_seconds:.1f} s: {counts['persons']:,} persons, "
+        f"{sum(counts['claim_rows'].values()):,} claim rows {counts['claim_rows']}"
+    )
 
     runs: dict[str, list] = {"floor": [], "catalogue": [], "catalogue_publish": [], "naive": []}
     details: dict = {"floor": [], "catalogue": [], "catalogue_publish": [], "naive": []}
@@ -178,8 +188,10 @@ def main() -> None:
         per_table = floor(spark, wh, years)
         runs["floor"].append(sum(per_table.values()))
         details["floor"].append(per_table)
-        console.print(f"{tag}floor {runs['floor'][-1]:.1f} s "
-                      + ", ".join(f"{t} {s:.1f}" for t, s in per_table.items()))
+        console.print(
+            f"{tag}floor {runs['floor'][-1]:.1f} s "
+            + ", ".join(f"{t} {s:.1f}" for t, s in per_table.items())
+        )
 
         seconds, timings = catalogue_run(spark, wh, cat, years, indicators)
         runs["catalogue"].append(seconds)
@@ -211,30 +223,49 @@ def main() -> None:
     table.add_column("seconds", justify="right")
     table.add_column("ratio", justify="right")
     table.add_row("floor (bare pass over claims)", f"{best['floor']:.1f}", "1.00")
-    table.add_row("catalogue (one plan, noop)", f"{best['catalogue']:.1f}",
-                  f"{ratios['catalogue_over_floor']:.2f} x floor")
-    table.add_row("catalogue incl. publish", f"{best['catalogue_publish']:.1f}",
-                  f"{best['catalogue_publish'] / best['floor']:.2f} x floor")
+    table.add_row(
+        "catalogue (one plan, noop)",
+        f"{best['catalogue']:.1f}",
+        f"{ratios['catalogue_over_floor']:.2f} x floor",
+    )
+    table.add_row(
+        "catalogue incl. publish",
+        f"{best['catalogue_publish']:.1f}",
+        f"{best['catalogue_publish'] / best['floor']:.2f} x floor",
+    )
     if best["naive"]:
-        table.add_row("naive (one plan per indicator)", f"{best['naive']:.1f}",
-                      f"{ratios['naive_over_catalogue']:.2f} x catalogue")
+        table.add_row(
+            "naive (one plan per indicator)",
+            f"{best['naive']:.1f}",
+            f"{ratios['naive_over_catalogue']:.2f} x catalogue",
+        )
     console.print()
     console.print(table)
-    console.print(f"{len(indicators)} indicators, {result_rows:,} result cells "
-                  f"({suppressed_rows:,} suppressed), {counts['persons']:,} persons, "
-                  f"{sum(counts['claim_rows'].values()):,} claim rows; load average "
-                  f"{load_before[0]:.2f} before, {load_after[0]:.2f} after "
-                  f"(> {os.cpu_count()}: machine shared, timings under contention)")
+    console.print(
+        f"{len(indicators)} indicators, {result_rows:,} result cells "
+        f"({suppressed_rows:,} suppressed), {counts['persons']:,} persons, "
+        f"{sum(counts['claim_rows'].values()):,} claim rows; load average "
+        f"{load_before[0]:.2f} before, {load_after[0]:.2f} after "
+        f"(> {os.cpu_count()}: machine shared, timings under contention)"
+    )
 
     if args.json:
         payload = {
-            "machine": machine, "spark": spark.version,
+            "machine": machine,
+            "spark": spark.version,
             "shuffle_partitions": spark.conf.get("spark.sql.shuffle.partitions"),
-            "warehouse": wh.root, "years": years, "repeat": args.repeat,
-            "indicators": len(indicators), "result_cells": result_rows,
-            "suppressed_cells": suppressed_rows, **counts,
-            "warm_up_seconds": warm_seconds, "seconds": best, "ratios": ratios,
-            "runs": runs, "details": details,
+            "warehouse": wh.root,
+            "years": years,
+            "repeat": args.repeat,
+            "indicators": len(indicators),
+            "result_cells": result_rows,
+            "suppressed_cells": suppressed_rows,
+            **counts,
+            "warm_up_seconds": warm_seconds,
+            "seconds": best,
+            "ratios": ratios,
+            "runs": runs,
+            "details": details,
             "load_average": {"before": load_before, "after": load_after},
         }
         Path(args.json).write_text(json.dumps(payload, indent=2))

@@ -62,14 +62,17 @@ def bench_fits(spark, table, catalogue, scenario, statsmodels: bool) -> list[dic
     rows = scenario_rows(table, catalogue, variant).where(F.col("year") == year)
     if "prior_cost" in rows.columns and year - 1 in scenario.years_read():
         rows = with_prior_cost_band(rows)
-    reference = rows.where("in_reference").withColumns({
-        "_w": F.col("fraction"), "_y": F.col("cost") / F.col("fraction")})
+    reference = rows.where("in_reference").withColumns(
+        {"_w": F.col("fraction"), "_y": F.col("cost") / F.col("fraction")}
+    )
     kinds = {f: kind_of(f, catalogue) for f in variant.risk_model.factors}
-    terms = build_terms(reference, variant.risk_model.factors, variant.risk_model.interactions,
-                        kinds)
+    terms = build_terms(
+        reference, variant.risk_model.factors, variant.risk_model.interactions, kinds
+    )
     names = [t.name for t in terms]
     design = reference.select("_w", "_y", *[t.expr.alias(t.name) for t in terms]).persist(
-        StorageLevel.MEMORY_AND_DISK)
+        StorageLevel.MEMORY_AND_DISK
+    )
     return _fits(design, names, design.count(), statsmodels)
 
 
@@ -86,8 +89,13 @@ def _fits(design, names: list[str], n: int, statsmodels: bool) -> list[dict]:
             return fit(Patterns.of(sums, names), (INTERCEPT, *names), fam), len(sums)
 
         (model, patterns), phm_s = _timed(ours)
-        row = {"family": name, "rows": n, "coefficients": len(names) + 1,
-               "patterns": patterns, "phm_s": round(phm_s, 2)}
+        row = {
+            "family": name,
+            "rows": n,
+            "coefficients": len(names) + 1,
+            "patterns": patterns,
+            "phm_s": round(phm_s, 2),
+        }
         if frame is not None:
             import statsmodels.api as sm
 
@@ -96,12 +104,20 @@ def _fits(design, names: list[str], n: int, statsmodels: bool) -> list[dict]:
                 ref, sm_s = _timed(lambda: sm.WLS(frame._y, x, weights=frame._w).fit())
             else:
                 tweedie = sm.families.Tweedie(var_power=1.5, link=sm.families.links.Log())
-                ref, sm_s = _timed(lambda: sm.GLM(frame._y, x, family=tweedie,
-                                                  var_weights=frame._w).fit(tol=1e-12))
-            diff = np.max(np.abs(model.coef - ref.params.to_numpy())
-                          / np.maximum(np.abs(ref.params.to_numpy()), 1e-9))
-            row.update({"collect_s": round(collect_s, 2), "statsmodels_s": round(sm_s, 2),
-                        "max_rel_coef_diff": float(diff)})
+                ref, sm_s = _timed(
+                    lambda: sm.GLM(frame._y, x, family=tweedie, var_weights=frame._w).fit(tol=1e-12)
+                )
+            diff = np.max(
+                np.abs(model.coef - ref.params.to_numpy())
+                / np.maximum(np.abs(ref.params.to_numpy()), 1e-9)
+            )
+            row.update(
+                {
+                    "collect_s": round(collect_s, 2),
+                    "statsmodels_s": round(sm_s, 2),
+                    "max_rel_coef_diff": float(diff),
+                }
+            )
         out.append(row)
     design.unpersist()
     return out
@@ -114,28 +130,37 @@ def bench_synthetic_fits(spark, rows: int, statsmodels: bool) -> list[dict]:
     sexes, bands = ("F", "M"), range(0, 100, 5)
     levels = [f"{s}_{b:02d}" for s in sexes for b in bands]
     u = [F.rand(seed) for seed in range(6)]
-    level = F.element_at(F.array(*[F.lit(v) for v in levels]),
-                         (u[0] * len(levels)).cast("int") + 1)
+    level = F.element_at(F.array(*[F.lit(v) for v in levels]), (u[0] * len(levels)).cast("int") + 1)
     base = spark.range(rows).select(
-        level.alias("level"), (u[1] < 0.2).cast("double").alias("bim"),
-        (u[2] < 0.25).cast("double").alias("chronic"), (u[3] < 0.02).cast("double").alias("nh"),
-        (0.2 + 0.8 * u[4]).alias("_w"))
+        level.alias("level"),
+        (u[1] < 0.2).cast("double").alias("bim"),
+        (u[2] < 0.25).cast("double").alias("chronic"),
+        (u[3] < 0.02).cast("double").alias("nh"),
+        (0.2 + 0.8 * u[4]).alias("_w"),
+    )
     mean = F.exp(6 + 0.5 * F.col("bim") + 0.9 * F.col("chronic") + 1.2 * F.col("nh"))
     base = base.withColumn("_y", F.when(u[5] < 0.3, 0.0).otherwise(-F.log(F.rand(7)) * mean))
     names = [f"level={v}" for v in levels[1:]] + ["bim", "chronic", "nh"]
-    design = base.select("_w", "_y", *[(F.col("level") == v).cast("double").alias(f"level={v}")
-                                       for v in levels[1:]], "bim", "chronic", "nh").persist(
-        StorageLevel.MEMORY_AND_DISK)
+    design = base.select(
+        "_w",
+        "_y",
+        *[(F.col("level") == v).cast("double").alias(f"level={v}") for v in levels[1:]],
+        "bim",
+        "chronic",
+        "nh",
+    ).persist(StorageLevel.MEMORY_AND_DISK)
     design.count()
     return _fits(design, names, rows, statsmodels)
 
 
-def bench_grid(spark, wh, catalogue, scenario_id: str, separate: bool,
-               one_variant: bool = False) -> dict:
+def bench_grid(
+    spark, wh, catalogue, scenario_id: str, separate: bool, one_variant: bool = False
+) -> dict:
     if one_variant:  # at the largest sizes: the first variant alone, from its own pass
         first = next(iter(catalogue.simulations[scenario_id].variants().values()))
-        catalogue = dataclasses.replace(catalogue, simulations={
-            scenario_id: first.model_copy(update={"grid": {}})})
+        catalogue = dataclasses.replace(
+            catalogue, simulations={scenario_id: first.model_copy(update={"grid": {}})}
+        )
     results, grid_s = _timed(simulate, spark, wh, catalogue, scenario_id, "bench-secret")
     out = {"variants": len(results), "grid_s": round(grid_s, 1)}
     if separate:
@@ -157,9 +182,14 @@ def planted(spark, wh: Warehouse, catalogue, scenario_id: str) -> list[dict]:
     if not effect:
         return []
     base = catalogue.simulations[scenario_id]
-    check = base.model_validate({**base.model_dump(by_alias=True), "id": "planted_check",
-                                 "outliers": {"rule": "none"},
-                                 "grid": {"method": ["risk_adjusted", "difference_in_trend"]}})
+    check = base.model_validate(
+        {
+            **base.model_dump(by_alias=True),
+            "id": "planted_check",
+            "outliers": {"rule": "none"},
+            "grid": {"method": ["risk_adjusted", "difference_in_trend"]},
+        }
+    )
     one = dataclasses.replace(catalogue, simulations={"planted_check": check})
     results, seconds = _timed(simulate, spark, wh, one, "planted_check", "bench-secret")
     console.print(f"planted-effect check ({len(results)} variants): {seconds:.1f} s")
@@ -169,12 +199,20 @@ def planted(spark, wh: Warehouse, catalogue, scenario_id: str) -> list[dict]:
         for year in result.years:
             for p in year.pilots.itertuples():
                 amount = p.actual * (1 / factor - 1) if year.year >= effect["from_year"] else 0.0
-                out.append({"variant": result.variant, "year": year.year, "pilot": p.pilot,
-                            "persons": int(p.persons), "gain": round(p.gain),
-                            "low": round(p.gain_low), "high": round(p.gain_high),
-                            "planted": round(amount),
-                            "covered": bool(p.gain_low <= amount <= p.gain_high),
-                            "zero_covered": bool(p.gain_low <= 0 <= p.gain_high)})
+                out.append(
+                    {
+                        "variant": result.variant,
+                        "year": year.year,
+                        "pilot": p.pilot,
+                        "persons": int(p.persons),
+                        "gain": round(p.gain),
+                        "low": round(p.gain_low),
+                        "high": round(p.gain_high),
+                        "planted": round(amount),
+                        "covered": bool(p.gain_low <= amount <= p.gain_high),
+                        "zero_covered": bool(p.gain_low <= 0 <= p.gain_high),
+                    }
+                )
     return out
 
 
@@ -186,10 +224,18 @@ def main() -> None:
     parser.add_argument("--no-statsmodels", action="store_true")
     parser.add_argument("--no-separate", action="store_true")
     parser.add_argument("--no-planted", action="store_true", help="skip the planted-effect check")
-    parser.add_argument("--one-variant", action="store_true",
-                        help="run only the scenario's first variant (implies --no-separate)")
-    parser.add_argument("--synthetic-rows", type=int, nargs="*", default=[],
-                        help="also time the fits alone on this many random rows (e.g. 1000000)")
+    parser.add_argument(
+        "--one-variant",
+        action="store_true",
+        help="run only the scenario's first variant (implies --no-separate)",
+    )
+    parser.add_argument(
+        "--synthetic-rows",
+        type=int,
+        nargs="*",
+        default=[],
+        help="also time the fits alone on this many random rows (e.g. 1000000)",
+    )
     parser.add_argument("--json")
     args = parser.parse_args()
 
@@ -213,7 +259,8 @@ def bench_warehouse(spark, args, report: dict) -> None:
     report.update({"scenario": args.scenario, "state": wh.read_state()})
 
     table = person_years(spark, wh, catalogue, scenario, scenario.years_read()).persist(
-        StorageLevel.MEMORY_AND_DISK)
+        StorageLevel.MEMORY_AND_DISK
+    )
     rows, seconds = _timed(table.count)
     report["person_year"] = {"rows": rows, "seconds": round(seconds, 1)}
     console.print(f"person-year rows: {rows:,} in {seconds:.1f} s")
@@ -221,16 +268,23 @@ def bench_warehouse(spark, args, report: dict) -> None:
     console.print(pd.DataFrame(report["fits"]).to_string(index=False))
     table.unpersist()
 
-    report["grid"], _ = bench_grid(spark, wh, catalogue, args.scenario,
-                                   not (args.no_separate or args.one_variant),
-                                   args.one_variant)
+    report["grid"], _ = bench_grid(
+        spark,
+        wh,
+        catalogue,
+        args.scenario,
+        not (args.no_separate or args.one_variant),
+        args.one_variant,
+    )
     console.print(report["grid"])
     report["planted"] = [] if args.no_planted else planted(spark, wh, catalogue, args.scenario)
     if report["planted"]:
         frame = pd.DataFrame(report["planted"])
         console.print(frame.to_string(index=False))
-        console.print(f"planted amount inside the 95% interval: {frame.covered.sum()} of "
-                      f"{len(frame)}; zero inside: {frame.zero_covered.sum()}")
+        console.print(
+            f"planted amount inside the 95% interval: {frame.covered.sum()} of "
+            f"{len(frame)}; zero inside: {frame.zero_covered.sum()}"
+        )
 
 
 if __name__ == "__main__":

@@ -29,22 +29,35 @@ RUN_COLUMNS = {"run_id", "computed_at"}
 
 def _comparable(frame: DataFrame) -> DataFrame:
     """Maps (not comparable in Spark) as their sorted entries in JSON; a marker of presence."""
-    maps = {f.name: F.to_json(F.array_sort(F.map_entries(F.col(f.name))))
-            for f in frame.schema.fields if isinstance(f.dataType, MapType)}
+    maps = {
+        f.name: F.to_json(F.array_sort(F.map_entries(F.col(f.name))))
+        for f in frame.schema.fields
+        if isinstance(f.dataType, MapType)
+    }
     return frame.withColumns({**maps, "_present": F.lit(True)})
 
 
-def differences(a: DataFrame, b: DataFrame, key: list[str], examples: int = 3
-                ) -> dict[str, list]:
+def differences(a: DataFrame, b: DataFrame, key: list[str], examples: int = 3) -> dict[str, list]:
     """Per column (or 'missing_in_a' / 'missing_in_b'): how many keys differ, and examples."""
     values = [c for c in a.columns if c not in key and c not in RUN_COLUMNS]
-    joined = _comparable(a).alias("a").join(_comparable(b).alias("b"), key, "full_outer").select(
-        *key, *[F.col(f"{side}.{c}").alias(f"{side}__{c}")
-                for side in ("a", "b") for c in [*values, "_present"]])
+    joined = (
+        _comparable(a)
+        .alias("a")
+        .join(_comparable(b).alias("b"), key, "full_outer")
+        .select(
+            *key,
+            *[
+                F.col(f"{side}.{c}").alias(f"{side}__{c}")
+                for side in ("a", "b")
+                for c in [*values, "_present"]
+            ],
+        )
+    )
     present_a, present_b = F.col("a___present").isNotNull(), F.col("b___present").isNotNull()
     checks = {"missing_in_a": ~present_a, "missing_in_b": ~present_b}
-    checks |= {c: present_a & present_b & ~F.col(f"a__{c}").eqNullSafe(F.col(f"b__{c}"))
-               for c in values}
+    checks |= {
+        c: present_a & present_b & ~F.col(f"a__{c}").eqNullSafe(F.col(f"b__{c}")) for c in values
+    }
     counts = joined.agg(*[F.sum(t.cast("int")).alias(n) for n, t in checks.items()]).collect()[0]
     out = {}
     for name, test in checks.items():
@@ -71,8 +84,10 @@ def compare(spark, before: str, after: str) -> bool:
             for name, (n, shown) in diff.items():
                 print(f"  {name}: {n} row(s), e.g. {shown}")
         else:
-            print(f"{table.name}: identical, {rows} rows, every column but "
-                  f"{', '.join(sorted(RUN_COLUMNS & set(a.columns)))}")
+            print(
+                f"{table.name}: identical, {rows} rows, every column but "
+                f"{', '.join(sorted(RUN_COLUMNS & set(a.columns)))}"
+            )
     return same
 
 

@@ -23,8 +23,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--specs", nargs="*", help="indicator ids (default: all non-retired)")
     parser.add_argument("--collection", nargs="*", help="collections, e.g. atlas quality")
     parser.add_argument("--years", help="a range 2022-2024 or a list 2022,2023 (default: all)")
-    parser.add_argument("--data-end", help="last day of complete data (YYYY-MM-DD) for the "
-                        "follow-up windows (default: 31 December of the last year present)")
+    parser.add_argument(
+        "--data-end",
+        help="last day of complete data (YYYY-MM-DD) for the "
+        "follow-up windows (default: 31 December of the last year present)",
+    )
     ns = parser.parse_args(argv)
     years = checks.parse_years(ns.years) if ns.years else None
     data_end = checks.parse_date(ns.data_end) if ns.data_end else None
@@ -39,11 +42,20 @@ def main(argv: list[str] | None = None) -> int:
     spark = get_spark("phm-run")
     # ids as phm run takes them: repeated, or several in one value (a,b)
     specs = [i for v in ns.specs or [] for i in v.replace(",", " ").split()] or None
-    report = run_indicators(spark, Warehouse.at(ns.warehouse), catalogue, specs, years,
-                            collections=ns.collection, data_end=data_end)
-    log(f"run {report.run_id}: {len(report.indicators)} indicators, years {report.periods}: "
+    report = run_indicators(
+        spark,
+        Warehouse.at(ns.warehouse),
+        catalogue,
+        specs,
+        years,
+        collections=ns.collection,
+        data_end=data_end,
+    )
+    log(
+        f"run {report.run_id}: {len(report.indicators)} indicators, years {report.periods}: "
         f"{report.result_rows} cells ({report.suppressed_rows} suppressed); "
-        f"timings {report.timings}")
+        f"timings {report.timings}"
+    )
     for warning in report.warnings:  # also in the run ledger
         log(f"warning: {warning}")
     return 0

@@ -19,14 +19,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--warehouse", required=True, help="warehouse root (directory or URI)")
     parser.add_argument("--specs-dir", default="indicator_specs")
-    parser.add_argument("--scenarios", nargs="*",
-                        help="scenario ids (default: every scenario)")
-    parser.add_argument("--set", dest="settings", action="append", default=[],
-                        help="path=value override (repeatable), as phm simulate --set")
+    parser.add_argument("--scenarios", nargs="*", help="scenario ids (default: every scenario)")
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        help="path=value override (repeatable), as phm simulate --set",
+    )
     ns = parser.parse_args(argv)
 
-    from phm.runs.simulations import (apply_overrides, check_scenarios, default_scenarios,
-                                      run_simulations)
+    from phm.runs.simulations import (
+        apply_overrides,
+        check_scenarios,
+        default_scenarios,
+        run_simulations,
+    )
     from phm.spark import get_spark
     from phm.spec import load_catalogue
 
@@ -36,8 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     check_scenarios(catalogue, chosen)
     spark = get_spark("phm-simulate")
     report = run_simulations(spark, Warehouse.at(ns.warehouse), catalogue, chosen)
-    log(f"run {report.run_id}: {len(chosen)} scenario(s), "
-        f"{report.results.variant.nunique()} variant(s), {len(report.results)} rows")
+    log(
+        f"run {report.run_id}: {len(chosen)} scenario(s), "
+        f"{report.results.variant.nunique()} variant(s), {len(report.results)} rows"
+    )
     return 0
 
 

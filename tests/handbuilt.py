@@ -40,22 +40,45 @@ A, B, C = "11002", "11001", "21004"
 PERSONS = {  # id: (nis, sex, birth_year, extra population fields)
     "A1": (A, "F", 1953, {"bim": True, "bim_basis": "benefit"}),
     "A2": (A, "F", 1953, {"death_date": date(2023, 6, 1)}),
-    "A3": (A, "F", 1993, {}), "A4": (A, "F", 1993, {}), "A5": (A, "F", 1993, {}),
+    "A3": (A, "F", 1993, {}),
+    "A4": (A, "F", 1993, {}),
+    "A5": (A, "F", 1993, {}),
     "A6": (A, "M", 1953, {"bim": True, "bim_basis": "income"}),
-    "A7": (A, "M", 1953, {}), "A8": (A, "M", 1993, {}), "A9": (A, "M", 1993, {}),
+    "A7": (A, "M", 1953, {}),
+    "A8": (A, "M", 1993, {}),
+    "A9": (A, "M", 1993, {}),
     "A10": (A, "M", 1993, {"medical_house": True}),
     "B1": (B, "F", 1993, {"bim": True, "bim_basis": "benefit"}),
-    "B2": (B, "F", 1993, {}), "B3": (B, "F", 1993, {}),
-    "B4": (B, "M", 1953, {}), "B5": (B, "M", 1993, {}), "B6": (B, "M", 1993, {}),
-    "C1": (C, "F", 1993, {}), "C2": (C, "M", 1993, {}),
+    "B2": (B, "F", 1993, {}),
+    "B3": (B, "F", 1993, {}),
+    "B4": (B, "M", 1953, {}),
+    "B5": (B, "M", 1993, {}),
+    "B6": (B, "M", 1993, {}),
+    "C1": (C, "F", 1993, {}),
+    "C2": (C, "M", 1993, {}),
 }
 GP = {"A1": 2, "A3": 1, "A6": 3, "B1": 1, "B2": 1, "B4": 4, "C1": 1, "A10": 1}
-CNK = {"metformin": "1000137", "ramipril": "1001096", "atorvastatin": "1002192",
-       "amlodipine": "1001644", "bisoprolol": "1001507"}
-DDD = {"metformin": 42.5, "ramipril": 200.0, "atorvastatin": 98.0, "amlodipine": 100.0,
-       "bisoprolol": 50.0}
-ATC = {"metformin": "A10BA02", "ramipril": "C09AA05", "atorvastatin": "C10AA05",
-       "amlodipine": "C08CA01", "bisoprolol": "C07AB07"}
+CNK = {
+    "metformin": "1000137",
+    "ramipril": "1001096",
+    "atorvastatin": "1002192",
+    "amlodipine": "1001644",
+    "bisoprolol": "1001507",
+}
+DDD = {
+    "metformin": 42.5,
+    "ramipril": 200.0,
+    "atorvastatin": 98.0,
+    "amlodipine": 100.0,
+    "bisoprolol": 50.0,
+}
+ATC = {
+    "metformin": "A10BA02",
+    "ramipril": "C09AA05",
+    "atorvastatin": "C10AA05",
+    "amlodipine": "C08CA01",
+    "bisoprolol": "C07AB07",
+}
 
 
 def _population() -> list[dict]:
@@ -67,8 +90,16 @@ def _population() -> list[dict]:
             fields = dict(extra)
             if year == 2022:
                 fields.pop("death_date", None)
-            rows.append(person(year=year, person_id=pid, birth_year=born, sex=sex,
-                               nis_municipality=nis, **fields))
+            rows.append(
+                person(
+                    year=year,
+                    person_id=pid,
+                    birth_year=born,
+                    sex=sex,
+                    nis_municipality=nis,
+                    **fields,
+                )
+            )
     return rows
 
 
@@ -78,9 +109,17 @@ def _claims() -> list[dict]:
     def add(pid: str, code: str, day: date, amount: str) -> None:
         nonlocal n
         n += 1
-        rows.append(claim(claim_id=f"C{n}", person_id=pid, nomen_code=code, service_date=day,
-                          accounting_month=date(day.year, day.month, 1), year=day.year,
-                          amount_reimbursed=Decimal(amount)))
+        rows.append(
+            claim(
+                claim_id=f"C{n}",
+                person_id=pid,
+                nomen_code=code,
+                service_date=day,
+                accounting_month=date(day.year, day.month, 1),
+                year=day.year,
+                amount_reimbursed=Decimal(amount),
+            )
+        )
 
     for pid, contacts in GP.items():
         for i in range(contacts):
@@ -98,10 +137,20 @@ def _deliveries() -> list[dict]:
     def add(pid: str, drug: str, packages: int) -> None:
         nonlocal n
         n += 1
-        rows.append(delivery(delivery_id=f"D{n}", person_id=pid, cnk=CNK[drug], atc5=ATC[drug],
-                             delivery_date=date(2023, 4, 1 + n), accounting_month=date(2023, 4, 1),
-                             packages=packages, ddd=packages * DDD[drug], year=2023,
-                             amount_reimbursed=Decimal("10.00")))
+        rows.append(
+            delivery(
+                delivery_id=f"D{n}",
+                person_id=pid,
+                cnk=CNK[drug],
+                atc5=ATC[drug],
+                delivery_date=date(2023, 4, 1 + n),
+                accounting_month=date(2023, 4, 1),
+                packages=packages,
+                ddd=packages * DDD[drug],
+                year=2023,
+                amount_reimbursed=Decimal("10.00"),
+            )
+        )
 
     add("A1", "metformin", 1)
     for drug in ("ramipril", "atorvastatin", "amlodipine"):
@@ -120,9 +169,18 @@ def _stays() -> list[dict]:
         n += 1
         admitted = date(2023, 6, n)
         discharged = admitted if kind == "day" else date(2023, 6, n + 2)
-        rows.append(stay(stay_id=f"S{n}", person_id=pid, admission_date=admitted,
-                         discharge_date=discharged, stay_type=kind, admitted_via_ed=via_ed,
-                         accounting_month=date(2023, 7, 1), year=2023))
+        rows.append(
+            stay(
+                stay_id=f"S{n}",
+                person_id=pid,
+                admission_date=admitted,
+                discharge_date=discharged,
+                stay_type=kind,
+                admitted_via_ed=via_ed,
+                accounting_month=date(2023, 7, 1),
+                year=2023,
+            )
+        )
 
     add("A1", "classic"), add("A1", "classic"), add("A1", "day")
     add("A3", "day"), add("A6", "classic"), add("B4", "classic", True)
@@ -135,10 +193,15 @@ def build(spark, root) -> Warehouse:
     from pyspark.sql import functions as F
 
     wh = Warehouse.at(root)
-    for name, rows in (("population", _population()), ("health_care", _claims()),
-                       ("pharmacy", _deliveries()), ("hospital_stay", _stays())):
+    for name, rows in (
+        ("population", _population()),
+        ("health_care", _claims()),
+        ("pharmacy", _deliveries()),
+        ("hospital_stay", _stays()),
+    ):
         table = SOURCE_TABLES[name]
         df = frame(spark, name, rows).withColumn("load_id", F.lit("handbuilt"))
-        df.select(*[F.col(c.name).cast(c.dtype.spark()) for c in table.columns]).write.format("delta") \
-            .partitionBy(*table.partition_by).save(wh.path(name))
+        df.select(*[F.col(c.name).cast(c.dtype.spark()) for c in table.columns]).write.format(
+            "delta"
+        ).partitionBy(*table.partition_by).save(wh.path(name))
     return wh

@@ -37,10 +37,19 @@ from phm.data.warehouse import Warehouse
 H1, H2, H3 = "71000000001", "71000000002", "71000000003"
 NIS = "11002"
 PERSONS = {  # id: (sex, age in 2023, death date)
-    "Q1": ("M", 70, None), "Q2": ("F", 80, None), "Q3": ("M", 60, date(2023, 6, 3)),
-    "Q4": ("F", 50, None), "Q5": ("M", 75, None), "Q6": ("F", 68, None), "Q7": ("M", 40, None),
-    "Q8": ("F", 30, None), "Q9": ("M", 85, None),
-    "P1": ("F", 60, None), "P2": ("M", 70, None), "P3": ("F", 50, None), "P4": ("M", 55, None),
+    "Q1": ("M", 70, None),
+    "Q2": ("F", 80, None),
+    "Q3": ("M", 60, date(2023, 6, 3)),
+    "Q4": ("F", 50, None),
+    "Q5": ("M", 75, None),
+    "Q6": ("F", 68, None),
+    "Q7": ("M", 40, None),
+    "Q8": ("F", 30, None),
+    "Q9": ("M", 85, None),
+    "P1": ("F", 60, None),
+    "P2": ("M", 70, None),
+    "P3": ("F", 50, None),
+    "P4": ("M", 55, None),
 }
 STATIN_CNK, STATIN_ATC, STATIN_DDD = "1002192", "C10AA05", 98.0
 
@@ -63,55 +72,113 @@ STAYS = {
     "S10": ("Q6", H1, d(1, 8), d(10, 8), {}),
     "S11": ("Q6", H2, d(5, 8), d(7, 8), {}),
     "S12": ("Q6", H1, d(11, 8), d(13, 8), {"admitted_via_ed": True}),
-    "S13": ("Q7", H3, d(1, 5), d(20, 5), {"service_type": "psychiatric",
-                                          "main_diagnosis_group": "mental_health"}),
-    "S14": ("Q7", H3, d(10, 6), d(25, 6), {"service_type": "psychiatric",
-                                           "main_diagnosis_group": "mental_health"}),
+    "S13": (
+        "Q7",
+        H3,
+        d(1, 5),
+        d(20, 5),
+        {"service_type": "psychiatric", "main_diagnosis_group": "mental_health"},
+    ),
+    "S14": (
+        "Q7",
+        H3,
+        d(10, 6),
+        d(25, 6),
+        {"service_type": "psychiatric", "main_diagnosis_group": "mental_health"},
+    ),
     "S15": ("Q8", H1, d(1, 9), d(3, 9), {}),
     "D1": ("Q8", H2, d(4, 9), d(4, 9), {"stay_type": "day"}),
-    "S16": ("Q9", H2, d(1, 10), d(5, 10), {"admitted_via_ed": True,
-                                           "main_diagnosis_group": "heart_failure"}),
+    "S16": (
+        "Q9",
+        H2,
+        d(1, 10),
+        d(5, 10),
+        {"admitted_via_ed": True, "main_diagnosis_group": "heart_failure"},
+    ),
     "S17": ("Q9", H2, d(20, 10), d(22, 10), {"main_diagnosis_group": "diabetes"}),
 }
 CLAIMS = [  # person, nomenclature code, date
-    ("Q1", "101076", d(6, 3)), ("Q5", "101076", d(24, 12)), ("Q6", "101032", d(12, 8)),
-    ("Q7", "102690", d(25, 5)), ("Q7", "102690", d(20, 7)),
+    ("Q1", "101076", d(6, 3)),
+    ("Q5", "101076", d(24, 12)),
+    ("Q6", "101032", d(12, 8)),
+    ("Q7", "102690", d(25, 5)),
+    ("Q7", "102690", d(20, 7)),
 ]
 DELIVERIES = [  # person, date, packages
-    ("P1", d(1, 1), 1), ("P1", d(1, 3), 1), ("P1", d(1, 9), 1),
-    ("P2", d(2, 7), 2), ("P2", d(1, 10), 1),
+    ("P1", d(1, 1), 1),
+    ("P1", d(1, 3), 1),
+    ("P1", d(1, 9), 1),
+    ("P2", d(2, 7), 2),
+    ("P2", d(1, 10), 1),
     ("P3", d(1, 2), 1),
-    ("P4", d(10, 1), 1), ("P4", d(1, 8), 1),
+    ("P4", d(10, 1), 1),
+    ("P4", d(1, 8), 1),
 ]
 
 
 def _population() -> list[dict]:
-    return [person(year=year, person_id=pid, birth_year=2023 - age, sex=sex,
-                   nis_municipality=NIS, death_date=died if year == 2023 else None)
-            for year in (2022, 2023) for pid, (sex, age, died) in PERSONS.items()]
+    return [
+        person(
+            year=year,
+            person_id=pid,
+            birth_year=2023 - age,
+            sex=sex,
+            nis_municipality=NIS,
+            death_date=died if year == 2023 else None,
+        )
+        for year in (2022, 2023)
+        for pid, (sex, age, died) in PERSONS.items()
+    ]
 
 
 def _stays() -> list[dict]:
     rows = []
     for sid, (pid, hosp, adm, dis, extra) in STAYS.items():
         fields = {"main_diagnosis_group": "other", **extra}
-        rows.append(stay(stay_id=sid, person_id=pid, hospital_id=hosp, admission_date=adm,
-                         discharge_date=dis, accounting_month=date(dis.year, dis.month, 1),
-                         year=dis.year, **fields))
+        rows.append(
+            stay(
+                stay_id=sid,
+                person_id=pid,
+                hospital_id=hosp,
+                admission_date=adm,
+                discharge_date=dis,
+                accounting_month=date(dis.year, dis.month, 1),
+                year=dis.year,
+                **fields,
+            )
+        )
     return rows
 
 
 def _claims() -> list[dict]:
-    return [claim(claim_id=f"C{i}", person_id=pid, nomen_code=code, service_date=day,
-                  accounting_month=date(day.year, day.month, 1), year=day.year)
-            for i, (pid, code, day) in enumerate(CLAIMS)]
+    return [
+        claim(
+            claim_id=f"C{i}",
+            person_id=pid,
+            nomen_code=code,
+            service_date=day,
+            accounting_month=date(day.year, day.month, 1),
+            year=day.year,
+        )
+        for i, (pid, code, day) in enumerate(CLAIMS)
+    ]
 
 
 def _deliveries() -> list[dict]:
-    return [delivery(delivery_id=f"D{i}", person_id=pid, cnk=STATIN_CNK, atc5=STATIN_ATC,
-                     delivery_date=day, accounting_month=date(day.year, day.month, 1),
-                     packages=packages, ddd=packages * STATIN_DDD, year=day.year)
-            for i, (pid, day, packages) in enumerate(DELIVERIES)]
+    return [
+        delivery(
+            delivery_id=f"D{i}",
+            person_id=pid,
+            cnk=STATIN_CNK,
+            atc5=STATIN_ATC,
+            delivery_date=day,
+            accounting_month=date(day.year, day.month, 1),
+            packages=packages,
+            ddd=packages * STATIN_DDD,
+            year=day.year,
+        )
+        for i, (pid, day, packages) in enumerate(DELIVERIES)
+    ]
 
 
 def build(spark, root, *, linked: bool = True) -> Warehouse:
@@ -120,12 +187,16 @@ def build(spark, root, *, linked: bool = True) -> Warehouse:
     from pyspark.sql import functions as F
 
     wh = Warehouse.at(root)
-    for name, rows in (("population", _population()), ("health_care", _claims()),
-                       ("pharmacy", _deliveries()), ("hospital_stay", _stays())):
+    for name, rows in (
+        ("population", _population()),
+        ("health_care", _claims()),
+        ("pharmacy", _deliveries()),
+        ("hospital_stay", _stays()),
+    ):
         table = SOURCE_TABLES[name]
         df = frame(spark, name, rows).withColumn("load_id", F.lit("handbuilt-quality"))
-        columns = [c for c in table.columns
-                   if linked or c.name != "main_diagnosis_group"]
-        df.select(*[F.col(c.name).cast(c.dtype.spark()) for c in columns]).write.format("delta") \
-            .partitionBy(*table.partition_by).save(wh.path(name))
+        columns = [c for c in table.columns if linked or c.name != "main_diagnosis_group"]
+        df.select(*[F.col(c.name).cast(c.dtype.spark()) for c in columns]).write.format(
+            "delta"
+        ).partitionBy(*table.partition_by).save(wh.path(name))
     return wh

@@ -21,7 +21,10 @@ EXACT_COUNTS = Protection(TEST_SECRET, EXACT)
 def indicator(id: str, **parts) -> dict:
     """A minimal valid indicator spec; ``parts`` override or add top-level blocks."""
     spec = {
-        "id": id, "version": 1, "status": "draft", "owner": "tests",
+        "id": id,
+        "version": 1,
+        "status": "draft",
+        "owner": "tests",
         "changelog": [{"version": 1, "date": "2026-11-23", "change": "Test indicator."}],
         "theme": "care_consumption",
         "label": {"nl": id, "fr": id, "en": id},

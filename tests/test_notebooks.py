@@ -28,7 +28,10 @@ CELL_TIMEOUT = 600  # seconds; a cell that hangs fails the test instead of the C
 
 def test_there_are_notebooks():
     assert [p.name for p in NOTEBOOKS][:3] == [
-        "01_atlas_results.ipynb", "02_hospital_quality.ipynb", "03_financing_scenario.ipynb"]
+        "01_atlas_results.ipynb",
+        "02_hospital_quality.ipynb",
+        "03_financing_scenario.ipynb",
+    ]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -37,8 +40,11 @@ def test_notebooks_are_committed_without_outputs(path):
     nbstripout (see notebooks/README.md)."""
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
-    dirty = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
-             and (cell.outputs or cell.execution_count is not None)]
+    dirty = [
+        i
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code" and (cell.outputs or cell.execution_count is not None)
+    ]
     assert not dirty, f"{path.name}: cells {dirty} have outputs or execution counts"
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
 
@@ -67,9 +73,18 @@ def test_notebook_runs_top_to_bottom(path, notebook_warehouse, tmp_path, monkeyp
     # notebook's default budget_guarantee_2017 on 2 cores; the notebook's code is the same
     monkeypatch.setenv("PHM_SCENARIO", "capitation_pilots")
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, kernel_name="python3", timeout=CELL_TIMEOUT,
-                            resources={"metadata": {"path": str(tmp_path)}})
+    client = NotebookClient(
+        nb,
+        kernel_name="python3",
+        timeout=CELL_TIMEOUT,
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
     client.execute()  # CellExecutionError (with the cell and its traceback) on any error
-    errors = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs
-              if o.output_type == "error"]
+    errors = [
+        o
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for o in cell.outputs
+        if o.output_type == "error"
+    ]
     assert not errors

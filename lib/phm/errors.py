@@ -23,19 +23,27 @@ class StageSchemaError(PhmError):
     """A frame handed from one pass to the next does not have the columns (or the types) its
     declared table (:mod:`phm.publish.tables`) promises: a bug between passes, named by stage."""
 
-    def __init__(self, stage: str, table: str, missing: list[str],
-                 wrong: dict[str, tuple[str, str]]) -> None:
+    def __init__(
+        self, stage: str, table: str, missing: list[str], wrong: dict[str, tuple[str, str]]
+    ) -> None:
         self.stage, self.table, self.missing, self.wrong = stage, table, missing, wrong
         parts = []
         if missing:
             parts.append("missing column(s) " + ", ".join(missing))
         if wrong:
-            parts.append("wrong type(s) " + ", ".join(
-                f"{name} is {got}, declared {want}" for name, (got, want) in wrong.items()))
-        super().__init__(f"stage {stage!r}: the {table!r} frame does not match its declaration: "
-                         + "; ".join(parts))
+            parts.append(
+                "wrong type(s) "
+                + ", ".join(
+                    f"{name} is {got}, declared {want}" for name, (got, want) in wrong.items()
+                )
+            )
+        super().__init__(
+            f"stage {stage!r}: the {table!r} frame does not match its declaration: "
+            + "; ".join(parts)
+        )
 
-    def __reduce__(self) -> tuple[type[StageSchemaError],
-                                  tuple[str, str, list[str], dict[str, tuple[str, str]]]]:
+    def __reduce__(
+        self,
+    ) -> tuple[type[StageSchemaError], tuple[str, str, list[str], dict[str, tuple[str, str]]]]:
         # picklable (raised in Spark's Python workers too)
         return type(self), (self.stage, self.table, self.missing, self.wrong)

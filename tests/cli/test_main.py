@@ -34,7 +34,16 @@ def assert_clean_error(result, *fragments: str) -> None:
 def test_help_lists_the_commands():
     result = invoke("--help")
     assert result.exit_code == 0
-    for command in ("setup", "generate", "validate", "describe", "check", "explain", "run", "export"):
+    for command in (
+        "setup",
+        "generate",
+        "validate",
+        "describe",
+        "check",
+        "explain",
+        "run",
+        "export",
+    ):
         assert command in result.output
 
 
@@ -124,8 +133,15 @@ def test_generate_rejects_bad_defect_rate(tmp_path):
 )
 def test_generate_rejects_bad_pilot_effect(tmp_path, effect, message):
     result = invoke(
-        "generate", "--persons", "1000", "--years", "2022-2023", "--pilot-effect", effect,
-        "--warehouse", str(tmp_path),
+        "generate",
+        "--persons",
+        "1000",
+        "--years",
+        "2022-2023",
+        "--pilot-effect",
+        effect,
+        "--warehouse",
+        str(tmp_path),
     )
     assert_clean_error(result, "--pilot-effect", message)
 
@@ -133,9 +149,17 @@ def test_generate_rejects_bad_pilot_effect(tmp_path, effect, message):
 def test_generate_reads_the_pilot_areas_from_the_specs_dir(tmp_path):
     (tmp_path / "specs").mkdir()
     result = invoke(
-        "generate", "--persons", "1000", "--years", "2022-2023", "--pilot-effect",
-        "pilot_regions:2023:-4", "--specs-dir", str(tmp_path / "specs"),
-        "--warehouse", str(tmp_path / "wh"),
+        "generate",
+        "--persons",
+        "1000",
+        "--years",
+        "2022-2023",
+        "--pilot-effect",
+        "pilot_regions:2023:-4",
+        "--specs-dir",
+        str(tmp_path / "specs"),
+        "--warehouse",
+        str(tmp_path / "wh"),
     )
     assert_clean_error(result, "unknown area set 'pilot_regions'")
 
@@ -143,8 +167,14 @@ def test_generate_reads_the_pilot_areas_from_the_specs_dir(tmp_path):
 def test_next_month_takes_no_new_settings(tmp_path):
     result = invoke("generate", "--next-month", "--persons", "1000", "--warehouse", str(tmp_path))
     assert_clean_error(result, "drop --persons")
-    result = invoke("generate", "--next-month", "--pilot-effect", "pilot_regions:2023:-4",
-                    "--warehouse", str(tmp_path))
+    result = invoke(
+        "generate",
+        "--next-month",
+        "--pilot-effect",
+        "pilot_regions:2023:-4",
+        "--warehouse",
+        str(tmp_path),
+    )
     assert_clean_error(result, "drop --pilot-effect")
 
 
@@ -236,8 +266,12 @@ def test_check_counts_and_checks_the_financing_scenarios(tmp_path):
     lines[number] = "  areas: pilot_regoins"
     target.write_text("\n".join(lines) + "\n")
     result = invoke("check", "--specs-dir", str(specs))
-    assert_clean_error(result, f"capitation_pilots.yaml:{number + 1}", "attribution.areas",
-                       "did you mean 'pilot_regions'?")
+    assert_clean_error(
+        result,
+        f"capitation_pilots.yaml:{number + 1}",
+        "attribution.areas",
+        "did you mean 'pilot_regions'?",
+    )
 
 
 def test_check_names_file_line_field_and_suggestion(tmp_path):
@@ -251,8 +285,9 @@ def test_check_names_file_line_field_and_suggestion(tmp_path):
     lines[number] = "numerater:"
     target.write_text("\n".join(lines) + "\n")
     result = invoke("check", "--specs-dir", str(specs))
-    assert_clean_error(result, f"gp_contact_share.yaml:{number + 1}", "numerater",
-                       "did you mean 'numerator'?")
+    assert_clean_error(
+        result, f"gp_contact_share.yaml:{number + 1}", "numerater", "did you mean 'numerator'?"
+    )
 
 
 def test_explain_prints_one_pass_per_source():
@@ -278,8 +313,9 @@ def test_explain_quality_collection_shows_the_shared_index_pass():
     assert result.exit_code == 0, result.output
     assert "hospital_stay read ONCE" in result.output
     assert "readmission_via_ed_7d: index episodes" in result.output
-    assert "Hospital comparison" in result.output and "medication_continuity_statins" in \
-        result.output
+    assert (
+        "Hospital comparison" in result.output and "medication_continuity_statins" in result.output
+    )
 
 
 def test_run_rejects_an_unknown_collection_before_spark(tmp_path):
@@ -291,37 +327,49 @@ def test_run_rejects_an_unknown_collection_before_spark(tmp_path):
 def test_simulate_rejects_unknown_and_unimplemented_scenarios_before_spark(tmp_path):
     (tmp_path / "wh").mkdir()
     result = invoke("simulate", "--warehouse", str(tmp_path / "wh"), "budget_guarantee_2071")
-    assert_clean_error(result, "unknown scenario 'budget_guarantee_2071'",
-                       "did you mean 'budget_guarantee_2017'?")
+    assert_clean_error(
+        result, "unknown scenario 'budget_guarantee_2071'", "did you mean 'budget_guarantee_2017'?"
+    )
 
-@pytest.mark.parametrize("setting, message", [
-    ("sharing.share", "expected path=value"),
-    ("sharing.share=1.5", "sharing.share: Input should be less than or equal to 1"),
-    ("outliers.quantil=0.9", "outliers.quantil: Extra inputs are not permitted"),
-    ("id=other", "only the method can change"),
-    ("risk_model.interactions=oops", "risk_model.interactions: Input should be a valid list"),
-    ("risk_model.family=gamma", "the scenario's grid varies risk_model.family"),
-])
+
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        ("sharing.share", "expected path=value"),
+        ("sharing.share=1.5", "sharing.share: Input should be less than or equal to 1"),
+        ("outliers.quantil=0.9", "outliers.quantil: Extra inputs are not permitted"),
+        ("id=other", "only the method can change"),
+        ("risk_model.interactions=oops", "risk_model.interactions: Input should be a valid list"),
+        ("risk_model.family=gamma", "the scenario's grid varies risk_model.family"),
+    ],
+)
 def test_simulate_set_mistakes_are_named_before_spark(tmp_path, setting, message):
     (tmp_path / "wh").mkdir()
     scenario = "budget_guarantee_2017" if "grid" in message else "capitation_pilots"
-    result = invoke("simulate", "--warehouse", str(tmp_path / "wh"), scenario,
-                    "--set", setting)
+    result = invoke("simulate", "--warehouse", str(tmp_path / "wh"), scenario, "--set", setting)
     assert_clean_error(result, message)
 
 
 def test_simulate_compare_needs_published_results(tmp_path):
     (tmp_path / "wh").mkdir()
-    result = invoke("simulate", "--warehouse", str(tmp_path / "wh"), "--compare",
-                    "budget_guarantee_2017", "capitation_pilots", "capitation_pilots")
+    result = invoke(
+        "simulate",
+        "--warehouse",
+        str(tmp_path / "wh"),
+        "--compare",
+        "budget_guarantee_2017",
+        "capitation_pilots",
+        "capitation_pilots",
+    )
     assert_clean_error(result, "--compare reads published results")
 
 
 def test_run_rejects_an_unknown_indicator_before_spark(tmp_path):
     (tmp_path / "wh").mkdir()
     result = invoke("run", "--warehouse", str(tmp_path / "wh"), "--specs", "gp_contact_shar")
-    assert_clean_error(result, "unknown indicator 'gp_contact_shar'",
-                       "did you mean 'gp_contact_share'?")
+    assert_clean_error(
+        result, "unknown indicator 'gp_contact_shar'", "did you mean 'gp_contact_share'?"
+    )
 
 
 def test_explain_a_scenario_in_words():
@@ -341,23 +389,46 @@ def test_simulation_tables_show_intervals_hidden_pilots_and_the_comparison():
 
     from phm.cli import render
 
-    rows = pd.DataFrame({
-        "scenario_id": ["g", "g", "c"], "variant": ["base"] * 3, "area": ["A", "B", "A"],
-        "year": [2023] * 3, "persons": [120, None, 120], "expected": [1000.0, None, 1000.0],
-        "actual": [900.0, None, 900.0], "gain": [100.0, None, 100.0],
-        "gain_low": [-50.0, None, None], "gain_high": [260.0, None, None],
-        "oe_ratio": [0.9, None, 0.9], "payout": [50.0, None, None],
-        "difference": [None, None, 40.0], "suppressed": [False, True, False]})
+    rows = pd.DataFrame(
+        {
+            "scenario_id": ["g", "g", "c"],
+            "variant": ["base"] * 3,
+            "area": ["A", "B", "A"],
+            "year": [2023] * 3,
+            "persons": [120, None, 120],
+            "expected": [1000.0, None, 1000.0],
+            "actual": [900.0, None, 900.0],
+            "gain": [100.0, None, 100.0],
+            "gain_low": [-50.0, None, None],
+            "gain_high": [260.0, None, None],
+            "oe_ratio": [0.9, None, 0.9],
+            "payout": [50.0, None, None],
+            "difference": [None, None, 40.0],
+            "suppressed": [False, True, False],
+        }
+    )
     console = Console(width=200, record=True)
     console.print(render.simulation_table(rows))
     text = console.export_text()
     assert "g (published figures, EUR)" in text and "c (published figures, EUR)" in text
     assert "100 [-50; 260]" in text and "hidden" in text and "allocated − actual" in text
-    compared = pd.DataFrame({"area": ["A"], "year": [2023], **{
-        f"{f}_{s}": [v] for f, a, b in (("expected", 1000.0, 1100.0), ("actual", 900.0, 900.0),
-                                        ("gain", 100.0, 200.0), ("payout", 50.0, 100.0),
-                                        ("difference", None, None))
-        for s, v in (("a", a), ("b", b), ("diff", None if a is None else b - a))}})
+    compared = pd.DataFrame(
+        {
+            "area": ["A"],
+            "year": [2023],
+            **{
+                f"{f}_{s}": [v]
+                for f, a, b in (
+                    ("expected", 1000.0, 1100.0),
+                    ("actual", 900.0, 900.0),
+                    ("gain", 100.0, 200.0),
+                    ("payout", 50.0, 100.0),
+                    ("difference", None, None),
+                )
+                for s, v in (("a", a), ("b", b), ("diff", None if a is None else b - a))
+            },
+        }
+    )
     console = Console(width=200, record=True)
     console.print(render.comparison_table(compared, "g@x", "g@y"))
     text = console.export_text()
@@ -367,14 +438,19 @@ def test_simulation_tables_show_intervals_hidden_pilots_and_the_comparison():
 # ------------------------------------------------------- usage errors and lists of ids
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["run", "--spec", "x"], "No such option: --spec"),
-    (["rn"], "No such command 'rn'. Did you mean 'run'?"),
-    (["--bogus"], "No such option: --bogus (see phm --help)"),
-    (["describe", "--year"], "Option '--year' requires an argument. (see phm describe --help)"),
-    (["simulate", "--compare", "a"], "Option '--compare' requires 2 arguments. (see phm "
-                                     "simulate --help)"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["run", "--spec", "x"], "No such option: --spec"),
+        (["rn"], "No such command 'rn'. Did you mean 'run'?"),
+        (["--bogus"], "No such option: --bogus (see phm --help)"),
+        (["describe", "--year"], "Option '--year' requires an argument. (see phm describe --help)"),
+        (
+            ["simulate", "--compare", "a"],
+            "Option '--compare' requires 2 arguments. (see phm simulate --help)",
+        ),
+    ],
+)
 def test_usage_mistakes_are_one_line_and_exit_1(argv, message):
     result = invoke(*argv)
     assert_clean_error(result, message)
@@ -390,18 +466,21 @@ def test_phm_alone_still_prints_the_help():
 IDS = ["gp_contact_share", "polypharmacy_65plus"]
 
 
-@pytest.mark.parametrize("argv", [
-    ["explain", "gp_contact_share", "polypharmacy_65plus"],
-    ["explain", "gp_contact_share,polypharmacy_65plus"],
-    ["explain", "--specs", "gp_contact_share", "polypharmacy_65plus"],
-    ["run", "--specs", "gp_contact_share", "polypharmacy_65plus", "--warehouse", "@WH"],
-    ["run", "--specs", "gp_contact_share", "--specs", "polypharmacy_65plus", "-w", "@WH"],
-    ["run", "--specs", "gp_contact_share, polypharmacy_65plus", "--warehouse", "@WH"],
-    ["run", "--specs", "gp_contact_share polypharmacy_65plus", "--warehouse", "@WH"],
-    ["run", "gp_contact_share", "polypharmacy_65plus", "--warehouse", "@WH"],
-    ["export", "--specs", "gp_contact_share", "polypharmacy_65plus", "--warehouse", "@WH"],
-    ["export", "--warehouse", "@WH", "gp_contact_share,polypharmacy_65plus"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["explain", "gp_contact_share", "polypharmacy_65plus"],
+        ["explain", "gp_contact_share,polypharmacy_65plus"],
+        ["explain", "--specs", "gp_contact_share", "polypharmacy_65plus"],
+        ["run", "--specs", "gp_contact_share", "polypharmacy_65plus", "--warehouse", "@WH"],
+        ["run", "--specs", "gp_contact_share", "--specs", "polypharmacy_65plus", "-w", "@WH"],
+        ["run", "--specs", "gp_contact_share, polypharmacy_65plus", "--warehouse", "@WH"],
+        ["run", "--specs", "gp_contact_share polypharmacy_65plus", "--warehouse", "@WH"],
+        ["run", "gp_contact_share", "polypharmacy_65plus", "--warehouse", "@WH"],
+        ["export", "--specs", "gp_contact_share", "polypharmacy_65plus", "--warehouse", "@WH"],
+        ["export", "--warehouse", "@WH", "gp_contact_share,polypharmacy_65plus"],
+    ],
+)
 def test_lists_of_ids_are_read_the_same_way_everywhere(tmp_path, monkeypatch, argv):
     from phm.cli import main
     from phm.spec.catalogue import Catalogue
@@ -434,17 +513,25 @@ def test_lists_of_ids_are_read_the_same_way_everywhere(tmp_path, monkeypatch, ar
 
 
 def test_run_with_a_list_of_ids_and_no_warehouse_fails_after_parsing(tmp_path):
-    result = invoke("run", "--specs", "gp_contact_share", "polypharmacy_65plus",
-                    "--warehouse", str(tmp_path / "nowhere"))
+    result = invoke(
+        "run",
+        "--specs",
+        "gp_contact_share",
+        "polypharmacy_65plus",
+        "--warehouse",
+        str(tmp_path / "nowhere"),
+    )
     assert_clean_error(result, "no warehouse at")
 
 
 def test_run_names_an_unknown_id_given_after_another(tmp_path):
     (tmp_path / "wh").mkdir()
-    result = invoke("run", "--specs", "gp_contact_share", "gp_contact_shar",
-                    "--warehouse", str(tmp_path / "wh"))
-    assert_clean_error(result, "unknown indicator 'gp_contact_shar'",
-                       "did you mean 'gp_contact_share'?")
+    result = invoke(
+        "run", "--specs", "gp_contact_share", "gp_contact_shar", "--warehouse", str(tmp_path / "wh")
+    )
+    assert_clean_error(
+        result, "unknown indicator 'gp_contact_shar'", "did you mean 'gp_contact_share'?"
+    )
 
 
 def test_explain_says_who_is_counted_what_and_how():
@@ -452,25 +539,31 @@ def test_explain_says_who_is_counted_what_and_how():
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "Indicators, as compiled from their specs" in text
-    assert ("- polypharmacy_65plus v1 (published): Polypharmacy among persons aged 65+ "
-            "population: persons in the population of the year, aged 65 and over at 31 December "
-            "numerator: persons with medicines_80ddd >= 5 "
-            "measure: proportion = numerator / population x 100, in %, 1 decimal(s); wilson 95% "
-            "interval; direct age-sex standardisation on esp2013 "
-            "definition: Share of insured persons aged 65 or over at 31 December") in text
-    assert ("population: persons in the population of the year, of all ages, with gp_contacts "
-            ">= 1, excluding medical_house = true "
-            "numerator: sum of gp_contacts (contacts) over the persons of the population "
-            "measure: mean = numerator / persons of the population (persons with 0 count as 0), "
-            "in contacts, 1 decimal(s); normal 95% interval; crude") in text
+    assert (
+        "- polypharmacy_65plus v1 (published): Polypharmacy among persons aged 65+ "
+        "population: persons in the population of the year, aged 65 and over at 31 December "
+        "numerator: persons with medicines_80ddd >= 5 "
+        "measure: proportion = numerator / population x 100, in %, 1 decimal(s); wilson 95% "
+        "interval; direct age-sex standardisation on esp2013 "
+        "definition: Share of insured persons aged 65 or over at 31 December"
+    ) in text
+    assert (
+        "population: persons in the population of the year, of all ages, with gp_contacts "
+        ">= 1, excluding medical_house = true "
+        "numerator: sum of gp_contacts (contacts) over the persons of the population "
+        "measure: mean = numerator / persons of the population (persons with 0 count as 0), "
+        "in contacts, 1 decimal(s); normal 95% interval; crude"
+    ) in text
 
 
 def test_explain_an_event_indicator_counts_index_stays():
     result = invoke("explain", "readmission_unplanned_30d")
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
-    assert ("numerator: index stays of readmission_30d with a follow-up in the window "
-            "measure: proportion = numerator / index stays of readmission_30d x 100, in %") in text
+    assert (
+        "numerator: index stays of readmission_30d with a follow-up in the window "
+        "measure: proportion = numerator / index stays of readmission_30d x 100, in %"
+    ) in text
 
 
 def test_run_shows_each_stage_with_its_elapsed_time(tmp_path, monkeypatch):

@@ -41,8 +41,15 @@ def catalogue_cells(spark, calibration_warehouse, catalogue):
 def test_catalogue_covers_every_theme(catalogue):
     themes = {i.theme for i in catalogue.indicators.values()}
     assert len(catalogue.indicators) >= 25
-    assert themes == {"demography", "prevention", "health_status", "care_consumption",
-                      "accessibility", "organisation", "quality_of_care"}
+    assert themes == {
+        "demography",
+        "prevention",
+        "health_status",
+        "care_consumption",
+        "accessibility",
+        "organisation",
+        "quality_of_care",
+    }
 
 
 def test_one_scan_per_source_table(spark, calibration_warehouse, catalogue):
@@ -51,8 +58,9 @@ def test_one_scan_per_source_table(spark, calibration_warehouse, catalogue):
     person_year = build_person_year(spark, calibration_warehouse, plan, [2023])
     physical = person_year._jdf.queryExecution().executedPlan().toString()
     for table in ("health_care", "pharmacy", "hospital_stay"):
-        scans = physical.count(f"{calibration_warehouse.path(table)}]") + \
-            physical.count(f"{calibration_warehouse.path(table)},")
+        scans = physical.count(f"{calibration_warehouse.path(table)}]") + physical.count(
+            f"{calibration_warehouse.path(table)},"
+        )
         assert scans == 1, f"{table} is scanned {scans} times:\n{physical}"
     assert len(plan.passes) == 3 and sum(len(p.features) for p in plan.passes) >= 25
 
@@ -60,8 +68,9 @@ def test_one_scan_per_source_table(spark, calibration_warehouse, catalogue):
 def test_stays_are_indexed_once_for_every_event(spark, calibration_warehouse, catalogue):
     plan = build_plan(catalogue, catalogue.select())
     assert len(plan.events) >= 8
-    index = index_events(spark, calibration_warehouse, plan, [2023],
-                         {e.id: date(2023, 12, 31) for e in plan.events})
+    index = index_events(
+        spark, calibration_warehouse, plan, [2023], {e.id: date(2023, 12, 31) for e in plan.events}
+    )
     physical = index._jdf.queryExecution().executedPlan().toString()
     for table, expected in (("hospital_stay", 1), ("health_care", 1)):
         path = calibration_warehouse.path(table)
@@ -74,8 +83,11 @@ def test_hospitals_add_up_to_belgium(catalogue_cells):
     hospitals = cells[cells.geo_level == "hospital"]
     compared = sorted(hospitals.indicator_id.unique())
     assert "readmission_via_ed_7d" in compared and len(compared) >= 5
-    belgium = cells[(cells.geo_level == "belgium") & (cells.breakdown_key == "")] \
-        .set_index("indicator_id").loc[compared, ["num", "den"]]
+    belgium = (
+        cells[(cells.geo_level == "belgium") & (cells.breakdown_key == "")]
+        .set_index("indicator_id")
+        .loc[compared, ["num", "den"]]
+    )
     summed = hospitals.groupby("indicator_id")[["num", "den"]].sum()
     pd.testing.assert_frame_equal(summed.sort_index(), belgium.sort_index(), check_dtype=False)
     # a logistic model with an intercept expects as many events as were observed
@@ -95,8 +107,11 @@ def test_municipalities_add_up_to_every_level(catalogue_cells):
     geo = municipalities().set_index("nis")
     munis = totals[totals.geo_level == "municipality"].copy()
     checked = 0
-    for level, column in (("arrondissement", "arr_nis"), ("province", "prov_nis"),
-                          ("region", "reg_nis")):
+    for level, column in (
+        ("arrondissement", "arr_nis"),
+        ("province", "prov_nis"),
+        ("region", "reg_nis"),
+    ):
         munis[level] = munis.geo_code.map(geo[column])
         summed = munis.dropna(subset=[level]).groupby(["indicator_id", level])[MEASURES].sum()
         actual = totals[totals.geo_level == level].set_index(["indicator_id", "geo_code"])[MEASURES]
@@ -114,8 +129,10 @@ def test_breakdowns_add_up_to_their_total(catalogue_cells):
     be = cells[cells.geo_level == "belgium"]
     total = be[be.breakdown_key == ""].set_index("indicator_id")[MEASURES]
     for dim in ("sex", "bim", "age:atlas"):
-        part = be[be.breakdown_key.str.startswith(f"{dim}=")
-                  & ~be.breakdown_key.str.contains("|", regex=False)]
+        part = be[
+            be.breakdown_key.str.startswith(f"{dim}=")
+            & ~be.breakdown_key.str.contains("|", regex=False)
+        ]
         summed = part.groupby("indicator_id")[MEASURES].sum()
         pd.testing.assert_frame_equal(summed, total.loc[summed.index], check_dtype=False)
 
@@ -140,8 +157,10 @@ def test_no_published_cell_below_the_threshold(catalogue_cells):
     assert ((merged.npers == 0) == (merged.numerator_persons == 0)).all()
     # the same persons get the same noise: the population of a cell, denominator of every
     # whole-population proportion, is published identically in all of them
-    whole = merged[merged.indicator_id.isin(["antibiotic_users", "dentist_contact_share",
-                                             "bim_share"]) & (merged.breakdown_key == "")]
+    whole = merged[
+        merged.indicator_id.isin(["antibiotic_users", "dentist_contact_share", "bim_share"])
+        & (merged.breakdown_key == "")
+    ]
     same = whole.groupby(["geo_level", "geo_code"]).denominator_persons.nunique()
     assert len(same) > 20 and (same == 1).all()
 
@@ -154,26 +173,45 @@ def test_standardised_equals_crude_on_a_reference_shaped_population(spark, tmp_p
             for i in range(int(band.esp2013) // 100):
                 n += 1
                 pid = f"P{n}"
-                rows.append(person(year=2023, person_id=pid, sex=sex, nis_municipality="44021",
-                                   birth_year=2023 - int(band.age_from) - i % 5))
-                if (n * 7919) % 10 < 3 + int(band.age_from) // 30:  # uneven by age: DSR != crude otherwise trivial
-                    claims.append(claim(claim_id=f"C{n}", person_id=pid, year=2023,
-                                        service_date=date(2023, 5, 1),
-                                        accounting_month=date(2023, 5, 1)))
+                rows.append(
+                    person(
+                        year=2023,
+                        person_id=pid,
+                        sex=sex,
+                        nis_municipality="44021",
+                        birth_year=2023 - int(band.age_from) - i % 5,
+                    )
+                )
+                if (n * 7919) % 10 < 3 + int(
+                    band.age_from
+                ) // 30:  # uneven by age: DSR != crude otherwise trivial
+                    claims.append(
+                        claim(
+                            claim_id=f"C{n}",
+                            person_id=pid,
+                            year=2023,
+                            service_date=date(2023, 5, 1),
+                            accounting_month=date(2023, 5, 1),
+                        )
+                    )
     wh = Warehouse.at(tmp_path / "wh")
     from pyspark.sql import functions as F
 
     for name, data in (("population", rows), ("health_care", claims)):
         table = SOURCE_TABLES[name]
         frame(spark, name, data).withColumn("load_id", F.lit("t")).select(
-            *[F.col(c.name).cast(c.dtype.spark()) for c in table.columns]).write.format("delta") \
-            .save(wh.path(name))
-    spec = indicator("t_std", numerator={"where": [{"feature": "gp_contacts", "at_least": 1}]},
-                     measure={"kind": "proportion", "per": 100, "unit": "%", "decimals": 4},
-                     breakdowns={"geography": ["belgium"]},
-                     standardisation={"method": "direct", "reference": "esp2013"})
-    run_indicators(spark, wh, write_specs(tmp_path / "specs", [spec]), years=[2023],
-                   protection=EXACT_COUNTS)
+            *[F.col(c.name).cast(c.dtype.spark()) for c in table.columns]
+        ).write.format("delta").save(wh.path(name))
+    spec = indicator(
+        "t_std",
+        numerator={"where": [{"feature": "gp_contacts", "at_least": 1}]},
+        measure={"kind": "proportion", "per": 100, "unit": "%", "decimals": 4},
+        breakdowns={"geography": ["belgium"]},
+        standardisation={"method": "direct", "reference": "esp2013"},
+    )
+    run_indicators(
+        spark, wh, write_specs(tmp_path / "specs", [spec]), years=[2023], protection=EXACT_COUNTS
+    )
     be = wh.read(spark, "results").where("breakdown_key = ''").collect()[0]
     assert be.denominator == 2000 and 0 < be.numerator < 2000
     assert be.value_standardised == pytest.approx(be.value, abs=1e-4)

@@ -21,54 +21,91 @@ def half_away(x: float, d: int) -> float:
     sign(x) floor(|x| 10^d + 0.5) / 10^d in double precision."""
     return math.copysign(math.floor(abs(x) * 10**d + 0.5), x) / 10**d
 
+
 PROPORTION = {"kind": "proportion", "per": 100, "unit": "%", "decimals": 1}
 PER_1000 = {"kind": "rate", "per": 1000, "unit": "per 1,000", "decimals": 1}
 NO_MEDICAL_HOUSE = {"exclude": [{"feature": "medical_house", "equals": True}]}
 
 SPECS = [
-    indicator("t_gp_share", population=NO_MEDICAL_HOUSE,
-              numerator={"where": [{"feature": "gp_contacts", "at_least": 1}]},
-              measure=PROPORTION,
-              breakdowns={"by": ["sex", "age:atlas"], "areas": ["t_area"]},
-              standardisation={"method": "direct", "reference": "esp2013"}),
-    indicator("t_gp_share_protected", population=NO_MEDICAL_HOUSE,
-              numerator={"where": [{"feature": "gp_contacts", "at_least": 1}]},
-              measure=PROPORTION, disclosure={"min_count": 5}),
+    indicator(
+        "t_gp_share",
+        population=NO_MEDICAL_HOUSE,
+        numerator={"where": [{"feature": "gp_contacts", "at_least": 1}]},
+        measure=PROPORTION,
+        breakdowns={"by": ["sex", "age:atlas"], "areas": ["t_area"]},
+        standardisation={"method": "direct", "reference": "esp2013"},
+    ),
+    indicator(
+        "t_gp_share_protected",
+        population=NO_MEDICAL_HOUSE,
+        numerator={"where": [{"feature": "gp_contacts", "at_least": 1}]},
+        measure=PROPORTION,
+        disclosure={"min_count": 5},
+    ),
     indicator("t_classic_rate", numerator={"sum": "classic_stays"}, measure=PER_1000),
-    indicator("t_gp_per_patient",
-              population={**NO_MEDICAL_HOUSE, "where": [{"feature": "gp_contacts", "at_least": 1}]},
-              numerator={"sum": "gp_contacts"},
-              measure={"kind": "mean", "unit": "contacts", "decimals": 2}),
-    indicator("t_day_share", numerator={"sum": "day_stays"},
-              measure={"kind": "ratio", "per": 100, "unit": "%", "denominator_sum": "hospital_stays"}),
-    indicator("t_poly65", population={"age": {"min": 65}},
-              numerator={"where": [{"feature": "medicines_80ddd", "at_least": 5}]},
-              measure=PROPORTION),
-    indicator("t_diabetes", numerator={"where": [{"feature": "treated_diabetes", "equals": True}]},
-              measure=PROPORTION),
-    indicator("t_mammo", population={"sex": "F", "insured_previous_year": True},
-              numerator={"where": [{"feature": "mammography_2y", "equals": True}]},
-              measure=PROPORTION),
-    indicator("t_ed_indirect", numerator={"sum": "emergency_admissions"}, measure=PER_1000,
-              standardisation={"method": "indirect"}),
-    indicator("t_reimbursed", numerator={"sum": "reimbursed_total"},
-              measure={"kind": "mean", "unit": "EUR", "decimals": 2}),
+    indicator(
+        "t_gp_per_patient",
+        population={**NO_MEDICAL_HOUSE, "where": [{"feature": "gp_contacts", "at_least": 1}]},
+        numerator={"sum": "gp_contacts"},
+        measure={"kind": "mean", "unit": "contacts", "decimals": 2},
+    ),
+    indicator(
+        "t_day_share",
+        numerator={"sum": "day_stays"},
+        measure={"kind": "ratio", "per": 100, "unit": "%", "denominator_sum": "hospital_stays"},
+    ),
+    indicator(
+        "t_poly65",
+        population={"age": {"min": 65}},
+        numerator={"where": [{"feature": "medicines_80ddd", "at_least": 5}]},
+        measure=PROPORTION,
+    ),
+    indicator(
+        "t_diabetes",
+        numerator={"where": [{"feature": "treated_diabetes", "equals": True}]},
+        measure=PROPORTION,
+    ),
+    indicator(
+        "t_mammo",
+        population={"sex": "F", "insured_previous_year": True},
+        numerator={"where": [{"feature": "mammography_2y", "equals": True}]},
+        measure=PROPORTION,
+    ),
+    indicator(
+        "t_ed_indirect",
+        numerator={"sum": "emergency_admissions"},
+        measure=PER_1000,
+        standardisation={"method": "indirect"},
+    ),
+    indicator(
+        "t_reimbursed",
+        numerator={"sum": "reimbursed_total"},
+        measure={"kind": "mean", "unit": "EUR", "decimals": 2},
+    ),
 ]
-AREAS = [{"id": "t_area", "version": 1, "label": {"nl": "x", "fr": "x", "en": "x"},
-          "areas": {"AB": {"label": "Antwerpen + Aartselaar", "municipalities": ["11002", "11001"]}}}]
+AREAS = [
+    {
+        "id": "t_area",
+        "version": 1,
+        "label": {"nl": "x", "fr": "x", "en": "x"},
+        "areas": {"AB": {"label": "Antwerpen + Aartselaar", "municipalities": ["11002", "11001"]}},
+    }
+]
 
 
 @pytest.fixture(scope="module")
 def results(spark, handbuilt_warehouse, tmp_path_factory):
     specs = write_specs(tmp_path_factory.mktemp("specs"), SPECS, AREAS)
-    run_indicators(spark, handbuilt_warehouse, specs, years=[2023], run_id="handbuilt",
-                   protection=EXACT_COUNTS)
+    run_indicators(
+        spark, handbuilt_warehouse, specs, years=[2023], run_id="handbuilt", protection=EXACT_COUNTS
+    )
     return handbuilt_warehouse.read(spark, "results").toPandas()
 
 
 def cell(results, ind, geo="01000", key="", level=None):
-    rows = results[(results.indicator_id == ind) & (results.geo_code == geo)
-                   & (results.breakdown_key == key)]
+    rows = results[
+        (results.indicator_id == ind) & (results.geo_code == geo) & (results.breakdown_key == key)
+    ]
     if level:
         rows = rows[rows.geo_level == level]
     assert len(rows) == 1, f"{ind} {geo} {key!r}: {len(rows)} rows"
@@ -145,8 +182,13 @@ def test_small_cells_hidden_with_one_reason(results):
     # from differencing (Flanders, 10000 and 11000 stay published).
     rows = results[results.indicator_id == "t_gp_share_protected"].set_index("geo_code")
     reasons = rows["suppression_reason"].to_dict()
-    assert {g for g, r in reasons.items() if r is not None} == {"04000", "21000", "21004",
-                                                                "11002", "11001"}
+    assert {g for g, r in reasons.items() if r is not None} == {
+        "04000",
+        "21000",
+        "21004",
+        "11002",
+        "11001",
+    }
     assert set(rows.suppression_reason.dropna()) == {"small_count"}
     assert not rows.loc[["02000", "10000", "11000"], "suppressed"].any()
     assert not rows.loc["01000", "suppressed"] and rows.loc["01000", "value"] == 41.2
@@ -210,8 +252,10 @@ def test_indirect_standardisation(results):
     assert b.expected == pytest.approx(2 / 3) and b.oe_ratio == 1.5
     assert b.value_standardised == 166.7
     lo, hi = intervals.poisson_exact(1)
-    assert (b.std_ci_low, b.std_ci_high) == (half_away(lo / (2 / 3) * 2 / 18 * 1000, 1),
-                                             half_away(hi / (2 / 3) * 2 / 18 * 1000, 1))
+    assert (b.std_ci_low, b.std_ci_high) == (
+        half_away(lo / (2 / 3) * 2 / 18 * 1000, 1),
+        half_away(hi / (2 / 3) * 2 / 18 * 1000, 1),
+    )
     # Antwerpen: O = 0, E = 3 x 1/6 + 2 x 1/3 = 7/6
     a = cell(results, "t_ed_indirect", "11002")
     assert a.expected == pytest.approx(7 / 6) and a.oe_ratio == 0
@@ -233,12 +277,12 @@ def test_results_carry_no_person_ids_and_the_spec_hash(spark, handbuilt_warehous
     assert results.groupby("indicator_id").spec_hash.nunique().eq(1).all()
     meta = handbuilt_warehouse.read(spark, "indicator_metadata").toPandas()
     assert set(meta.indicator_id) == set(results.indicator_id)
-    assert (meta.set_index("indicator_id").loc["t_gp_share", "standardisation"]
-            == "direct:esp2013")
+    assert meta.set_index("indicator_id").loc["t_gp_share", "standardisation"] == "direct:esp2013"
 
 
-def test_shared_plan_equals_indicators_run_one_at_a_time(spark, handbuilt_warehouse, results,
-                                                         tmp_path):
+def test_shared_plan_equals_indicators_run_one_at_a_time(
+    spark, handbuilt_warehouse, results, tmp_path
+):
     # the optimised plan (all indicators, one pass per source) against naive one-indicator plans
     from phm.execute.finalise import finalise
     from phm.compile.plan import build_plan
@@ -246,12 +290,21 @@ def test_shared_plan_equals_indicators_run_one_at_a_time(spark, handbuilt_wareho
     from phm.spec import load_catalogue
 
     catalogue = load_catalogue(write_specs(tmp_path, SPECS, AREAS))
-    columns = ["geo_level", "geo_code", "breakdown_key", "numerator", "denominator", "value",
-               "value_standardised", "suppressed"]
+    columns = [
+        "geo_level",
+        "geo_code",
+        "breakdown_key",
+        "numerator",
+        "denominator",
+        "value",
+        "value_standardised",
+        "suppressed",
+    ]
     for ident in ("t_gp_share", "t_poly65", "t_ed_indirect", "t_mammo"):
         plan = build_plan(catalogue, catalogue.select([ident]))
-        cells = compute_cells(spark, handbuilt_warehouse, plan, [2023], TEST_SECRET,
-                              materialise=False)
+        cells = compute_cells(
+            spark, handbuilt_warehouse, plan, [2023], TEST_SECRET, materialise=False
+        )
         alone = finalise(cells, plan, EXACT_COUNTS).toPandas()[columns]
         shared = results[results.indicator_id == ident][columns]
         key = ["geo_level", "geo_code", "breakdown_key"]

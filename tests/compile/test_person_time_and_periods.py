@@ -52,9 +52,9 @@ DELIVERIES = [
     ("P1", "J01CA04", dt.date(2021, 2, 10), 14.0),
     ("P6", "J01CA04", dt.date(2021, 11, 5), 7.0),
     ("P4", "J01CA04", dt.date(2021, 12, 1), 10.0),
-    ("P1", "J07BB02", dt.date(2020, 11, 15), 1.0),   # season 2020
-    ("P6", "J07BB02", dt.date(2021, 2, 10), 1.0),    # season 2020, calendar 2021
-    ("P5", "J07BB02", dt.date(2021, 10, 20), 1.0),   # season 2021: its end is past the data
+    ("P1", "J07BB02", dt.date(2020, 11, 15), 1.0),  # season 2020
+    ("P6", "J07BB02", dt.date(2021, 2, 10), 1.0),  # season 2020, calendar 2021
+    ("P5", "J07BB02", dt.date(2021, 10, 20), 1.0),  # season 2021: its end is past the data
 ]
 
 
@@ -62,54 +62,126 @@ def build(spark, root) -> Warehouse:
     from pyspark.sql import functions as F
 
     wh = Warehouse.at(root)
-    people = [person(year=y, person_id=pid, birth_year=born, sex=sex, nis_municipality=nis,
-                     death_date=death if death and death.year == y else None)
-              for pid, (nis, sex, born, years, death) in PERSONS.items() for y in years]
-    claims = [claim(claim_id=f"C{i}", person_id=pid, nomen_code="101076",
-                    service_date=dt.date(2021, 3, 1), accounting_month=dt.date(2021, 3, 1),
-                    year=2021, amount_reimbursed=Decimal(amount))
-              for i, (pid, amount) in enumerate(SPENDING_HC.items())]
-    deliveries = [delivery(delivery_id=f"D{i}", person_id=pid, atc5=atc, delivery_date=day,
-                           accounting_month=day.replace(day=1), ddd=ddd, year=day.year,
-                           amount_reimbursed=Decimal("10.00"))
-                  for i, (pid, atc, day, ddd) in enumerate(DELIVERIES)]
-    for name, rows in (("population", people), ("health_care", claims),
-                       ("pharmacy", deliveries), ("hospital_stay", [])):
+    people = [
+        person(
+            year=y,
+            person_id=pid,
+            birth_year=born,
+            sex=sex,
+            nis_municipality=nis,
+            death_date=death if death and death.year == y else None,
+        )
+        for pid, (nis, sex, born, years, death) in PERSONS.items()
+        for y in years
+    ]
+    claims = [
+        claim(
+            claim_id=f"C{i}",
+            person_id=pid,
+            nomen_code="101076",
+            service_date=dt.date(2021, 3, 1),
+            accounting_month=dt.date(2021, 3, 1),
+            year=2021,
+            amount_reimbursed=Decimal(amount),
+        )
+        for i, (pid, amount) in enumerate(SPENDING_HC.items())
+    ]
+    deliveries = [
+        delivery(
+            delivery_id=f"D{i}",
+            person_id=pid,
+            atc5=atc,
+            delivery_date=day,
+            accounting_month=day.replace(day=1),
+            ddd=ddd,
+            year=day.year,
+            amount_reimbursed=Decimal("10.00"),
+        )
+        for i, (pid, atc, day, ddd) in enumerate(DELIVERIES)
+    ]
+    for name, rows in (
+        ("population", people),
+        ("health_care", claims),
+        ("pharmacy", deliveries),
+        ("hospital_stay", []),
+    ):
         table = SOURCE_TABLES[name]
-        df = (frame(spark, name, rows) if rows else spark.createDataFrame([], table.schema)) \
-            .withColumn("load_id", F.lit("h"))
-        df.select(*[F.col(c.name).cast(c.dtype.spark()) for c in table.columns]).write.format("delta") \
-            .partitionBy(*table.partition_by).save(wh.path(name))
+        df = (
+            frame(spark, name, rows) if rows else spark.createDataFrame([], table.schema)
+        ).withColumn("load_id", F.lit("h"))
+        df.select(*[F.col(c.name).cast(c.dtype.spark()) for c in table.columns]).write.format(
+            "delta"
+        ).partitionBy(*table.partition_by).save(wh.path(name))
     return wh
 
 
-PER_1000_PY = {"kind": "rate", "per": 1000, "unit": "per 1,000 person-years", "decimals": 1,
-               "denominator": "person_years"}
+PER_1000_PY = {
+    "kind": "rate",
+    "per": 1000,
+    "unit": "per 1,000 person-years",
+    "decimals": 1,
+    "denominator": "person_years",
+}
 BELGIUM_ONLY = {"geography": ["municipality", "belgium"]}
 SPECS = [
-    indicator("t_mortality_py", numerator={"sum": "died"}, measure=PER_1000_PY, change=True,
-              breakdowns=BELGIUM_ONLY),
-    indicator("t_mortality_py_pooled", numerator={"sum": "died"}, measure=PER_1000_PY,
-              pooled_years=2, breakdowns=BELGIUM_ONLY),
-    indicator("t_did", numerator={"sum": "antibiotic_ddd"}, breakdowns=BELGIUM_ONLY,
-              measure={"kind": "rate", "per": 1000, "unit": "DDD per 1,000 per day",
-                       "decimals": 2, "denominator": "person_days", "ci": "none"}),
-    indicator("t_top20_share", breakdowns=BELGIUM_ONLY,
-              numerator={"sum": "reimbursed_total",
-                         "where": [{"feature": "reimbursed_total", "top": 0.2}]},
-              measure={"kind": "ratio", "per": 100, "unit": "%",
-                       "denominator_sum": "reimbursed_total"}),
-    indicator("t_top50_share", breakdowns=BELGIUM_ONLY,
-              numerator={"sum": "reimbursed_total",
-                         "where": [{"feature": "reimbursed_total", "top": 0.5}]},
-              measure={"kind": "ratio", "per": 100, "unit": "%",
-                       "denominator_sum": "reimbursed_total"}),
-    indicator("t_flu_season", breakdowns=BELGIUM_ONLY,
-              numerator={"where": [{"feature": "flu_vaccine_season", "equals": True}]},
-              measure={"kind": "proportion", "per": 100, "unit": "%", "decimals": 1}),
-    indicator("t_women_insured_3y", population={"insured_years": 3}, breakdowns=BELGIUM_ONLY,
-              numerator={"where": [{"feature": "sex", "equals": "F"}]},
-              measure={"kind": "proportion", "per": 100, "unit": "%", "decimals": 1}),
+    indicator(
+        "t_mortality_py",
+        numerator={"sum": "died"},
+        measure=PER_1000_PY,
+        change=True,
+        breakdowns=BELGIUM_ONLY,
+    ),
+    indicator(
+        "t_mortality_py_pooled",
+        numerator={"sum": "died"},
+        measure=PER_1000_PY,
+        pooled_years=2,
+        breakdowns=BELGIUM_ONLY,
+    ),
+    indicator(
+        "t_did",
+        numerator={"sum": "antibiotic_ddd"},
+        breakdowns=BELGIUM_ONLY,
+        measure={
+            "kind": "rate",
+            "per": 1000,
+            "unit": "DDD per 1,000 per day",
+            "decimals": 2,
+            "denominator": "person_days",
+            "ci": "none",
+        },
+    ),
+    indicator(
+        "t_top20_share",
+        breakdowns=BELGIUM_ONLY,
+        numerator={
+            "sum": "reimbursed_total",
+            "where": [{"feature": "reimbursed_total", "top": 0.2}],
+        },
+        measure={"kind": "ratio", "per": 100, "unit": "%", "denominator_sum": "reimbursed_total"},
+    ),
+    indicator(
+        "t_top50_share",
+        breakdowns=BELGIUM_ONLY,
+        numerator={
+            "sum": "reimbursed_total",
+            "where": [{"feature": "reimbursed_total", "top": 0.5}],
+        },
+        measure={"kind": "ratio", "per": 100, "unit": "%", "denominator_sum": "reimbursed_total"},
+    ),
+    indicator(
+        "t_flu_season",
+        breakdowns=BELGIUM_ONLY,
+        numerator={"where": [{"feature": "flu_vaccine_season", "equals": True}]},
+        measure={"kind": "proportion", "per": 100, "unit": "%", "decimals": 1},
+    ),
+    indicator(
+        "t_women_insured_3y",
+        population={"insured_years": 3},
+        breakdowns=BELGIUM_ONLY,
+        numerator={"where": [{"feature": "sex", "equals": "F"}]},
+        measure={"kind": "proportion", "per": 100, "unit": "%", "decimals": 1},
+    ),
 ]
 
 
@@ -127,8 +199,12 @@ def run(spark, tmp_path_factory):
 
 
 def cell(results, ind, period, geo="01000"):
-    rows = results[(results.indicator_id == ind) & (results.period == period)
-                   & (results.geo_code == geo) & (results.breakdown_key == "")]
+    rows = results[
+        (results.indicator_id == ind)
+        & (results.period == period)
+        & (results.geo_code == geo)
+        & (results.breakdown_key == "")
+    ]
     assert len(rows) == 1, f"{ind} {period} {geo}: {len(rows)} rows"
     return rows.iloc[0]
 
@@ -167,10 +243,12 @@ def test_change_versus_the_previous_period_with_its_mover_interval(run):
     results = run[3]
     now, before = cell(results, "t_mortality_py", 2021), cell(results, "t_mortality_py", 2020)
     assert now.change == half_away(210.5 - 239.8, 1) == -29.3
-    low = (now.value - before.value) - math.hypot(now.value - now.ci_low,
-                                                   before.ci_high - before.value)
-    high = (now.value - before.value) + math.hypot(now.ci_high - now.value,
-                                                    before.value - before.ci_low)
+    low = (now.value - before.value) - math.hypot(
+        now.value - now.ci_low, before.ci_high - before.value
+    )
+    high = (now.value - before.value) + math.hypot(
+        now.ci_high - now.value, before.value - before.ci_low
+    )
     assert (now.change_ci_low, now.change_ci_high) == (half_away(low, 1), half_away(high, 1))
     # the first period has nothing to compare with; indicators without change: true neither
     assert math.isnan(before.change)
@@ -239,15 +317,27 @@ def test_insured_for_three_years(run):
 
 def test_asking_for_a_season_past_the_data_is_refused(spark, run):
     wh, specs, _, _ = run
-    with pytest.raises(InputError, match=r"t_flu_season 2021: feature flu_vaccine_season reads "
-                       r"the season Oct Y - Mar Y\+1 up to 2022-03-31"):
-        run_indicators(spark, wh, specs, ["t_flu_season"], years=[2021], run_id="x",
-                       protection=EXACT_COUNTS)
+    with pytest.raises(
+        InputError,
+        match=r"t_flu_season 2021: feature flu_vaccine_season reads "
+        r"the season Oct Y - Mar Y\+1 up to 2022-03-31",
+    ):
+        run_indicators(
+            spark, wh, specs, ["t_flu_season"], years=[2021], run_id="x", protection=EXACT_COUNTS
+        )
 
 
 def test_asking_for_a_pool_reaching_before_the_data_is_refused(spark, run):
     wh, specs, _, _ = run
-    with pytest.raises(InputError, match="t_mortality_py_pooled 2020: .*person-time needs the "
-                       "year before"):
-        run_indicators(spark, wh, specs, ["t_mortality_py_pooled"], years=[2020], run_id="x",
-                       protection=EXACT_COUNTS)
+    with pytest.raises(
+        InputError, match="t_mortality_py_pooled 2020: .*person-time needs the year before"
+    ):
+        run_indicators(
+            spark,
+            wh,
+            specs,
+            ["t_mortality_py_pooled"],
+            years=[2020],
+            run_id="x",
+            protection=EXACT_COUNTS,
+        )

@@ -17,8 +17,14 @@ import pytest
 from spec_helpers import REPO_SPECS, indicator, write_specs
 
 from phm.compile.explain import explain
-from phm.compile.plan import (GEO_COLUMNS, Plan, build_plan, feature_plan, plan_from_json,
-                              plan_to_json)
+from phm.compile.plan import (
+    GEO_COLUMNS,
+    Plan,
+    build_plan,
+    feature_plan,
+    plan_from_json,
+    plan_to_json,
+)
 from phm.spec import load_catalogue
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "catalogue_plan.json"
@@ -44,8 +50,9 @@ def summary(plan: Plan) -> dict:
         "dims": list(plan.dims),
         "grouping_sets": [f"{level}:{'+'.join(combo)}" for level, combo in plan.grouping_sets],
         "area_sets": {a: ["+".join(c) for c in combos] for a, combos in plan.area_sets},
-        "codelists": {n: f"{c.system} v{c.version} {len(c.codes)} codes"
-                      for n, c in plan.codelists.items()},
+        "codelists": {
+            n: f"{c.system} v{c.version} {len(c.codes)} codes" for n, c in plan.codelists.items()
+        },
         "age_schemes": {n: [b.label for b in s.bands] for n, s in plan.age_schemes.items()},
         "area_members": {a: len(m) for a, m in plan.area_members.items()},
         "variable_kinds": plan.variable_kinds,
@@ -62,7 +69,8 @@ def test_shipped_catalogue_plan_matches_snapshot(plan):
         SNAPSHOT.write_text(got)
     assert got == SNAPSHOT.read_text(), (
         "the shipped catalogue's plan changed; review the diff and, if intended, run "
-        "PHM_UPDATE_SNAPSHOTS=1 .venv/bin/pytest tests/compile/test_plan.py")
+        "PHM_UPDATE_SNAPSHOTS=1 .venv/bin/pytest tests/compile/test_plan.py"
+    )
 
 
 def test_plan_round_trips_through_json(plan):
@@ -73,29 +81,48 @@ def test_plan_round_trips_through_json(plan):
 
 def test_plan_resolves_everything_the_passes_look_up(catalogue, plan):
     used_codelists = {f.codes for f in plan.features if f.codes} | {
-        c for e in plan.events for s in (e.index, e.follow_up)
-        for c in (s.codes, s.exclude_codes) if c}
+        c
+        for e in plan.events
+        for s in (e.index, e.follow_up)
+        for c in (s.codes, s.exclude_codes)
+        if c
+    }
     assert set(plan.codelists) == used_codelists
     assert all(plan.codelists[n] == catalogue.codelists[n] for n in used_codelists)
     schemes = {d.split(":", 1)[1] for d in plan.dims if d.startswith("age:")}
     assert set(plan.age_schemes) == schemes
     for area, members in plan.area_members.items():
-        expected = {(nis, code) for code, a in catalogue.areas[area].areas.items()
-                    for nis in a.municipalities}
+        expected = {
+            (nis, code)
+            for code, a in catalogue.areas[area].areas.items()
+            for nis in a.municipalities
+        }
         assert set(members) == expected and len(members) == len(expected)
-    factors = {f for i in plan.indicators if i.hospital_comparison
-               for f in i.hospital_comparison.risk_factors}
+    factors = {
+        f
+        for i in plan.indicators
+        if i.hospital_comparison
+        for f in i.hospital_comparison.risk_factors
+    }
     assert factors and {f for f in factors if f != "age5"} <= set(plan.variable_kinds)
     for ind in plan.indicators:
-        assert [f.id for f in plan.features_of(ind)] == \
-            [f.id for f in catalogue.features_for([ind])]
+        assert [f.id for f in plan.features_of(ind)] == [
+            f.id for f in catalogue.features_for([ind])
+        ]
     assert dict(plan.geography) == GEO_COLUMNS
 
 
 def test_reads_name_the_spec_field_and_its_users(tmp_path):
-    root = write_specs(tmp_path, [indicator(
-        "t_share", numerator={"where": [{"feature": "gp_contacts", "at_least": 1}]},
-        measure={"kind": "proportion", "per": 100, "unit": "%"})])
+    root = write_specs(
+        tmp_path,
+        [
+            indicator(
+                "t_share",
+                numerator={"where": [{"feature": "gp_contacts", "at_least": 1}]},
+                measure={"kind": "proportion", "per": 100, "unit": "%"},
+            )
+        ],
+    )
     cat = load_catalogue(root)
     plan = build_plan(cat, cat.select(["t_share"]))
     reads = {(r.table, r.column): r for r in plan.reads}

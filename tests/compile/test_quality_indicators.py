@@ -42,6 +42,7 @@ def half_away(x: float, d: int) -> float:
     sign(x) floor(|x| 10^d + 0.5) / 10^d in double precision."""
     return math.copysign(math.floor(abs(x) * 10**d + 0.5), x) / 10**d
 
+
 PROPORTION = {"kind": "proportion", "per": 100, "unit": "%", "decimals": 1}
 
 
@@ -64,8 +65,12 @@ def quality_cells(spark, warehouse, catalogue):
 
 
 def _cell(cells, ind, level="belgium", code="01000", key=""):
-    rows = cells[(cells.indicator_id == ind) & (cells.geo_level == level)
-                 & (cells.geo_code == code) & (cells.breakdown_key == key)]
+    rows = cells[
+        (cells.indicator_id == ind)
+        & (cells.geo_level == level)
+        & (cells.geo_code == code)
+        & (cells.breakdown_key == key)
+    ]
     assert len(rows) == 1, f"{ind} {level} {code}: {len(rows)} rows"
     return rows.iloc[0]
 
@@ -76,11 +81,17 @@ def test_episodes_chain_transfers_and_overlaps_only(spark, warehouse):
     assert len(eps) == 15
     chain = eps.loc["S3"]
     assert (chain.n_stays, chain.hospital_id, chain.transferred) == (2, hq.H2, True)
-    assert (chain.admission_date, chain.discharge_date) == (dt.date(2023, 4, 1), dt.date(2023, 4, 9))
+    assert (chain.admission_date, chain.discharge_date) == (
+        dt.date(2023, 4, 1),
+        dt.date(2023, 4, 9),
+    )
     assert chain.discharge_destination == "home"  # of the last stay, not S3's 'transfer'
     nested = eps.loc["S10"]
-    assert (nested.n_stays, nested.hospital_id, nested.discharge_date) == \
-        (2, hq.H1, dt.date(2023, 8, 10))  # discharging hospital: the stay that ends last
+    assert (nested.n_stays, nested.hospital_id, nested.discharge_date) == (
+        2,
+        hq.H1,
+        dt.date(2023, 8, 10),
+    )  # discharging hospital: the stay that ends last
     # the same hospital the day after is a readmission, not a continuation
     assert eps.loc["S12"].n_stays == 1
     # day stays are not episodes, so D1 the day after S15 elsewhere is no transfer
@@ -88,27 +99,30 @@ def test_episodes_chain_transfers_and_overlaps_only(spark, warehouse):
     assert eps.loc["S16"].admitted_via_ed and eps.loc["S16"].main_diagnosis_group == "heart_failure"
 
 
-@pytest.mark.parametrize("ind, num, den", [
-    ("readmission_unplanned_30d", 4, 10),
-    ("readmission_unplanned_7d", 2, 11),
-    ("readmission_via_ed_7d", 2, 11),
-    ("readmission_via_ed_30d", 2, 10),
-    # 65+: Q1 (2 episodes), Q2 (2), Q5 (1), Q6 (2), Q9 (2) = 9; a GP 1-7 days after:
-    # Q1 after S1 (06/03), Q5 (24/12), Q6 after S10+S11 (12/08)
-    ("gp_contact_after_discharge_65plus", 3, 9),
-    # Q7: S13 followed by the psychiatrist on day 5, S14 on day 25; readmitted after 21 days
-    ("psychiatric_follow_up_7d", 1, 2),
-    ("psychiatric_follow_up_30d", 2, 2),
-    ("psychiatric_readmission_30d", 1, 2),
-    # S16 heart failure and S17 diabetes; 13 persons aged 15+
-    ("avoidable_hospitalisations_acsc", 2, 13),
-    # >= 2 statin deliveries: P1 (PDC 0.805), P2 (1.0), P4 (0.551)
-    ("medication_continuity_statins", 2, 3),
-    # classic stays via the ED: S2, S12, S16; 13 persons
-    ("emergency_admissions_per_1000", 3, 13),
-    # 65+: Q1, Q2, Q5, Q6, Q9, P2; nobody has 5 medicines
-    ("polypharmacy_65plus", 0, 6),
-])
+@pytest.mark.parametrize(
+    "ind, num, den",
+    [
+        ("readmission_unplanned_30d", 4, 10),
+        ("readmission_unplanned_7d", 2, 11),
+        ("readmission_via_ed_7d", 2, 11),
+        ("readmission_via_ed_30d", 2, 10),
+        # 65+: Q1 (2 episodes), Q2 (2), Q5 (1), Q6 (2), Q9 (2) = 9; a GP 1-7 days after:
+        # Q1 after S1 (06/03), Q5 (24/12), Q6 after S10+S11 (12/08)
+        ("gp_contact_after_discharge_65plus", 3, 9),
+        # Q7: S13 followed by the psychiatrist on day 5, S14 on day 25; readmitted after 21 days
+        ("psychiatric_follow_up_7d", 1, 2),
+        ("psychiatric_follow_up_30d", 2, 2),
+        ("psychiatric_readmission_30d", 1, 2),
+        # S16 heart failure and S17 diabetes; 13 persons aged 15+
+        ("avoidable_hospitalisations_acsc", 2, 13),
+        # >= 2 statin deliveries: P1 (PDC 0.805), P2 (1.0), P4 (0.551)
+        ("medication_continuity_statins", 2, 3),
+        # classic stays via the ED: S2, S12, S16; 13 persons
+        ("emergency_admissions_per_1000", 3, 13),
+        # 65+: Q1, Q2, Q5, Q6, Q9, P2; nobody has 5 medicines
+        ("polypharmacy_65plus", 0, 6),
+    ],
+)
 def test_quality_set_counts(quality_cells, ind, num, den):
     c = _cell(quality_cells, ind)
     assert (c.num, c.den) == (num, den)
@@ -127,8 +141,12 @@ def test_hospital_rows_count_stays_of_the_discharging_hospital(quality_cells):
     # the expected counts of a model with an intercept add up to the observed total
     assert h1.expected_risk + h2.expected_risk == pytest.approx(4, rel=1e-6)
     # S9 (H3) is an index for 7 days only
-    assert hq.H3 not in set(quality_cells[(quality_cells.indicator_id == "readmission_unplanned_30d")
-                                          & (quality_cells.geo_level == "hospital")].geo_code)
+    assert hq.H3 not in set(
+        quality_cells[
+            (quality_cells.indicator_id == "readmission_unplanned_30d")
+            & (quality_cells.geo_level == "hospital")
+        ].geo_code
+    )
     h3 = _cell(quality_cells, "readmission_unplanned_7d", "hospital", hq.H3)
     assert (h3.num, h3.den) == (0, 1)
 
@@ -151,8 +169,11 @@ def test_data_end_rule(spark, warehouse, catalogue):
     users = [i for i in catalogue.select() if i.events == event.id]
     plan = build_plan(catalogue, users[:1])
     assert [e.id for e in plan.events] == [event.id]
-    for end, expected in ((dt.date(2023, 12, 31), 10), (dt.date(2024, 1, 21), 11),
-                          (dt.date(2024, 1, 20), 10)):
+    for end, expected in (
+        (dt.date(2023, 12, 31), 10),
+        (dt.date(2024, 1, 21), 11),
+        (dt.date(2024, 1, 20), 10),
+    ):
         index = index_events(spark, warehouse, plan, [2023], {event.id: end})
         assert index.where(F.col(index_flag(event.id))).count() == expected, end
 
@@ -176,27 +197,42 @@ def test_missing_linked_column_fails_clearly(spark, tmp_path_factory, catalogue)
 
 SEX_MODEL = {"risk_factors": ["sex"], "funnel": [0.95, 0.998]}
 SPECS = [
-    indicator("t_readmit", grain="stay", events="readmission_30d", measure=PROPORTION,
-              hospital_comparison=SEX_MODEL),
-    indicator("t_readmit_persons", grain="person", events="readmission_30d",
-              measure=PROPORTION),
-    indicator("t_readmit_protected", grain="stay", events="readmission_30d",
-              measure=PROPORTION, hospital_comparison=SEX_MODEL, disclosure={"min_count": 5}),
+    indicator(
+        "t_readmit",
+        grain="stay",
+        events="readmission_30d",
+        measure=PROPORTION,
+        hospital_comparison=SEX_MODEL,
+    ),
+    indicator("t_readmit_persons", grain="person", events="readmission_30d", measure=PROPORTION),
+    indicator(
+        "t_readmit_protected",
+        grain="stay",
+        events="readmission_30d",
+        measure=PROPORTION,
+        hospital_comparison=SEX_MODEL,
+        disclosure={"min_count": 5},
+    ),
 ]
 
 
 @pytest.fixture(scope="module")
 def results(spark, warehouse, tmp_path_factory):
     specs = write_specs(tmp_path_factory.mktemp("specs"), SPECS)
-    run_indicators(spark, warehouse, specs, years=[2023], run_id="quality",
-                   protection=EXACT_COUNTS)
-    return (warehouse.read(spark, "results").toPandas(),
-            warehouse.read(spark, "risk_models").toPandas())
+    run_indicators(spark, warehouse, specs, years=[2023], run_id="quality", protection=EXACT_COUNTS)
+    return (
+        warehouse.read(spark, "results").toPandas(),
+        warehouse.read(spark, "risk_models").toPandas(),
+    )
 
 
 def _row(results, ind, level="belgium", code="01000"):
-    rows = results[(results.indicator_id == ind) & (results.geo_level == level)
-                   & (results.geo_code == code) & (results.breakdown_key == "")]
+    rows = results[
+        (results.indicator_id == ind)
+        & (results.geo_level == level)
+        & (results.geo_code == code)
+        & (results.breakdown_key == "")
+    ]
     assert len(rows) == 1
     return rows.iloc[0]
 

@@ -9,14 +9,25 @@ from phm.data.describe import FIGURES, Description, Figure
 
 
 def _description(values: dict[str, float | None], year: int = 2021) -> Description:
-    figures = [Figure(f.key, f.section, f.label, f.unit, values.get(f.key), f.reference) for f in FIGURES]
-    return Description(warehouse="w", years=[year], row_counts={}, missing_tables=[], figures={year: figures})
+    figures = [
+        Figure(f.key, f.section, f.label, f.unit, values.get(f.key), f.reference) for f in FIGURES
+    ]
+    return Description(
+        warehouse="w", years=[year], row_counts={}, missing_tables=[], figures={year: figures}
+    )
 
 
 IN_RANGE = {
-    "bim_share": 0.19, "deaths_per_1000": 10.0, "share_65plus": 0.19, "medical_house_share": 0.047,
-    "gp_contact_share": 0.85, "gp_contacts_per_patient": 6.1, "flu_vaccination_65plus": 0.53,
-    "classic_stays_per_1000": 160.0, "day_stay_share": 0.55, "reimbursed_per_capita": 3000.0,
+    "bim_share": 0.19,
+    "deaths_per_1000": 10.0,
+    "share_65plus": 0.19,
+    "medical_house_share": 0.047,
+    "gp_contact_share": 0.85,
+    "gp_contacts_per_patient": 6.1,
+    "flu_vaccination_65plus": 0.53,
+    "classic_stays_per_1000": 160.0,
+    "day_stay_share": 0.55,
+    "reimbursed_per_capita": 3000.0,
 }
 
 
@@ -32,10 +43,16 @@ def test_belgian_values_pass():
     assert {r.status for r in results} == {"ok"}
 
 
-@pytest.mark.parametrize("name, value", [
-    ("bim_share", 0.60), ("deaths_per_1000", 0.0), ("gp_contacts_per_patient", 1.2),
-    ("reimbursed_per_capita", 150.0), ("classic_stays_per_1000", 900.0),
-])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("bim_share", 0.60),
+        ("deaths_per_1000", 0.0),
+        ("gp_contacts_per_patient", 1.2),
+        ("reimbursed_per_capita", 150.0),
+        ("classic_stays_per_1000", 900.0),
+    ],
+)
 def test_a_value_outside_its_range_warns(name, value):
     results = {r.name: r for r in checks.evaluate(_description({**IN_RANGE, name: value}))}
     assert results[name].status == "warn"

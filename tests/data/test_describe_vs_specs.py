@@ -71,7 +71,11 @@ def both(spark, small_warehouse):
     plan = build_plan(catalogue, catalogue.select(ids))
     cells = (
         compute_cells(
-            spark, small_warehouse, plan, YEARS, EXACT_COUNTS.secret,
+            spark,
+            small_warehouse,
+            plan,
+            YEARS,
+            EXACT_COUNTS.secret,
             materialise=False,
         )
         .where((F.col("breakdown_key") == "") & F.col("geo_level").isin("belgium", "region"))
@@ -83,8 +87,11 @@ def both(spark, small_warehouse):
 
 
 def _belgium(engine, indicator_id, year):
-    (row,) = [r for (i, y, level, _), r in engine.items()
-              if (i, y, level) == (indicator_id, year, "belgium")]
+    (row,) = [
+        r
+        for (i, y, level, _), r in engine.items()
+        if (i, y, level) == (indicator_id, year, "belgium")
+    ]
     return row
 
 

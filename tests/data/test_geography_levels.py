@@ -22,8 +22,12 @@ from phm.publish.export import geo_names
 from phm.runs.indicators import compute_cells
 from phm.spec import load_catalogue
 
-LEVELS = {"municipality": "nis", "arrondissement": "arr_nis", "province": "prov_nis",
-          "region": "reg_nis"}
+LEVELS = {
+    "municipality": "nis",
+    "arrondissement": "arr_nis",
+    "province": "prov_nis",
+    "region": "reg_nis",
+}
 MEASURES = ["num", "den", "npers", "dpers"]
 BRUSSELS = "04000"
 
@@ -82,13 +86,15 @@ def test_a_warehouse_written_before_gets_brussels_province_when_read(spark, tmp_
     brussels = rows["reg_nis"] == BRUSSELS
     rows.loc[brussels, ["prov_nis", "prov_name_nl"]] = None
     ensure_table(spark, warehouse.path("ref_geography"), REF_GEOGRAPHY)
-    spark.createDataFrame(reference._rows(rows, REF_GEOGRAPHY), REF_GEOGRAPHY.schema) \
-        .write.format("delta").mode("overwrite").save(warehouse.path("ref_geography"))
+    spark.createDataFrame(reference._rows(rows, REF_GEOGRAPHY), REF_GEOGRAPHY.schema).write.format(
+        "delta"
+    ).mode("overwrite").save(warehouse.path("ref_geography"))
     read = reference.read_reference(spark, warehouse, "ref_geography")
     assert read.columns == REF_GEOGRAPHY.column_names
     got = read.toPandas().set_index("nis").sort_index()
-    expected = reference.reference_frame(spark, "ref_geography").toPandas().set_index("nis") \
-        .sort_index()
+    expected = (
+        reference.reference_frame(spark, "ref_geography").toPandas().set_index("nis").sort_index()
+    )
     pd.testing.assert_frame_equal(got, expected)
 
 
@@ -97,8 +103,9 @@ def cells(spark, small_warehouse):
     """True counts (no noise) of a whole-population indicator, 2022, and its published rows."""
     catalogue = load_catalogue(REPO_SPECS)
     plan = build_plan(catalogue, catalogue.select(["bim_share"]))
-    computed = compute_cells(spark, small_warehouse, plan, [2022],
-                             EXACT_COUNTS.secret, materialise=False).cache()
+    computed = compute_cells(
+        spark, small_warehouse, plan, [2022], EXACT_COUNTS.secret, materialise=False
+    ).cache()
     published = finalise(computed, plan, EXACT_COUNTS).toPandas()
     return computed.drop("breakdown").toPandas(), published
 
@@ -120,8 +127,12 @@ def test_each_level_adds_up_to_belgium(cells):
         parent = munis["geo_code"].map(geo[column])
         assert parent.notna().all(), f"municipalities outside every {level}"
         rolled = munis.groupby(parent)[MEASURES].sum().sort_index()
-        pd.testing.assert_frame_equal(rolled, units.set_index("geo_code")[MEASURES].sort_index(),
-                                      check_dtype=False, check_names=False)
+        pd.testing.assert_frame_equal(
+            rolled,
+            units.set_index("geo_code")[MEASURES].sort_index(),
+            check_dtype=False,
+            check_names=False,
+        )
     provinces = totals[totals["geo_level"] == "province"].set_index("geo_code")
     assert provinces.loc[BRUSSELS, "dpers"] > 0  # the small warehouse has Brussels residents
     # the Brussels-Capital province is the Brussels region, person for person
@@ -140,7 +151,10 @@ def test_every_published_unit_has_its_names(cells):
     assert wide["geo_name_en"].notna().all()
     brussels = named[(named["geo_level"] == "province") & (named["geo_code"] == BRUSSELS)].iloc[0]
     assert (brussels.geo_name_nl, brussels.geo_name_fr, brussels.geo_name_en) == (
-        "Brussels Hoofdstedelijk Gewest", "Région de Bruxelles-Capitale", "Brussels-Capital Region")
+        "Brussels Hoofdstedelijk Gewest",
+        "Région de Bruxelles-Capitale",
+        "Brussels-Capital Region",
+    )
     # published (hidden or not): every province, Brussels-Capital included
     totals = published[published["breakdown_key"] == ""]
     assert len(totals[totals["geo_level"] == "province"]) == 11

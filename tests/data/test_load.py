@@ -18,14 +18,18 @@ from phm.data.schemas import HEALTH_CARE, LOAD_LOG, POPULATION, QUARANTINE
 from phm.data.warehouse import Warehouse
 from phm.errors import InputError, WarehouseError
 
-PEOPLE = [person(person_id="P1"), person(person_id="P2", sex="M"),
-          person(person_id="P3", nis_municipality="99997")]  # unknown NIS
+PEOPLE = [
+    person(person_id="P1"),
+    person(person_id="P2", sex="M"),
+    person(person_id="P3", nis_municipality="99997"),
+]  # unknown NIS
 CLAIMS_L1 = [
     claim(claim_id="C1"),
     claim(claim_id="C2", person_id="P2", nomen_code="103132"),
     claim(claim_id="C3", amount_reimbursed=Decimal("-1.00")),
     claim(claim_id="C4", person_id="P3"),  # P3 was quarantined: an orphan now
-    claim(claim_id="C5"), claim(claim_id="C5"),  # exact duplicate
+    claim(claim_id="C5"),
+    claim(claim_id="C5"),  # exact duplicate
 ]
 CLAIMS_L2 = [claim(claim_id="C6", service_date=date(2021, 4, 1)), claim(claim_id="C1")]
 
@@ -34,13 +38,19 @@ CLAIMS_L2 = [claim(claim_id="C6", service_date=date(2021, 4, 1)), claim(claim_id
 def story(spark, tmp_path_factory):
     warehouse = Warehouse.at(tmp_path_factory.mktemp("wh_load"))
     results = {
-        "pop": load.load_table(spark, warehouse, "population", frame(spark, "population", PEOPLE), "L1"),
-        "hc1": load.load_table(spark, warehouse, "health_care", frame(spark, "health_care", CLAIMS_L1), "L1"),
+        "pop": load.load_table(
+            spark, warehouse, "population", frame(spark, "population", PEOPLE), "L1"
+        ),
+        "hc1": load.load_table(
+            spark, warehouse, "health_care", frame(spark, "health_care", CLAIMS_L1), "L1"
+        ),
     }
     results["hc1_rerun"] = load.load_table(
-        spark, warehouse, "health_care", frame(spark, "health_care", CLAIMS_L1), "L1")
+        spark, warehouse, "health_care", frame(spark, "health_care", CLAIMS_L1), "L1"
+    )
     results["hc2"] = load.load_table(
-        spark, warehouse, "health_care", frame(spark, "health_care", CLAIMS_L2), "L2")
+        spark, warehouse, "health_care", frame(spark, "health_care", CLAIMS_L2), "L2"
+    )
     return warehouse, results
 
 

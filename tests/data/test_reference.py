@@ -45,7 +45,16 @@ def test_nomenclature_has_a_default_code_per_service_group():
 def test_products_cover_the_atc_codes_the_generator_needs():
     p = reference_data.products()
     assert p["cnk"].is_unique and p["cnk"].str.fullmatch(r"\d{7}").all()
-    needed = {"A10BA02", "A10AE04", "C10AA05", "J07BB02", "N06AB10", "R03AC02", "G03AA07", "D07AC01"}
+    needed = {
+        "A10BA02",
+        "A10AE04",
+        "C10AA05",
+        "J07BB02",
+        "N06AB10",
+        "R03AC02",
+        "G03AA07",
+        "D07AC01",
+    }
     assert needed <= set(p["atc5"])
     assert (p["ddd_per_package"] > 0).all() and (p["package_price"] > 0).all()
     assert set(p["reimbursement_category"]) <= {"A", "B", "C", "Cs", "Cx"}
@@ -69,6 +78,10 @@ def test_written_tables_equal_the_contract(spark, written):
 def test_written_geography_levels(spark, written):
     warehouse, _ = written
     geo = warehouse.read(spark, "ref_geography")
-    row = geo.selectExpr("count(distinct arr_nis) arr", "count(distinct reg_nis) reg",
-                         "count_if(prov_nis is null) no_prov", "min(nis) first").first()
+    row = geo.selectExpr(
+        "count(distinct arr_nis) arr",
+        "count(distinct reg_nis) reg",
+        "count_if(prov_nis is null) no_prov",
+        "min(nis) first",
+    ).first()
     assert (row.arr, row.reg, row.no_prov, row.first) == (43, 3, 0, "11001")

@@ -130,8 +130,10 @@ def _compact(data_type) -> str:
     if d["type"] == "array":
         return f"array<{_compact(d['elementType'])}{'' if d['containsNull'] else '!'}>"
     if d["type"] == "map":
-        return (f"map<{_compact(d['keyType'])},{_compact(d['valueType'])}"
-                f"{'' if d['valueContainsNull'] else '!'}>")
+        return (
+            f"map<{_compact(d['keyType'])},{_compact(d['valueType'])}"
+            f"{'' if d['valueContainsNull'] else '!'}>"
+        )
     raise ValueError(f"unexpected type {d}")
 
 
@@ -142,8 +144,9 @@ def test_every_table_is_listed():
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_spark_schema_is_unchanged(name):
     schema = TABLES[name].schema
-    got = ", ".join(f"{f.name} {_compact(f.dataType)}{'' if f.nullable else '!'}"
-                    for f in schema.fields)
+    got = ", ".join(
+        f"{f.name} {_compact(f.dataType)}{'' if f.nullable else '!'}" for f in schema.fields
+    )
     assert got == EXPECTED[name]
 
 
@@ -159,8 +162,9 @@ def test_types_describe_spark_types():
     assert MONEY.spark() == T.DecimalType(12, 2) and MONEY.numeric and not STR.numeric
     assert array_of(STR, contains_null=True).spark() == T.ArrayType(T.StringType(), True)
     assert map_of(STR, MONEY, contains_null=False).ddl == "map<string,decimal(12,2)>"
-    assert map_of(STR, MONEY, contains_null=False).spark() == \
-        T.MapType(T.StringType(), T.DecimalType(12, 2), False)
+    assert map_of(STR, MONEY, contains_null=False).spark() == T.MapType(
+        T.StringType(), T.DecimalType(12, 2), False
+    )
 
 
 def test_unknown_type_is_refused():

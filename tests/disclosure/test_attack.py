@@ -21,8 +21,15 @@ from phm.disclosure import attack as A
 from phm.runs.indicators import run_indicators
 from phm.spec import load_catalogue
 
-LINKED = ["medical_house_share", "gmd_coverage", "gp_contact_share", "population_65plus_share",
-          "polypharmacy_65plus", "mortality_per_1000", "readmission_unplanned_30d"]
+LINKED = [
+    "medical_house_share",
+    "gmd_coverage",
+    "gp_contact_share",
+    "population_65plus_share",
+    "polypharmacy_65plus",
+    "mortality_per_1000",
+    "readmission_unplanned_30d",
+]
 SAMPLE = 40
 
 
@@ -35,10 +42,18 @@ def linked_run(spark, small_warehouse, tmp_path_factory):
 
     def run(ptable: PTable) -> dict[str, A.System]:
         wh = Warehouse.at(root)
-        run_indicators(spark, wh, catalogue, ids=LINKED, years=[2022],
-                       protection=Protection(TEST_SECRET, ptable))
-        return {aud: A.published_system(spark, wh, plan, ptable.max_noise, aud)
-                for aud in (A.PUBLIC, A.INTERNAL)}
+        run_indicators(
+            spark,
+            wh,
+            catalogue,
+            ids=LINKED,
+            years=[2022],
+            protection=Protection(TEST_SECRET, ptable),
+        )
+        return {
+            aud: A.published_system(spark, wh, plan, ptable.max_noise, aud)
+            for aud in (A.PUBLIC, A.INTERNAL)
+        }
 
     return run
 

@@ -11,26 +11,51 @@ from scipy.optimize import linprog
 from phm.disclosure import attack as A
 
 # two municipalities of one arrondissement: 11002 with 5 persons, 11001 with 2
-ATOMS = pd.DataFrame({
-    "year": [2023, 2023], "nis": ["11002", "11001"], "arr_nis": ["11000", "11000"],
-    "prov_nis": ["10000", "10000"], "reg_nis": ["02000", "02000"],
-    "n0": [0, 0], "d0": [1, 1], "persons": [5, 2]})
-DEFINITION = [A.Indicator("t", min_count=5, numerator_counts_persons=True,
-                          denominator_counts_persons=True)]
+ATOMS = pd.DataFrame(
+    {
+        "year": [2023, 2023],
+        "nis": ["11002", "11001"],
+        "arr_nis": ["11000", "11000"],
+        "prov_nis": ["10000", "10000"],
+        "reg_nis": ["02000", "02000"],
+        "n0": [0, 0],
+        "d0": [1, 1],
+        "persons": [5, 2],
+    }
+)
+DEFINITION = [
+    A.Indicator("t", min_count=5, numerator_counts_persons=True, denominator_counts_persons=True)
+]
 
 
 def results(published: dict[tuple[str, str], int | None]) -> pd.DataFrame:
     rows = []
     for (level, code), den in published.items():
-        rows.append({"indicator_id": "t", "period": 2023, "geo_level": level, "geo_code": code,
-                     "breakdown_key": "", "suppressed": den is None, "numerator": 0.0,
-                     "denominator": den, "numerator_persons": 0, "denominator_persons": den})
+        rows.append(
+            {
+                "indicator_id": "t",
+                "period": 2023,
+                "geo_level": level,
+                "geo_code": code,
+                "breakdown_key": "",
+                "suppressed": den is None,
+                "numerator": 0.0,
+                "denominator": den,
+                "numerator_persons": 0,
+                "denominator_persons": den,
+            }
+        )
     return pd.DataFrame(rows)
 
 
-PUBLISHED = {("municipality", "11002"): 5, ("municipality", "11001"): None,
-             ("arrondissement", "11000"): 7, ("province", "10000"): 7,
-             ("region", "02000"): 7, ("belgium", "01000"): 7}
+PUBLISHED = {
+    ("municipality", "11002"): 5,
+    ("municipality", "11001"): None,
+    ("arrondissement", "11000"): 7,
+    ("province", "10000"): 7,
+    ("region", "02000"): 7,
+    ("belgium", "01000"): 7,
+}
 
 
 def _target(system: A.System) -> int:
@@ -65,17 +90,25 @@ def _random_system(seed: int, max_noise: int) -> A.System:
     rng = np.random.default_rng(seed)
     n_atoms, n_counts = 60, 150
     persons = rng.integers(1, 4, n_atoms)
-    matrix = sparse.random(n_counts, n_atoms, density=0.08, random_state=seed,
-                           data_rvs=np.ones, format="csr")
+    matrix = sparse.random(
+        n_counts, n_atoms, density=0.08, random_state=seed, data_rvs=np.ones, format="csr"
+    )
     truth = matrix @ persons
     published = truth + rng.integers(-max_noise, max_noise + 1, n_counts)
     published = np.where(truth == 0, 0, np.maximum(published, 0))
     hidden = (truth > 0) & ((truth < 5) | (published < 5))
     low = np.where(published == 0, 0, np.maximum(published - max_noise, 5))
-    counts = pd.DataFrame({
-        "period": 2023, "side": np.where(np.arange(n_counts) % 2, "n", "d"),
-        "hidden": hidden, "low": low.astype(float), "high": (published + max_noise).astype(float),
-        "min_count": 5, "truth": truth.astype(np.int64)})
+    counts = pd.DataFrame(
+        {
+            "period": 2023,
+            "side": np.where(np.arange(n_counts) % 2, "n", "d"),
+            "hidden": hidden,
+            "low": low.astype(float),
+            "high": (published + max_noise).astype(float),
+            "min_count": 5,
+            "truth": truth.astype(np.int64),
+        }
+    )
     atoms = pd.DataFrame({"year": 2023, "persons": persons})
     return A.System(atoms, counts, matrix)
 

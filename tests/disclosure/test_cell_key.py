@@ -61,7 +61,8 @@ def test_lookup_reads_the_cumulative_interval_holding_the_key():
 
 def test_cell_key_is_the_key_sum_modulo_2_20():
     assert cell_key(np.array([0.0, 2**20 + 3, 5 * 2**20 - 1])) == pytest.approx(
-        [0.0, 3 / 2**20, 1 - 1 / 2**20])
+        [0.0, 3 / 2**20, 1 - 1 / 2**20]
+    )
 
 
 def test_same_persons_same_cell_key_whatever_the_order(spark):
@@ -73,8 +74,12 @@ def test_same_persons_same_cell_key_whatever_the_order(spark):
     keys = {r.person_id: r.k for r in keyed.collect()}
     assert all(0 <= k < 2**20 for k in keys.values()) and len(set(keys.values())) > 35
     one = keyed.where(F.col("person_id").isin(ids[:25])).agg(F.sum(F.col("k").cast("double")))
-    other = keyed.orderBy(F.desc("person_id")).repartition(7).where(
-        F.col("person_id").isin(ids[:25])).agg(F.sum(F.col("k").cast("double")))
+    other = (
+        keyed.orderBy(F.desc("person_id"))
+        .repartition(7)
+        .where(F.col("person_id").isin(ids[:25]))
+        .agg(F.sum(F.col("k").cast("double")))
+    )
     assert one.collect()[0][0] == other.collect()[0][0] == sum(keys[p] for p in ids[:25])
     # another secret, other keys
     other_secret = people.withColumn("k", record_key(F.col("person_id"), "s2")).collect()

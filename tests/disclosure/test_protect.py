@@ -19,12 +19,12 @@ def test_hiding_rule_on_true_and_perturbed_counts():
     table = PTable()
     # (npers, dpers, numerator noise, denominator noise) -> hidden?
     cases = [
-        ((0, 20, 0, 0), False),   # nobody in the numerator: publishable
-        ((3, 20, 2, 0), True),    # 3 persons, even if published as 5
-        ((6, 20, -2, 0), True),   # 6 persons published as 4: looks small, hidden
+        ((0, 20, 0, 0), False),  # nobody in the numerator: publishable
+        ((3, 20, 2, 0), True),  # 3 persons, even if published as 5
+        ((6, 20, -2, 0), True),  # 6 persons published as 4: looks small, hidden
         ((6, 20, 0, 0), False),
-        ((6, 4, 0, 1), True),     # denominator of 4, published as 5
-        ((6, 7, 0, -3), True),    # denominator of 7, published as 4
+        ((6, 4, 0, 1), True),  # denominator of 4, published as 5
+        ((6, 7, 0, -3), True),  # denominator of 7, published as 4
         ((5, 5, 0, 0), False),
     ]
     npers = np.array([c[0][0] for c in cases])
@@ -38,8 +38,9 @@ def test_hiding_rule_on_true_and_perturbed_counts():
 
 
 def test_zero_numerator_hidden_when_zero_is_not_safe():
-    shown = publish_counts([0, 0], [10, 10], [0, 0], [1, 1], EXACT,
-                           Disclosure(min_count=5, zero_is_safe=False))
+    shown = publish_counts(
+        [0, 0], [10, 10], [0, 0], [1, 1], EXACT, Disclosure(min_count=5, zero_is_safe=False)
+    )
     assert list(shown.hidden) == [True, True]
 
 

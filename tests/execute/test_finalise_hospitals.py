@@ -16,21 +16,50 @@ def half_away(x: float, d: int) -> float:
     sign(x) floor(|x| 10^d + 0.5) / 10^d in double precision."""
     return math.copysign(math.floor(abs(x) * 10**d + 0.5), x) / 10**d
 
-SETTINGS = Settings(version=1, spec_hash="h", kind="proportion", per=100, decimals=1,
-                    ci="wilson", level=0.95, method="none", disclosure=Disclosure(),
-                    dims=("sex",), funnel=(0.95, 0.998))
+
+SETTINGS = Settings(
+    version=1,
+    spec_hash="h",
+    kind="proportion",
+    per=100,
+    decimals=1,
+    ci="wilson",
+    level=0.95,
+    method="none",
+    disclosure=Disclosure(),
+    dims=("sex",),
+    funnel=(0.95, 0.998),
+)
 
 
 def cells(rows: list[tuple]) -> pd.DataFrame:
     """(geo_level, geo_code, key, num, den, npers, dpers, expected_risk, var_risk) rows; the
     record-key sums are arbitrary but fixed (num and den keys differ)."""
-    out = pd.DataFrame(rows, columns=["geo_level", "geo_code", "breakdown_key", "num", "den",
-                                      "npers", "dpers", "expected_risk", "var_risk"])
+    out = pd.DataFrame(
+        rows,
+        columns=[
+            "geo_level",
+            "geo_code",
+            "breakdown_key",
+            "num",
+            "den",
+            "npers",
+            "dpers",
+            "expected_risk",
+            "var_risk",
+        ],
+    )
     out["indicator_id"], out["period"], out["sq"] = "t", 2023, out["num"]
     out["nkey"] = (np.arange(len(out)) * 377_123 + 91_001).astype(float)
     out["dkey"] = (np.arange(len(out)) * 511_997 + 7_777).astype(float)
-    for col in ("dsr", "dsr_var_poisson", "dsr_var_binomial", "dsr_var_mean", "dsr_w_max",
-                "expected"):
+    for col in (
+        "dsr",
+        "dsr_var_poisson",
+        "dsr_var_binomial",
+        "dsr_var_mean",
+        "dsr_w_max",
+        "expected",
+    ):
         out[col] = np.nan
     return out
 
@@ -59,8 +88,11 @@ def test_a_small_hospital_is_hidden_alone_and_says_only_small_count():
     out = finalise_group(cells(rows), SETTINGS, EXACT).set_index("geo_code")
     assert list(out.suppressed) == [False, False, True]
     assert out.loc["71000000002", "suppression_reason"] == "small_count"
-    assert out.loc["71000000002", ["numerator", "expected", "oe_ratio",
-                                   "funnel_high_outer"]].isna().all()
+    assert (
+        out.loc["71000000002", ["numerator", "expected", "oe_ratio", "funnel_high_outer"]]
+        .isna()
+        .all()
+    )
 
 
 def test_hospital_figures_come_from_the_perturbed_counts():

@@ -14,9 +14,18 @@ from phm.execute.finalise import Settings, finalise_group
 from phm.spec.models import Disclosure
 from scipy import stats
 
-PROPORTION = Settings(version=1, spec_hash="h", kind="proportion", per=100, decimals=1,
-                      ci="wilson", level=0.95, method="direct", disclosure=Disclosure(),
-                      dims=())
+PROPORTION = Settings(
+    version=1,
+    spec_hash="h",
+    kind="proportion",
+    per=100,
+    decimals=1,
+    ci="wilson",
+    level=0.95,
+    method="direct",
+    disclosure=Disclosure(),
+    dims=(),
+)
 Z = stats.norm.ppf(0.975)
 
 
@@ -32,13 +41,30 @@ def wilson(k: float, n: float) -> tuple[float, float]:
 
 
 def cell(num, den, dsr, var_binomial=np.nan, var_mean=np.nan, var_poisson=np.nan, w_max=np.nan):
-    out = pd.DataFrame({
-        "indicator_id": ["t"], "period": [2023], "geo_level": ["municipality"],
-        "geo_code": ["11002"], "breakdown_key": [""], "num": [float(num)], "den": [float(den)],
-        "npers": [float(num)], "dpers": [float(den)], "nkey": [12_345.0], "dkey": [67_890.0],
-        "sq": [float(num)], "dsr": [dsr], "dsr_var_poisson": [var_poisson],
-        "dsr_var_mean": [var_mean], "dsr_var_binomial": [var_binomial], "dsr_w_max": [w_max],
-        "expected": [np.nan], "expected_risk": [np.nan], "var_risk": [np.nan]})
+    out = pd.DataFrame(
+        {
+            "indicator_id": ["t"],
+            "period": [2023],
+            "geo_level": ["municipality"],
+            "geo_code": ["11002"],
+            "breakdown_key": [""],
+            "num": [float(num)],
+            "den": [float(den)],
+            "npers": [float(num)],
+            "dpers": [float(den)],
+            "nkey": [12_345.0],
+            "dkey": [67_890.0],
+            "sq": [float(num)],
+            "dsr": [dsr],
+            "dsr_var_poisson": [var_poisson],
+            "dsr_var_mean": [var_mean],
+            "dsr_var_binomial": [var_binomial],
+            "dsr_w_max": [w_max],
+            "expected": [np.nan],
+            "expected_risk": [np.nan],
+            "var_risk": [np.nan],
+        }
+    )
     return out
 
 
@@ -47,8 +73,9 @@ def test_direct_proportion_gets_the_wilson_interval_with_effective_n():
     # var = 0.25*0.2*0.8/100 + 0.25*0.6*0.4/100 = 0.001, n_eff = 0.24/0.001 = 240,
     # k_eff = 96: centre = (96 + 1.920729)/243.841459 = 0.401576,
     # half = 1.959964/243.841459 * sqrt(96*144/240 + 0.960365) = 0.061509 -> 34.0 to 46.3
-    out = finalise_group(cell(80, 200, 0.4, var_binomial=0.001, var_poisson=0.002,
-                              w_max=0.005), PROPORTION, EXACT).iloc[0]
+    out = finalise_group(
+        cell(80, 200, 0.4, var_binomial=0.001, var_poisson=0.002, w_max=0.005), PROPORTION, EXACT
+    ).iloc[0]
     lo, hi = wilson(96, 240)
     assert (lo, hi) == pytest.approx((0.340066, 0.463085), abs=1e-6)
     assert out.value_standardised == 40.0
@@ -60,8 +87,11 @@ def test_high_share_keeps_an_upper_bound_below_100():
     # 0.95 standardised over 300 persons, var 0.95*0.05/300: n_eff = 300 -> wilson(285, 300);
     # the gamma interval with the 0-to-1 clip published 100.0 here
     var = 0.95 * 0.05 / 300
-    out = finalise_group(cell(285, 300, 0.95, var_binomial=var, var_poisson=0.95 / 300,
-                              w_max=1 / 300), PROPORTION, EXACT).iloc[0]
+    out = finalise_group(
+        cell(285, 300, 0.95, var_binomial=var, var_poisson=0.95 / 300, w_max=1 / 300),
+        PROPORTION,
+        EXACT,
+    ).iloc[0]
     lo, hi = wilson(285, 300)
     assert (out.std_ci_low, out.std_ci_high) == (half_away(100 * lo, 1), half_away(100 * hi, 1))
     assert out.std_ci_high < 100.0
@@ -77,8 +107,9 @@ def test_all_or_nothing_uses_the_crude_denominator():
 def test_direct_rates_keep_the_gamma_interval():
     rate = Settings(**{**PROPORTION.__dict__, "kind": "rate", "ci": "poisson", "per": 1000})
     # one stratum, 10 events over 1000: Fay-Feuer = exact Poisson / 1000 = 4.795 to 18.390
-    out = finalise_group(cell(10, 1000, 0.01, var_binomial=0.0099 / 1000, var_poisson=1e-5,
-                              w_max=1e-3), rate, EXACT).iloc[0]
+    out = finalise_group(
+        cell(10, 1000, 0.01, var_binomial=0.0099 / 1000, var_poisson=1e-5, w_max=1e-3), rate, EXACT
+    ).iloc[0]
     lo, hi = stats.chi2.ppf(0.025, 20) / 2, stats.chi2.ppf(0.975, 22) / 2
     assert (out.std_ci_low, out.std_ci_high) == (half_away(lo, 1), half_away(hi, 1))
 
@@ -104,4 +135,7 @@ def test_a_perturbed_standardised_share_stays_at_most_100():
     # p = 1: n_eff falls back on the denominator, 100 -> wilson(100, 100)
     lo = 100 / (100 + Z * Z)
     assert (out.value_standardised, out.std_ci_low, out.std_ci_high) == (
-        100.0, half_away(100 * lo, 1), 100.0)
+        100.0,
+        half_away(100 * lo, 1),
+        100.0,
+    )

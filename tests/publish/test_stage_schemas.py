@@ -22,15 +22,44 @@ from spec_helpers import EXACT_COUNTS, REPO_SPECS
 
 # what was blanked by hand before the declarations (finalise._blank, export.VALUE_COLUMNS)
 BLANKED_BY_FINALISE = {
-    "numerator", "denominator", "value", "ci_low", "ci_high", "value_standardised",
-    "std_ci_low", "std_ci_high", "expected", "oe_ratio", "funnel_low_inner",
-    "funnel_high_inner", "funnel_low_outer", "funnel_high_outer", "outlier",
-    "numerator_persons", "denominator_persons"}
+    "numerator",
+    "denominator",
+    "value",
+    "ci_low",
+    "ci_high",
+    "value_standardised",
+    "std_ci_low",
+    "std_ci_high",
+    "expected",
+    "oe_ratio",
+    "funnel_low_inner",
+    "funnel_high_inner",
+    "funnel_low_outer",
+    "funnel_high_outer",
+    "outlier",
+    "numerator_persons",
+    "denominator_persons",
+}
 BLANKED_BY_EXPORT = {
-    "numerator", "denominator", "value", "ci_low", "ci_high", "value_standardised",
-    "std_ci_low", "std_ci_high", "expected", "oe_ratio", "funnel_low_inner",
-    "funnel_high_inner", "funnel_low_outer", "funnel_high_outer", "outlier",
-    "change", "change_ci_low", "change_ci_high"}
+    "numerator",
+    "denominator",
+    "value",
+    "ci_low",
+    "ci_high",
+    "value_standardised",
+    "std_ci_low",
+    "std_ci_high",
+    "expected",
+    "oe_ratio",
+    "funnel_low_inner",
+    "funnel_high_inner",
+    "funnel_low_outer",
+    "funnel_high_outer",
+    "outlier",
+    "change",
+    "change_ci_low",
+    "change_ci_high",
+}
 # a direct-standardised share, a crude share and a pooled rate
 INDICATORS = ["bim_share", "specialist_contact_share", "mortality_per_1000_person_years_3y"]
 
@@ -45,16 +74,18 @@ def _schema(drop=(), retype=None):
     from pyspark.sql import types as T
 
     fields = [f for f in CELLS.schema.fields if f.name not in drop]
-    return T.StructType([T.StructField(f.name, (retype or {}).get(f.name, f.dataType), True)
-                         for f in fields])
+    return T.StructType(
+        [T.StructField(f.name, (retype or {}).get(f.name, f.dataType), True) for f in fields]
+    )
 
 
 def test_the_error_names_the_stage_table_and_columns():
     from pyspark.sql import types as T
 
     with pytest.raises(StageSchemaError) as err:
-        check_stage(_schema(drop=("dkey", "var_risk"), retype={"period": T.LongType()}),
-                    CELLS, "finalise")
+        check_stage(
+            _schema(drop=("dkey", "var_risk"), retype={"period": T.LongType()}), CELLS, "finalise"
+        )
     e = err.value
     assert isinstance(e, PhmError)
     assert (e.stage, e.table, e.missing) == ("finalise", "cells", ["dkey", "var_risk"])
@@ -78,17 +109,25 @@ def test_cells_of_the_aggregate_path_conform(spark, plan):
     """indicator_cells on an (empty) cube of the plan's columns: names, order and types."""
     from pyspark.sql import types as T
 
-    measures = [f"m{k}_{m}" for k in range(len(plan.indicators))
-                for m in ("num", "den", "npers", "dpers", "nkey", "dkey", "sq")]
+    measures = [
+        f"m{k}_{m}"
+        for k in range(len(plan.indicators))
+        for m in ("num", "den", "npers", "dpers", "nkey", "dkey", "sq")
+    ]
     typed = {"year": T.IntegerType(), "age5": T.IntegerType()}
-    cube = spark.createDataFrame([], T.StructType(
-        [T.StructField(c, typed.get(c, T.StringType())) for c in cube_columns(plan)]
-        + [T.StructField(m, T.DoubleType()) for m in measures]))
+    cube = spark.createDataFrame(
+        [],
+        T.StructType(
+            [T.StructField(c, typed.get(c, T.StringType())) for c in cube_columns(plan)]
+            + [T.StructField(m, T.DoubleType()) for m in measures]
+        ),
+    )
     cells = indicator_cells(spark, cube, plan, [2022, 2023])
     assert cells.columns == CELLS.column_names
     check_stage(cells, CELLS, "aggregate")
-    assert {f.name: f.dataType.simpleString() for f in cells.schema.fields} == \
-        {c.name: c.dtype.ddl for c in CELLS.columns}
+    assert {f.name: f.dataType.simpleString() for f in cells.schema.fields} == {
+        c.name: c.dtype.ddl for c in CELLS.columns
+    }
 
 
 def test_finalise_output_is_results_but_the_later_columns(spark, plan):
@@ -127,15 +166,33 @@ def _suppressed_and_shown() -> pd.DataFrame:
     rows["indicator_id"], rows["period"], rows["geo_level"] = "t", 2023, "municipality"
     rows["breakdown_key"], rows["sq"] = "", rows["num"]
     rows["nkey"], rows["dkey"] = [101.0, 202.0], [303.0, 404.0]
-    for col in ("dsr", "dsr_var_poisson", "dsr_var_binomial", "dsr_var_mean", "dsr_w_max",
-                "expected", "expected_risk", "var_risk"):
+    for col in (
+        "dsr",
+        "dsr_var_poisson",
+        "dsr_var_binomial",
+        "dsr_var_mean",
+        "dsr_w_max",
+        "expected",
+        "expected_risk",
+        "var_risk",
+    ):
         rows[col] = np.nan
     return rows
 
 
 def test_finalise_blanks_exactly_the_disclosive_columns():
-    s = Settings(version=1, spec_hash="h", kind="proportion", per=100, decimals=1, ci="wilson",
-                 level=0.95, method="none", disclosure=Disclosure(), dims=())
+    s = Settings(
+        version=1,
+        spec_hash="h",
+        kind="proportion",
+        per=100,
+        decimals=1,
+        ci="wilson",
+        level=0.95,
+        method="none",
+        disclosure=Disclosure(),
+        dims=(),
+    )
     out = finalise_group(_suppressed_and_shown(), s, EXACT)
     assert list(out.columns) == OUTPUT_COLUMNS
     out = out.set_index("geo_code")
@@ -152,16 +209,26 @@ def test_finalise_blanks_exactly_the_disclosive_columns():
 
 
 def test_export_blanks_every_disclosive_column_of_a_suppressed_row():
-    rows = pd.DataFrame({
-        "indicator_id": ["t", "t"], "indicator_version": [1, 1], "spec_hash": ["h", "h"],
-        "period": [2023, 2023], "geo_level": ["belgium", "region"],
-        "geo_code": ["01000", "02000"], "breakdown_key": ["", ""], "breakdown": [{}, {}],
-        "suppressed": [True, False], "suppression_reason": ["small_count", None]})
+    rows = pd.DataFrame(
+        {
+            "indicator_id": ["t", "t"],
+            "indicator_version": [1, 1],
+            "spec_hash": ["h", "h"],
+            "period": [2023, 2023],
+            "geo_level": ["belgium", "region"],
+            "geo_code": ["01000", "02000"],
+            "breakdown_key": ["", ""],
+            "breakdown": [{}, {}],
+            "suppressed": [True, False],
+            "suppression_reason": ["small_count", None],
+        }
+    )
     exported = [c for c in VALUE_COLUMNS if "persons" not in c]
     for col in exported:
         rows[col] = [1.0, 2.0] if col != "outlier" else ["within", "within"]
-    names = pd.DataFrame(columns=["geo_level", "geo_code", "geo_name_nl", "geo_name_fr",
-                                  "geo_name_en"])
+    names = pd.DataFrame(
+        columns=["geo_level", "geo_code", "geo_name_nl", "geo_name_fr", "geo_name_en"]
+    )
     frame = published_frame(rows, names).set_index("geo_code")
     assert frame.loc["01000", exported].isna().all()
     assert frame.loc["02000", exported].notna().all()

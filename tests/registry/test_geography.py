@@ -13,8 +13,9 @@ def test_levels_read_existing_reference_columns():
     columns = [lvl.ref_column for lvl in LEVELS if lvl.ref_column]
     assert set(columns) <= set(REF_GEOGRAPHY.column_names)
     assert [lvl.name for lvl in LEVELS if lvl.column is None] == ["belgium"]
-    assert Breakdowns.model_json_schema()["properties"]["geography"]["items"]["enum"] \
-        == list(GEO_LEVELS)
+    assert Breakdowns.model_json_schema()["properties"]["geography"]["items"]["enum"] == list(
+        GEO_LEVELS
+    )
 
 
 def test_each_level_nests_in_the_next():

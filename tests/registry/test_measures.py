@@ -17,8 +17,11 @@ def test_the_spec_grammar_comes_from_the_registry():
     assert props["kind"]["enum"] == list(MEASURES)
     assert props["ci"]["anyOf"][0]["enum"] == list(INTERVALS)
     for name, kind in MEASURES.items():
-        unit = {"kind": name, "unit": "x",
-                "denominator_sum": "f_x" if kind.summed_denominator else None}
+        unit = {
+            "kind": name,
+            "unit": "x",
+            "denominator_sum": "f_x" if kind.summed_denominator else None,
+        }
         assert Measure.model_validate(unit).interval == kind.intervals[0]
         for ci in INTERVALS:
             if ci in kind.intervals:

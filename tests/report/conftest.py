@@ -13,19 +13,52 @@ def two_year_results() -> pd.DataFrame:
     """Arrondissements over two years: 11000 published, 12000 suppressed in 2023, 13000 no row
     in 2023; values differ between the years so the breaks depend on both."""
     rows = []
-    for period, values in ((2022, {"11000": 10.0, "12000": 20.0, "13000": 30.0, "21000": 40.0}),
-                           (2023, {"11000": 50.0, "12000": None, "21000": 60.0})):
+    for period, values in (
+        (2022, {"11000": 10.0, "12000": 20.0, "13000": 30.0, "21000": 40.0}),
+        (2023, {"11000": 50.0, "12000": None, "21000": 60.0}),
+    ):
         for code, value in values.items():
             if value is None:
-                rows.append(dict(period=period, geo_level="arrondissement", geo_code=code,
-                                 suppressed=True, suppression_reason="small_count"))
+                rows.append(
+                    dict(
+                        period=period,
+                        geo_level="arrondissement",
+                        geo_code=code,
+                        suppressed=True,
+                        suppression_reason="small_count",
+                    )
+                )
             else:
-                rows.append(dict(period=period, geo_level="arrondissement", geo_code=code,
-                                 value=value, ci_low=value - 1, ci_high=value + 1))
-        rows.append(dict(period=period, geo_level="belgium", geo_code="01000", value=35.0,
-                         ci_low=34.0, ci_high=36.0))
-        rows.append(dict(period=period, geo_level="region", geo_code="02000", value=30.0,
-                         ci_low=29.0, ci_high=31.0))
+                rows.append(
+                    dict(
+                        period=period,
+                        geo_level="arrondissement",
+                        geo_code=code,
+                        value=value,
+                        ci_low=value - 1,
+                        ci_high=value + 1,
+                    )
+                )
+        rows.append(
+            dict(
+                period=period,
+                geo_level="belgium",
+                geo_code="01000",
+                value=35.0,
+                ci_low=34.0,
+                ci_high=36.0,
+            )
+        )
+        rows.append(
+            dict(
+                period=period,
+                geo_level="region",
+                geo_code="02000",
+                value=30.0,
+                ci_low=29.0,
+                ci_high=31.0,
+            )
+        )
     return result_rows(rows)
 
 
@@ -44,11 +77,23 @@ def report_warehouse(spark, tmp_path_factory):
     proportion = {"kind": "proportion", "per": 100, "unit": "%", "decimals": 1}
     model = {"risk_factors": ["sex"], "funnel": [0.95, 0.998]}
     specs = [
-        indicator("t_readmit", grain="stay", events="readmission_30d", measure=proportion,
-                  hospital_comparison=model, status="published"),
-        indicator("t_readmit_protected", grain="stay", events="readmission_30d",
-                  measure=proportion, hospital_comparison=model, disclosure={"min_count": 5},
-                  status="published"),
+        indicator(
+            "t_readmit",
+            grain="stay",
+            events="readmission_30d",
+            measure=proportion,
+            hospital_comparison=model,
+            status="published",
+        ),
+        indicator(
+            "t_readmit_protected",
+            grain="stay",
+            events="readmission_30d",
+            measure=proportion,
+            hospital_comparison=model,
+            disclosure={"min_count": 5},
+            status="published",
+        ),
     ]
     wh = hq.build(spark, tmp_path_factory.mktemp("report_wh"))
     folder = write_specs(tmp_path_factory.mktemp("report_specs"), specs)

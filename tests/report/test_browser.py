@@ -22,26 +22,45 @@ from phm.report import svg
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Chromium is not installed: `make test` installs Debian's package "
-    "as root (.ci/install-chromium); elsewhere install chromium to run the browser test")
+    CHROMIUM is None,
+    reason="Chromium is not installed: `make test` installs Debian's package "
+    "as root (.ci/install-chromium); elsewhere install chromium to run the browser test",
+)
 ARTIFACTS = Path(os.environ.get("PHM_ARTIFACTS", Path(__file__).parents[2] / ".ci" / "artifacts"))
 # flags for a machine without network (no background connections, no sandbox as root)
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars", "--enable-logging=stderr", "--v=0"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--enable-logging=stderr",
+    "--v=0",
+]
 
 
 def chromium(page: Path, *extra: str) -> subprocess.CompletedProcess:
     with tempfile.TemporaryDirectory() as profile:
-        return subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *extra,
-                               page.resolve().as_uri()],
-                              capture_output=True, text=True, timeout=90, check=True)
+        return subprocess.run(
+            [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *extra, page.resolve().as_uri()],
+            capture_output=True,
+            text=True,
+            timeout=90,
+            check=True,
+        )
 
 
 def console_errors(stderr: str) -> list[str]:
     """Lines the page's scripts wrote to the console as errors (uncaught exceptions included)."""
-    return [line for line in stderr.splitlines()
-            if "CONSOLE" in line and ("ERROR" in line or "Uncaught" in line)]
+    return [
+        line
+        for line in stderr.splitlines()
+        if "CONSOLE" in line and ("ERROR" in line or "Uncaught" in line)
+    ]
 
 
 def screenshot(page: Path, name: str) -> Path:
@@ -58,8 +77,8 @@ def png_pixels(path: Path) -> list[tuple[int, int, int]]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     pos, chunks, header = 8, [], None
     while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + length]
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        body = data[pos + 8 : pos + 8 + length]
         if kind == b"IHDR":
             header = struct.unpack(">IIBBBBB", body)
         elif kind == b"IDAT":
@@ -71,7 +90,10 @@ def png_pixels(path: Path) -> list[tuple[int, int, int]]:
     raw, stride = zlib.decompress(b"".join(chunks)), width * step
     rows, previous = [], bytearray(stride)
     for y in range(height):
-        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        kind, line = (
+            raw[y * (stride + 1)],
+            bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)]),
+        )
         for i in range(stride):
             left = line[i - step] if i >= step else 0
             up, corner = previous[i], previous[i - step] if i >= step else 0
@@ -84,16 +106,17 @@ def png_pixels(path: Path) -> list[tuple[int, int, int]]:
             elif kind == 4:
                 p = left + up - corner
                 pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
-                line[i] = (line[i] + (left if pa <= pb and pa <= pc else up if pb <= pc
-                                      else corner)) & 255
+                line[i] = (
+                    line[i] + (left if pa <= pb and pa <= pc else up if pb <= pc else corner)
+                ) & 255
         rows.append(bytes(line))
         previous = line
-    return [tuple(row[i:i + 3]) for row in rows for i in range(0, stride, step)]
+    return [tuple(row[i : i + 3]) for row in rows for i in range(0, stride, step)]
 
 
 def hex_rgb(colour: str) -> tuple[int, int, int]:
     colour = colour.lstrip("#")
-    return tuple(int(colour[i:i + 2], 16) for i in (0, 2, 4))
+    return tuple(int(colour[i : i + 2], 16) for i in (0, 2, 4))
 
 
 @pytest.fixture(scope="module")
@@ -107,8 +130,9 @@ def report(spark, report_warehouse, tmp_path_factory) -> Path:
 
 def map_fills(page: Path) -> list[str]:
     """The fills of the map areas in the DOM the browser built."""
-    return re.findall(r'<path[^>]*\bdata-code="[^"]*"[^>]*\bfill="([^"]+)"',
-                      chromium(page, "--dump-dom").stdout)
+    return re.findall(
+        r'<path[^>]*\bdata-code="[^"]*"[^>]*\bfill="([^"]+)"', chromium(page, "--dump-dom").stdout
+    )
 
 
 def test_the_map_has_coloured_and_hatched_areas_in_a_real_browser(report):
@@ -132,8 +156,11 @@ def test_the_funnel_plot_has_its_limits_in_a_real_browser(report):
     dom = run.stdout
     assert "funnel" in dom, (page, page.exists(), run.stderr[-3000:])
     for limit in ("limit-inner", "limit-outer"):  # drawn as lines with points
-        assert re.search(rf'<(polyline|path)[^>]*class="{limit}"[^>]*\bpoints="[^"]*\d'
-                         rf'|<(polyline|path)[^>]*class="{limit}"[^>]*\bd="M', dom), limit
+        assert re.search(
+            rf'<(polyline|path)[^>]*class="{limit}"[^>]*\bpoints="[^"]*\d'
+            rf'|<(polyline|path)[^>]*class="{limit}"[^>]*\bd="M',
+            dom,
+        ), limit
     screenshot(page, "funnel_t_readmit")
 
 

@@ -14,8 +14,9 @@ def test_report_from_a_real_warehouse(spark, report_warehouse, tmp_path, monkeyp
     monkeypatch.setattr(cli, "_start_spark", lambda name: spark)
     monkeypatch.setattr(cli, "_stop_spark", lambda: None)
     monkeypatch.setattr(cli.console, "width", 400)
-    result = CliRunner().invoke(cli.app, ["report", "--warehouse", report_warehouse.root,
-                                          "--out", str(tmp_path / "atlas")])
+    result = CliRunner().invoke(
+        cli.app, ["report", "--warehouse", report_warehouse.root, "--out", str(tmp_path / "atlas")]
+    )
     assert result.exit_code == 0, result.output
     output = result.output.strip().splitlines()
     index = tmp_path / "atlas" / "index.html"

@@ -20,8 +20,9 @@ def test_report_is_a_command():
 
 
 def test_report_without_a_warehouse_is_a_clean_error(tmp_path):
-    result = runner.invoke(app, ["report", "--warehouse", str(tmp_path / "none"),
-                                 "--out", str(tmp_path / "atlas")])
+    result = runner.invoke(
+        app, ["report", "--warehouse", str(tmp_path / "none"), "--out", str(tmp_path / "atlas")]
+    )
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
     assert " ".join(result.output.split()).startswith("error: no warehouse at")

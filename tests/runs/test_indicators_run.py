@@ -11,12 +11,18 @@ from phm.disclosure.policy import warehouse_secret
 from phm.errors import WarehouseError
 
 SPECS = [
-    indicator("t_rate", numerator={"sum": "classic_stays"},
-              measure={"kind": "rate", "per": 1000, "unit": "per 1,000"},
-              breakdowns={"by": ["sex"]}),
-    indicator("t_share", numerator={"where": [{"feature": "gp_contacts", "at_least": 1}]},
-              measure={"kind": "proportion", "per": 100, "unit": "%"},
-              disclosure={"min_count": 5}),
+    indicator(
+        "t_rate",
+        numerator={"sum": "classic_stays"},
+        measure={"kind": "rate", "per": 1000, "unit": "per 1,000"},
+        breakdowns={"by": ["sex"]},
+    ),
+    indicator(
+        "t_share",
+        numerator={"where": [{"feature": "gp_contacts", "at_least": 1}]},
+        measure={"kind": "proportion", "per": 100, "unit": "%"},
+        disclosure={"min_count": 5},
+    ),
 ]
 VOLATILE = ["run_id", "computed_at"]
 
@@ -30,8 +36,9 @@ def setup(spark, tmp_path_factory):
 
 def _results(spark, wh):
     frame = wh.read(spark, "results").drop(*VOLATILE, "breakdown").toPandas()
-    return frame.sort_values(["indicator_id", "geo_level", "geo_code", "breakdown_key"]) \
-        .reset_index(drop=True)
+    return frame.sort_values(
+        ["indicator_id", "geo_level", "geo_code", "breakdown_key"]
+    ).reset_index(drop=True)
 
 
 def test_rerun_gives_identical_results_and_ledger_rows(spark, setup):
@@ -47,7 +54,8 @@ def test_rerun_gives_identical_results_and_ledger_rows(spark, setup):
     assert ledger[ledger.status == "succeeded"].input_versions.map(len).min() >= 3
     # the protection is recorded, its secret nowhere
     assert set(ledger[ledger.run_id == "r2"].disclosure) == {
-        "cell_key max_noise=8 scale=2 key_bits=20"}
+        "cell_key max_noise=8 scale=2 key_bits=20"
+    }
     secret = warehouse_secret(wh)
     for frame in (ledger, before):
         assert not frame.astype(str).apply(lambda col: col.str.contains(secret)).any().any()
@@ -68,7 +76,10 @@ def test_a_failed_run_leaves_published_results_as_they_were(spark, setup, monkey
     assert set(after.run_id) == {"good"} and len(after) == len(before)
     ledger = wh.read(spark, "run_ledger").toPandas()
     failed = ledger[(ledger.run_id == "bad")]
-    assert list(failed.status) == ["started", "failed"] or sorted(failed.status) == ["failed", "started"]
+    assert list(failed.status) == ["started", "failed"] or sorted(failed.status) == [
+        "failed",
+        "started",
+    ]
     assert "disk full" in failed[failed.status == "failed"].error.iloc[0]
 
 

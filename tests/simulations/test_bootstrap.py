@@ -13,9 +13,12 @@ from phm.spec.scenario import Scenario
 
 
 def test_weights_are_poisson_one_and_independent_of_the_replicate(spark):
-    draws = (spark.range(20000).select(person_hash(F.col("id").cast("string"), 7).alias("h"))
-             .select(*[poisson_weight(uniform(F.col("h"), F.lit(b))).alias(f"m{b}")
-                       for b in range(2)]).toPandas())
+    draws = (
+        spark.range(20000)
+        .select(person_hash(F.col("id").cast("string"), 7).alias("h"))
+        .select(*[poisson_weight(uniform(F.col("h"), F.lit(b))).alias(f"m{b}") for b in range(2)])
+        .toPandas()
+    )
     m = draws.m0.to_numpy()
     assert m.mean() == pytest.approx(1.0, abs=0.03)
     assert m.var() == pytest.approx(1.0, abs=0.05)
@@ -24,22 +27,41 @@ def test_weights_are_poisson_one_and_independent_of_the_replicate(spark):
 
 
 def _scenario(seed: int, replicates: int = 400) -> Scenario:
-    return Scenario.model_validate({
-        "id": "boot", "version": 1, "label": {"nl": "B", "fr": "B", "en": "B"},
-        "attribution": {"areas": "pilot_regions"}, "cost": {"features": ["reimbursed_hc"]},
-        "risk_model": {"factors": ["bim"]}, "years": {"baseline": 2022, "guarantee": [2023]},
-        "uncertainty": {"replicates": replicates, "seed": seed}})
+    return Scenario.model_validate(
+        {
+            "id": "boot",
+            "version": 1,
+            "label": {"nl": "B", "fr": "B", "en": "B"},
+            "attribution": {"areas": "pilot_regions"},
+            "cost": {"features": ["reimbursed_hc"]},
+            "risk_model": {"factors": ["bim"]},
+            "years": {"baseline": 2022, "guarantee": [2023]},
+            "uncertainty": {"replicates": replicates, "seed": seed},
+        }
+    )
 
 
 @pytest.fixture(scope="module")
 def population(spark):
     """4,000 reference and 1,000 pilot person-years, exponential costs of mean 100 (sd 100)."""
     rng = np.random.default_rng(3)
-    rows = [(2023, f"p{i}", "A" if i < 1000 else None, i >= 1000, bool(i % 5 == 0),
-             float(rng.exponential(100.0)), 1.0) for i in range(5000)]
+    rows = [
+        (
+            2023,
+            f"p{i}",
+            "A" if i < 1000 else None,
+            i >= 1000,
+            bool(i % 5 == 0),
+            float(rng.exponential(100.0)),
+            1.0,
+        )
+        for i in range(5000)
+    ]
     return spark.createDataFrame(
-        rows, "year int, person_id string, pilot string, in_reference boolean, bim boolean, "
-        "cost double, fraction double")
+        rows,
+        "year int, person_id string, pilot string, in_reference boolean, bim boolean, "
+        "cost double, fraction double",
+    )
 
 
 def test_intervals_are_reproducible_and_as_wide_as_the_sampling_error(population):
@@ -75,10 +97,12 @@ def test_a_level_nobody_was_drawn_for_keeps_its_point_coefficient(fam):
     names = (INTERCEPT, "common", "rare")
     point = fit(full, names, f, standard_errors=False)
     # a replicate in which nobody of the rare level was drawn: its patterns have no weight
-    drawn = full.resampled(np.array([55, 37, 0, 0], float), np.array([55, 37, 0, 0]) * y[:4] * 1.1,
-                           full.swc * 0)
-    kept = Patterns(drawn.x[:2], drawn.n[:2], drawn.sw[:2], drawn.swy[:2], drawn.swyy[:2],
-                    drawn.swc[:2], 1.0)
+    drawn = full.resampled(
+        np.array([55, 37, 0, 0], float), np.array([55, 37, 0, 0]) * y[:4] * 1.1, full.swc * 0
+    )
+    kept = Patterns(
+        drawn.x[:2], drawn.n[:2], drawn.sw[:2], drawn.swy[:2], drawn.swyy[:2], drawn.swc[:2], 1.0
+    )
     coef = _refit_drawn_levels(kept, names, f, point)
     assert coef[2] == point.coef[2]
     # the other two are the fit of the drawn patterns alone: exact with two patterns

@@ -18,21 +18,39 @@ def _rows(seed: int, zeros: float = 0.0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     n = 600
     age = rng.choice(3, n, p=[0.6, 0.25, 0.15])
-    frame = pd.DataFrame({
-        "age_65_74": (age == 1).astype(int), "age_75plus": (age == 2).astype(int),
-        "female": rng.integers(0, 2, n), "bim": (rng.random(n) < 0.2).astype(int),
-        "chronic": (rng.random(n) < 0.3).astype(int),
-        "pseudopathologies": rng.poisson(0.8, n),
-        "insured_fraction": rng.uniform(0.1, 1.0, n)})
-    eta = (6.5 + 0.4 * frame.age_65_74 + 0.8 * frame.age_75plus + 0.1 * frame.female
-           + 0.3 * frame.bim + 0.6 * frame.chronic + 0.25 * frame.pseudopathologies)
+    frame = pd.DataFrame(
+        {
+            "age_65_74": (age == 1).astype(int),
+            "age_75plus": (age == 2).astype(int),
+            "female": rng.integers(0, 2, n),
+            "bim": (rng.random(n) < 0.2).astype(int),
+            "chronic": (rng.random(n) < 0.3).astype(int),
+            "pseudopathologies": rng.poisson(0.8, n),
+            "insured_fraction": rng.uniform(0.1, 1.0, n),
+        }
+    )
+    eta = (
+        6.5
+        + 0.4 * frame.age_65_74
+        + 0.8 * frame.age_75plus
+        + 0.1 * frame.female
+        + 0.3 * frame.bim
+        + 0.6 * frame.chronic
+        + 0.25 * frame.pseudopathologies
+    )
     cost = rng.gamma(shape=1.5, scale=np.exp(eta) / 1.5)
     frame["cost"] = np.where(rng.random(n) < zeros, 0.0, cost)
     return frame
 
 
-def _fit(spark, frame: pd.DataFrame, fam: str = "ols", weight: str | None = None,
-         factors: list[str] = FACTORS, power: float | None = None):
+def _fit(
+    spark,
+    frame: pd.DataFrame,
+    fam: str = "ols",
+    weight: str | None = None,
+    factors: list[str] = FACTORS,
+    power: float | None = None,
+):
     """Sums per risk pattern in one Spark aggregation, then the fit over the patterns."""
     f = family(fam, power)
     sums = pattern_sums(spark.createDataFrame(frame), "cost", factors, f, weight=weight)
@@ -71,9 +89,12 @@ def test_unweighted_ols_equals_statsmodels_ols(spark):
 def test_gamma_glm_equals_statsmodels(spark):
     frame = _rows(3)
     fit = _fit(spark, frame, "gamma", weight="insured_fraction")
-    ref = sm.GLM(frame.cost, _design(frame),
-                 family=sm.families.Gamma(sm.families.links.Log()),
-                 var_weights=frame.insured_fraction).fit(tol=1e-12)
+    ref = sm.GLM(
+        frame.cost,
+        _design(frame),
+        family=sm.families.Gamma(sm.families.links.Log()),
+        var_weights=frame.insured_fraction,
+    ).fit(tol=1e-12)
     _close(fit.coef, ref.params)
     _close(fit.se, ref.bse)
     assert fit.scale == pytest.approx(ref.scale, rel=1e-6)
@@ -86,9 +107,12 @@ def test_tweedie_glm_with_zero_costs_equals_statsmodels(spark):
     frame = _rows(4, zeros=0.3)
     assert (frame.cost == 0).sum() > 100
     fit = _fit(spark, frame, "tweedie", weight="insured_fraction", power=1.5)
-    ref = sm.GLM(frame.cost, _design(frame),
-                 family=sm.families.Tweedie(var_power=1.5, link=sm.families.links.Log()),
-                 var_weights=frame.insured_fraction).fit(tol=1e-12)
+    ref = sm.GLM(
+        frame.cost,
+        _design(frame),
+        family=sm.families.Tweedie(var_power=1.5, link=sm.families.links.Log()),
+        var_weights=frame.insured_fraction,
+    ).fit(tol=1e-12)
     _close(fit.coef, ref.params)
     _close(fit.se, ref.bse)
     assert fit.r2 == pytest.approx(1 - ref.deviance / ref.null_deviance, rel=1e-6)
@@ -112,7 +136,7 @@ def test_rows_sharing_a_risk_pattern_are_summed_once(spark):
     rows = frame[(frame.bim == 1) & (frame.chronic == 0)]
     assert one.n == len(rows)
     assert one.swy == pytest.approx(rows.cost.sum()) and one.min_y == rows.cost.min()
-    assert one.swyy == pytest.approx((rows.cost ** 2).sum())
+    assert one.swyy == pytest.approx((rows.cost**2).sum())
 
 
 def test_bad_models_are_refused_with_the_reason(spark):

@@ -35,16 +35,22 @@ def rows(spark):
     return spark.createDataFrame(
         [(2023, f"p{i}", *r) for i, r in enumerate(ROWS)],
         "year int, person_id string, pilot string, in_reference boolean, bim boolean, "
-        "cost double, fraction double")
+        "cost double, fraction double",
+    )
 
 
 def scenario(**parts) -> Scenario:
-    spec = {"id": "hand", "version": 1, "label": {"nl": "H", "fr": "H", "en": "H"},
-            "attribution": {"areas": "pilot_regions"},
-            "cost": {"features": ["reimbursed_hc"]},
-            "risk_model": {"factors": ["bim"]},
-            "years": {"baseline": 2022, "guarantee": [2023]},
-            "sharing": {"share": 0.5}, "uncertainty": {"replicates": 0}}
+    spec = {
+        "id": "hand",
+        "version": 1,
+        "label": {"nl": "H", "fr": "H", "en": "H"},
+        "attribution": {"areas": "pilot_regions"},
+        "cost": {"features": ["reimbursed_hc"]},
+        "risk_model": {"factors": ["bim"]},
+        "years": {"baseline": 2022, "guarantee": [2023]},
+        "sharing": {"share": 0.5},
+        "uncertainty": {"replicates": 0},
+    }
     spec.update(parts)
     return Scenario.model_validate(spec)
 
@@ -115,10 +121,14 @@ def test_sharing_rules_by_hand():
 
 def test_a_level_unknown_to_the_reference_cannot_be_predicted(spark):
     rows = spark.createDataFrame(
-        [(2023, "r1", None, True, "M", 50, 100.0, 1.0), (2023, "r2", None, True, "M", 52, 90.0, 1.0),
-         (2023, "p1", "A", False, "F", 51, 80.0, 1.0)],
+        [
+            (2023, "r1", None, True, "M", 50, 100.0, 1.0),
+            (2023, "r2", None, True, "M", 52, 90.0, 1.0),
+            (2023, "p1", "A", False, "F", 51, 80.0, 1.0),
+        ],
         "year int, person_id string, pilot string, in_reference boolean, sex string, age int, "
-        "cost double, fraction double")
+        "cost double, fraction double",
+    )
     sc = scenario(risk_model={"factors": ["age5_sex"]})
     with pytest.raises(InputError, match=r"absent from the reference.*'age5_sex': \['F_50'\]"):
         simulate_variant(rows, sc, {"age5_sex": "category"})
@@ -141,8 +151,10 @@ def two_years(spark):
         later = cost * 1.1 * (0.9 if pilot == "A" else 1.0)
         out.append((2023, f"p{i}", pilot, ref, bim, later, fraction))
     return spark.createDataFrame(
-        out, "year int, person_id string, pilot string, in_reference boolean, bim boolean, "
-        "cost double, fraction double")
+        out,
+        "year int, person_id string, pilot string, in_reference boolean, bim boolean, "
+        "cost double, fraction double",
+    )
 
 
 def test_difference_in_trend_by_hand(two_years):
@@ -164,8 +176,7 @@ def test_capitation_allocates_the_actual_total_by_expected_cost_by_hand(rows):
     p = year.pilots.set_index("pilot")
     # budget 450 + 1150 = 1600, split 820 : 860
     assert list(p.allocated) == pytest.approx([1600 * 820 / 1680, 1600 * 860 / 1680])
-    assert list(p.difference) == pytest.approx([1600 * 820 / 1680 - 450,
-                                                1600 * 860 / 1680 - 1150])
+    assert list(p.difference) == pytest.approx([1600 * 820 / 1680 - 450, 1600 * 860 / 1680 - 1150])
     assert "payout" not in p
     sc = scenario(kind="capitation", capitation={"budget": "amount", "amount": 3360.0})
     [year] = simulate_variant(rows, sc, KINDS)
@@ -197,8 +208,9 @@ def test_intervals_are_null_when_too_many_replicates_cannot_be_fitted(rows):
     # p0 (e^-1, about 37%) makes the two columns identical, a design no refit can solve, so
     # well under 90% of the replicates are usable
     twin = rows.withColumn("twin", F.col("bim") | (F.col("person_id") == "p0"))
-    sc = scenario(risk_model={"factors": ["bim", "twin"]},
-                  uncertainty={"replicates": 100, "seed": 3})
+    sc = scenario(
+        risk_model={"factors": ["bim", "twin"]}, uncertainty={"replicates": 100, "seed": 3}
+    )
     [year] = simulate_variant(twin, sc, {"bim": "flag", "twin": "flag"})
     assert year.replicates < 90
     assert year.pilots.gain_low.isna().all() and year.pilots.gain_high.isna().all()

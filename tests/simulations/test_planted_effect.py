@@ -36,19 +36,32 @@ def planted(spark, tmp_path_factory):
     effect = PilotEffect("test_pilot", municipalities, 2023, PERCENT)
     generate(spark, wh, persons=PERSONS, years=[2021, 2022, 2023], seed=23, pilot_effect=effect)
     catalogue = load_catalogue(REPO_SPECS)
-    areas = AreaSet.model_validate({
-        "id": "test_pilot", "version": 1, "label": {"nl": "T", "fr": "T", "en": "T"},
-        "areas": {"big_cities": {"label": "Big cities", "municipalities": list(municipalities)}}})
-    scenario = Scenario.model_validate({
-        "id": "planted", "version": 1, "label": {"nl": "P", "fr": "P", "en": "P"},
-        "attribution": {"areas": "test_pilot", "timing": "concurrent"},
-        "cost": {"features": ["reimbursed_hc", "reimbursed_pharmacy"]},
-        "risk_model": {"factors": ["age5_sex", "bim", "chronic_status"]},
-        "method": "difference_in_trend",
-        "years": {"baseline": 2021, "guarantee": [2022, 2023]},
-        "uncertainty": {"replicates": 200, "seed": 5}})
-    catalogue = dataclasses.replace(catalogue, areas={**catalogue.areas, "test_pilot": areas},
-                                    simulations={"planted": scenario})
+    areas = AreaSet.model_validate(
+        {
+            "id": "test_pilot",
+            "version": 1,
+            "label": {"nl": "T", "fr": "T", "en": "T"},
+            "areas": {
+                "big_cities": {"label": "Big cities", "municipalities": list(municipalities)}
+            },
+        }
+    )
+    scenario = Scenario.model_validate(
+        {
+            "id": "planted",
+            "version": 1,
+            "label": {"nl": "P", "fr": "P", "en": "P"},
+            "attribution": {"areas": "test_pilot", "timing": "concurrent"},
+            "cost": {"features": ["reimbursed_hc", "reimbursed_pharmacy"]},
+            "risk_model": {"factors": ["age5_sex", "bim", "chronic_status"]},
+            "method": "difference_in_trend",
+            "years": {"baseline": 2021, "guarantee": [2022, 2023]},
+            "uncertainty": {"replicates": 200, "seed": 5},
+        }
+    )
+    catalogue = dataclasses.replace(
+        catalogue, areas={**catalogue.areas, "test_pilot": areas}, simulations={"planted": scenario}
+    )
     [result] = simulate(spark, wh, catalogue, "planted")
     return wh, {y.year: y.pilots.iloc[0] for y in result.years}
 
@@ -57,7 +70,10 @@ def test_the_effect_is_recorded_in_the_warehouse_state(planted):
     wh, _ = planted
     effect = wh.read_state()["pilot_effect"]
     assert (effect["area_set"], effect["from_year"], effect["percent"]) == (
-        "test_pilot", 2023, PERCENT)
+        "test_pilot",
+        2023,
+        PERCENT,
+    )
 
 
 def test_the_planted_amount_is_inside_the_gain_interval_and_zero_is_not(planted):

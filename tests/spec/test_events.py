@@ -15,10 +15,17 @@ from phm.spec.models import Event, Feature, Indicator, Window
 from spec_helpers import REPO_SPECS, indicator
 
 TEXT = {"nl": "x", "fr": "x", "en": "x"}
-EVENT = {"id": "readmit", "version": 1, "label": TEXT,
-         "index": {"exclude": {"discharge_destination": ["death", "transfer"]}},
-         "follow_up": {"source": "hospital_stay", "exclude_codes": "planned_care",
-                       "window": {"from_days": 1, "to_days": 30}}}
+EVENT = {
+    "id": "readmit",
+    "version": 1,
+    "label": TEXT,
+    "index": {"exclude": {"discharge_destination": ["death", "transfer"]}},
+    "follow_up": {
+        "source": "hospital_stay",
+        "exclude_codes": "planned_care",
+        "window": {"from_days": 1, "to_days": 30},
+    },
+}
 PROPORTION = {"kind": "proportion", "per": 100, "unit": "%"}
 
 
@@ -45,31 +52,58 @@ def test_follow_up_source_is_checked():
     assert "hospital_stay" in error(Event, bad)
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"grain": "stay"}, "grain 'stay' counts index events: give 'events'"),
-    ({"grain": "stay", "events": "readmit", "numerator": {"sum": "x"}},
-     "an event indicator's numerator is the index events with a follow-up: leave 'numerator' out"),
-    ({"grain": "stay", "events": "readmit", "measure": {"kind": "rate", "unit": "x"}},
-     "an event indicator is a proportion (of index events with a follow-up): measure.kind must "
-     "be 'proportion'"),
-    ({"events": "readmit", "numerator": {"sum": "x"}}, "'events' needs grain 'stay' or 'person'"),
-    ({"grain": "person", "events": "readmit", "hospital_comparison": {"risk_factors": ["sex"]}},
-     "hospital_comparison needs grain 'stay'"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"grain": "stay"}, "grain 'stay' counts index events: give 'events'"),
+        (
+            {"grain": "stay", "events": "readmit", "numerator": {"sum": "x"}},
+            "an event indicator's numerator is the index events with a follow-up: leave 'numerator' out",
+        ),
+        (
+            {"grain": "stay", "events": "readmit", "measure": {"kind": "rate", "unit": "x"}},
+            "an event indicator is a proportion (of index events with a follow-up): measure.kind must "
+            "be 'proportion'",
+        ),
+        (
+            {"events": "readmit", "numerator": {"sum": "x"}},
+            "'events' needs grain 'stay' or 'person'",
+        ),
+        (
+            {
+                "grain": "person",
+                "events": "readmit",
+                "hospital_comparison": {"risk_factors": ["sex"]},
+            },
+            "hospital_comparison needs grain 'stay'",
+        ),
+    ],
+)
 def test_event_indicator_shape(changes, message):
     base = {k: v for k, v in indicator("ix", measure=PROPORTION).items()}
     assert error(Indicator, {**base, **changes}) == message
 
 
 def test_funnel_levels():
-    spec = indicator("ix", grain="stay", events="readmit", measure=PROPORTION,
-                     hospital_comparison={"risk_factors": ["sex"], "funnel": [0.998, 0.95, 1.2]})
+    spec = indicator(
+        "ix",
+        grain="stay",
+        events="readmit",
+        measure=PROPORTION,
+        hospital_comparison={"risk_factors": ["sex"], "funnel": [0.998, 0.95, 1.2]},
+    )
     assert "between 0.5 and 1" in error(Indicator, spec)
 
 
 def test_pdc_needs_pharmacy_codes():
-    spec = {"id": "pdc", "version": 1, "label": TEXT, "source": "health_care",
-            "aggregate": "pdc", "of": "quantity"}
+    spec = {
+        "id": "pdc",
+        "version": 1,
+        "label": TEXT,
+        "source": "health_care",
+        "aggregate": "pdc",
+        "of": "quantity",
+    }
     assert "source: pharmacy and codes" in error(Feature, spec)
 
 
@@ -98,7 +132,10 @@ def issues_of(root):
 
 
 def test_event_reference_errors(folder):
-    write(folder, "events/bad.yaml", """\
+    write(
+        folder,
+        "events/bad.yaml",
+        """\
         id: bad
         version: 1
         label: {nl: x, fr: x, en: x}
@@ -111,13 +148,16 @@ def test_event_reference_errors(folder):
           codes: planned_care
           exclude_codes: no_such_list
           window: {from_days: 1, to_days: 7}
-        """)
+        """,
+    )
     found = {(i.line, i.field): i.message for i in issues_of(folder)}
     assert found[(5, "index.codes")].startswith(
         "code list 'gp_contact' holds nomenclature codes, matched on health_care.nomen_code; "
-        "this event reads hospital_stay")
+        "this event reads hospital_stay"
+    )
     assert found[(7, "index.where.servise_type")].startswith(
-        "a hospital episode has no column 'servise_type'; did you mean 'service_type'?")
+        "a hospital episode has no column 'servise_type'; did you mean 'service_type'?"
+    )
     assert "matched on hospital_stay.main_diagnosis_group" in found[(10, "follow_up.codes")]
     assert found[(11, "follow_up.exclude_codes")].startswith("unknown code list 'no_such_list'")
     assert len(found) == 4
@@ -125,7 +165,10 @@ def test_event_reference_errors(folder):
 
 def test_indicator_event_and_risk_factor_errors(folder):
     shutil.copy(REPO_SPECS / "events" / "readmission_30d.yaml", folder / "events")
-    write(folder, "indicators/ind.yaml", """\
+    write(
+        folder,
+        "indicators/ind.yaml",
+        """\
         id: ind
         version: 1
         status: draft
@@ -139,13 +182,16 @@ def test_indicator_event_and_risk_factor_errors(folder):
         measure: {kind: proportion, per: 100, unit: "%"}
         hospital_comparison:
           risk_factors: [age5, sex, chronic_statuss]
-        """)
+        """,
+    )
     found = {(i.line, i.field): i.message for i in issues_of(folder)}
     assert found == {
         (10, "events"): "unknown event 'readmision_30d'; did you mean 'readmission_30d'?",
-        (13, "hospital_comparison.risk_factors[2]"):
-            "unknown risk factor 'chronic_statuss'; did you mean 'chronic_status'?; expected "
-            "'age5', a person attribute or a feature",
+        (
+            13,
+            "hospital_comparison.risk_factors[2]",
+        ): "unknown risk factor 'chronic_statuss'; did you mean 'chronic_status'?; expected "
+        "'age5', a person attribute or a feature",
     }
 
 
@@ -162,6 +208,12 @@ def test_repository_events_hash_into_indicators():
 def test_hospital_follow_up_starts_the_day_after():
     bad = {**EVENT, "follow_up": {**EVENT["follow_up"], "window": {"from_days": 0, "to_days": 7}}}
     assert "window.from_days must be 1 or more" in error(Event, bad)
-    claims = {**EVENT, "follow_up": {"source": "health_care", "codes": "gp_contact",
-                                     "window": {"from_days": 0, "to_days": 7}}}
+    claims = {
+        **EVENT,
+        "follow_up": {
+            "source": "health_care",
+            "codes": "gp_contact",
+            "window": {"from_days": 0, "to_days": 7},
+        },
+    }
     assert Event.model_validate(claims).follow_up.window.from_days == 0

@@ -25,9 +25,31 @@ JARGON = ("NoneType", "instance of", "Traceback", "pattern '", "^[", "Error:", "
 # issues about a whole file rather than a place in it: the only ones without a line (a file
 # outside the spec folders; YAML problems PyYAML gives without a position)
 WHOLE_FILE = ("not a spec folder", "not in a spec folder", "nested too deeply", "YAML error:")
-VALUES = ["[]", "{}", "null", "~", "42", "-1", "0", "true", "'text'", "1e400", "2019-13-45",
-          "[1, [2, {a: b}]]", "{in: 3}", "\"\"", "&anchor x", "*alias", "!!binary aGk=",
-          "!!python/name:os.system", "'{{x}}'", "\"\\u00e9\"", "- a", "a: b: c", "|\n  text"]
+VALUES = [
+    "[]",
+    "{}",
+    "null",
+    "~",
+    "42",
+    "-1",
+    "0",
+    "true",
+    "'text'",
+    "1e400",
+    "2019-13-45",
+    "[1, [2, {a: b}]]",
+    "{in: 3}",
+    '""',
+    "&anchor x",
+    "*alias",
+    "!!binary aGk=",
+    "!!python/name:os.system",
+    "'{{x}}'",
+    '"\\u00e9"',
+    "- a",
+    "a: b: c",
+    "|\n  text",
+]
 
 _PARSED: dict[bytes, tuple] = {}
 
@@ -47,8 +69,9 @@ def _read_yaml_once(path: Path) -> YamlSource:
 def mutate(text: bytes, rng: random.Random) -> tuple[str, bytes]:
     lines = text.split(b"\n")
     i = rng.randrange(len(lines))
-    kind = rng.choice(["delete", "duplicate", "swap", "value", "bytes", "truncate", "indent",
-                       "key"])
+    kind = rng.choice(
+        ["delete", "duplicate", "swap", "value", "bytes", "truncate", "indent", "key"]
+    )
     if kind == "delete":
         del lines[i]
     elif kind == "duplicate":
@@ -69,10 +92,11 @@ def mutate(text: bytes, rng: random.Random) -> tuple[str, bytes]:
         junk = bytes(rng.randrange(256) for _ in range(rng.randint(1, 8)))
         return kind, text[:at] + junk + text[at:]
     elif kind == "truncate":
-        return kind, text[:rng.randrange(len(text) + 1)]
+        return kind, text[: rng.randrange(len(text) + 1)]
     elif kind == "indent":
-        lines[i] = b" " * rng.choice([1, 2, 3, 5]) + lines[i] if rng.random() < 0.5 \
-            else lines[i].lstrip()
+        lines[i] = (
+            b" " * rng.choice([1, 2, 3, 5]) + lines[i] if rng.random() < 0.5 else lines[i].lstrip()
+        )
     else:  # rename a key
         head, colon, rest = lines[i].partition(b":")
         if colon:
@@ -112,8 +136,10 @@ def test_mutated_specs_give_spec_errors_only(specs, monkeypatch):
                 # a note says which specs use a file that did not load, after its errors
                 assert note.file in errors_in and "not loaded" in note.message, (where, note)
         except Exception as exc:  # noqa: BLE001 - the point of the test
-            pytest.fail(f"{where}: {type(exc).__name__}: {exc}\n--- file:\n"
-                        f"{text.decode('utf-8', 'replace')}")
+            pytest.fail(
+                f"{where}: {type(exc).__name__}: {exc}\n--- file:\n"
+                f"{text.decode('utf-8', 'replace')}"
+            )
         finally:
             path.write_bytes(original)
     assert outcomes["errors"] > N_CASES / 3, outcomes  # the mutations do break specs

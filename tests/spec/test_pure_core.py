@@ -73,8 +73,9 @@ SCRIPT = textwrap.dedent("""
 
 
 def _run(script: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", script, *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", script, *args], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_core_imports_and_check_run_without_spark():

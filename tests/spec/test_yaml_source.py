@@ -45,7 +45,7 @@ def test_lines_of_nested_keys_and_list_items(write):
     assert source.lines[("numerator",)] == 3
     assert source.lines[("numerator", "where")] == 4
     assert source.lines[("numerator", "where", 0)] == 5
-    assert source.lines[("numerator", "where", 0, "feature")] == 5   # flow mapping: same line
+    assert source.lines[("numerator", "where", 0, "feature")] == 5  # flow mapping: same line
     assert source.lines[("numerator", "where", 0, "at_least")] == 5
     assert source.lines[("numerator", "where", 1)] == 6
     assert source.lines[("numerator", "where", 1, "feature")] == 6
@@ -53,7 +53,7 @@ def test_lines_of_nested_keys_and_list_items(write):
     assert source.lines[("breakdowns", "by", 0)] == 10
     assert source.lines[("breakdowns", "by", 1)] == 11
     assert source.lines[("breakdowns", "by", 1, 1)] == 11
-    assert source.lines[("measure", "kind")] == 14                    # blank line counted
+    assert source.lines[("measure", "kind")] == 14  # blank line counted
 
 
 def test_line_of_falls_back_to_the_deepest_known_prefix(write):
@@ -76,8 +76,9 @@ def test_duplicate_top_level_key_names_both_lines(write):
     [issue] = info.value.issues
     assert (issue.file, issue.line, issue.field) == ("spec.yaml", 5, "numerator")
     assert issue.message == "duplicate key 'numerator' (first given on line 2)"
-    assert "spec.yaml:5  numerator: duplicate key 'numerator' (first given on line 2)" \
-        in str(info.value)
+    assert "spec.yaml:5  numerator: duplicate key 'numerator' (first given on line 2)" in str(
+        info.value
+    )
 
 
 def test_duplicate_nested_key_names_its_path(write):
@@ -98,12 +99,15 @@ def test_duplicate_key_inside_a_list_item(write):
     assert "first given on line 2" in issue.message
 
 
-@pytest.mark.parametrize(("text", "line", "problem"), [
-    ("id: x\nlabel:\n  nl: a\n fr: b\n", 4, "expected <block end>"),
-    ("id: x\nversion: 1\nlabel: a: b\n", 3, "mapping values are not allowed here"),
-    ("id: x\nversion: 1\nlabel:\n\tnl: a\n", 4, "cannot start any token"),
-    ("id: x\n---\nid: y\n", 2, "another document"),
-])
+@pytest.mark.parametrize(
+    ("text", "line", "problem"),
+    [
+        ("id: x\nlabel:\n  nl: a\n fr: b\n", 4, "expected <block end>"),
+        ("id: x\nversion: 1\nlabel: a: b\n", 3, "mapping values are not allowed here"),
+        ("id: x\nversion: 1\nlabel:\n\tnl: a\n", 4, "cannot start any token"),
+        ("id: x\n---\nid: y\n", 2, "another document"),
+    ],
+)
 def test_syntax_error_gives_the_line(write, text, line, problem):
     with pytest.raises(SpecError) as info:
         read_yaml(write(text))
@@ -124,7 +128,7 @@ def test_empty_file_has_no_data(write, text):
 def test_scalars_keep_their_yaml_types(write):
     source = read_yaml(write('code: "0101"\nflag: yes\nday: 2026-01-02\n'))
     assert source.data["code"] == "0101"
-    assert source.data["flag"] is True                  # YAML 1.1, as PyYAML reads it
+    assert source.data["flag"] is True  # YAML 1.1, as PyYAML reads it
     assert str(source.data["day"]) == "2026-01-02"
 
 
@@ -133,11 +137,14 @@ def test_scalars_keep_their_yaml_types(write):
 BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
     f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
-    f"*{chr(97 + i)}]\n" for i in range(9))
+    f"*{chr(97 + i)}]\n"
+    for i in range(9)
+)
 
 
 def test_yaml_bomb_is_refused_quickly(write):
     import time
+
     path = write(BOMB)
     start = time.perf_counter()
     with pytest.raises(SpecError) as info:
@@ -158,13 +165,16 @@ def test_file_that_is_not_utf8_names_the_byte(write, tmp_path):
     assert "not UTF-8" in issue.message and "byte 7" in issue.message
 
 
-@pytest.mark.parametrize("text, line", [
-    ("id: x\nwhen: 2019-13-45\n", 2),          # a date that does not exist
-    ("? [a, b]\n: 1\n", 1),                      # a list as a key
-    ("id: x\nbad: \x07\n", 2),                   # a control character
-    ("a: " + "[" * 5000 + "]" * 5000 + "\n", 1),  # nested too deeply
-    ("a: !!python/object:os.system x\n", 1),      # a Python tag
-])
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        ("id: x\nwhen: 2019-13-45\n", 2),  # a date that does not exist
+        ("? [a, b]\n: 1\n", 1),  # a list as a key
+        ("id: x\nbad: \x07\n", 2),  # a control character
+        ("a: " + "[" * 5000 + "]" * 5000 + "\n", 1),  # nested too deeply
+        ("a: !!python/object:os.system x\n", 1),  # a Python tag
+    ],
+)
 def test_bad_content_is_a_spec_error(write, text, line):
     path = write(text)
     with pytest.raises(SpecError) as info:

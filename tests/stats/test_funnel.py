@@ -33,8 +33,9 @@ def test_limits_by_hand():
 def test_limits_vectorised_floor_and_nan():
     # E = 1, V = 0.9: half = 1.959964 * 0.948683 = 1.859385 -> lower floored at 0, upper 2.859385
     # E = 400, V = 0: a certain outcome, no spread -> (1, 1)
-    lo, hi = oe_limits(np.array([100, 1, 400, 0, -2, np.nan]),
-                       pd.Series([90, 0.9, 0, 5, 5, 5]), 0.95)
+    lo, hi = oe_limits(
+        np.array([100, 1, 400, 0, -2, np.nan]), pd.Series([90, 0.9, 0, 5, 5, 5]), 0.95
+    )
     assert lo[:3] == pytest.approx([0.814061, 0.0, 1.0], abs=1e-6)
     assert hi[:3] == pytest.approx([1.185939, 2.859385, 1.0], abs=1e-6)
     assert np.isnan(lo[3:]).all() and np.isnan(hi[3:]).all()
@@ -66,8 +67,14 @@ def _limits() -> dict[float, tuple[np.ndarray, np.ndarray]]:
 def test_flags_hand_placed():
     oe = [1.0, 1.19, 1.29, 1.30, 0.81, 0.71, 0.70, np.nan]
     assert outlier_flags(oe, _limits()).tolist() == [
-        "within", "above_95", "above_95", "above_99.8",
-        "below_95", "below_95", "below_99.8", None,
+        "within",
+        "above_95",
+        "above_95",
+        "above_99.8",
+        "below_95",
+        "below_95",
+        "below_99.8",
+        None,
     ]
 
 
@@ -85,7 +92,9 @@ def test_flags_per_hospital_limits_and_missing_expected():
     got = outlier_flags(np.array([1.25, 2.5, 3.0]), lims)
     assert got.dtype == object and got.tolist() == ["above_95", "within", None]
     assert outlier_flags([0.0, 0.0], {0.95: oe_limits([100, 1], [90, 0.9])}).tolist() == [
-        "below_95", "within"]
+        "below_95",
+        "within",
+    ]
 
 
 def test_flags_scalar_and_series_and_pct_format():

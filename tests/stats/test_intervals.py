@@ -78,11 +78,11 @@ def test_level_is_checked():
 def test_clopper_pearson_zero_and_all():
     # k=0: P(X=0) = (1-p)^10 = 0.025  ->  hi = 1 - 0.025^(1/10) = 1 - 0.691503 = 0.308497
     lo, hi = clopper_pearson(0, 10)
-    assert lo == 0.0 and hi == pytest.approx(1 - 0.025 ** 0.1, abs=1e-12)
+    assert lo == 0.0 and hi == pytest.approx(1 - 0.025**0.1, abs=1e-12)
     assert round(float(hi), 4) == 0.3085
     # k=n: P(X=10) = p^10 = 0.025  ->  lo = 0.025^(1/10) = 0.691503
     lo, hi = clopper_pearson(10, 10)
-    assert hi == 1.0 and lo == pytest.approx(0.025 ** 0.1, abs=1e-12)
+    assert hi == 1.0 and lo == pytest.approx(0.025**0.1, abs=1e-12)
 
 
 def test_clopper_pearson_newcombe_example():
@@ -105,7 +105,7 @@ def test_clopper_pearson_undefined():
     ("o", "lo", "hi"),
     [
         # Standard tables (e.g. Ulm 1990; Breslow & Day 1987 Appendix II):
-        (0, 0.0, 3.689),   # hi = chi2(0.975, 2)/2 = -ln(0.025) = 3.6889
+        (0, 0.0, 3.689),  # hi = chi2(0.975, 2)/2 = -ln(0.025) = 3.6889
         (1, 0.0253, 5.572),
         (10, 4.795, 18.390),
     ],
@@ -162,7 +162,7 @@ def test_mean_normal_by_hand_and_small_n():
     assert mean[0] == 5.0 and np.isnan(lo[0]) and np.isnan(hi[0])
     assert np.isnan([mean[1], lo[1], hi[1]]).all()
     # Constant values: a rounding-negative variance is clipped, giving a zero-width interval.
-    mean, lo, hi = mean_normal(3 * 0.1, 3 * 0.1 ** 2, 3)
+    mean, lo, hi = mean_normal(3 * 0.1, 3 * 0.1**2, 3)
     assert lo == pytest.approx(0.1) and hi == pytest.approx(0.1)
 
 
@@ -202,7 +202,7 @@ def test_fay_feuer_contains_dsr_and_undefined():
         w = rng.dirichlet(np.ones(6))
         den = rng.integers(50, 5000, size=6).astype(float)
         num = rng.poisson(den * rng.uniform(0.001, 0.2, size=6)).astype(float)
-        y, v, wm = (w * num / den).sum(), (w * w * num / den ** 2).sum(), (w / den).max()
+        y, v, wm = (w * num / den).sum(), (w * w * num / den**2).sum(), (w / den).max()
         lo, hi = fay_feuer(y, v, wm)
         assert lo <= y <= hi
     lo, hi = fay_feuer([np.nan, 0.01, 0.01], [1e-5, -1.0, 1e-5], [1e-3, 1e-3, 0.0])
@@ -262,8 +262,9 @@ def test_wilson_effective_undefined_n_eff_uses_the_crude_n():
     assert hi[1] == 1.0 and lo[1] == pytest.approx(1 - 0.277533, abs=1e-6)
     # 0 < p < 1 with a zero variance (every stratum all or nothing): the crude n again
     assert wilson_effective(0.5, 0.0, 10) == pytest.approx(wilson(5, 10))
-    lo, hi = wilson_effective([np.nan, 1.2, -0.1, 0.3, 0.0], [0.01, 0.01, 0.01, -1.0, 0.0],
-                              [10, 10, 10, 10, 0])
+    lo, hi = wilson_effective(
+        [np.nan, 1.2, -0.1, 0.3, 0.0], [0.01, 0.01, 0.01, -1.0, 0.0], [10, 10, 10, 10, 0]
+    )
     assert np.isnan(lo).all() and np.isnan(hi).all()
 
 

@@ -21,14 +21,20 @@ def test_doctests():
 def _random_patterns(seed: int, k: int = 240) -> pd.DataFrame:
     """Three factors (numeric age band, 4-level ward with nulls, bool flag), true model known."""
     rng = np.random.default_rng(seed)
-    df = pd.DataFrame({
-        "age": rng.integers(4, 19, k) * 5,
-        "ward": rng.choice(["med", "surg", "icu", "geri", None], k),
-        "frail": rng.choice([True, False], k),
-        "n": rng.integers(1, 60, k),
-    })
-    eta = (-3.0 + 0.02 * df["age"] + df["frail"] * 0.7
-           + df["ward"].map({"surg": -0.4, "icu": 0.9}).fillna(0.0))
+    df = pd.DataFrame(
+        {
+            "age": rng.integers(4, 19, k) * 5,
+            "ward": rng.choice(["med", "surg", "icu", "geri", None], k),
+            "frail": rng.choice([True, False], k),
+            "n": rng.integers(1, 60, k),
+        }
+    )
+    eta = (
+        -3.0
+        + 0.02 * df["age"]
+        + df["frail"] * 0.7
+        + df["ward"].map({"surg": -0.4, "icu": 0.9}).fillna(0.0)
+    )
     df["y"] = rng.binomial(df["n"], special.expit(eta))
     return df
 
@@ -37,12 +43,14 @@ def _random_patterns(seed: int, k: int = 240) -> pd.DataFrame:
 
 
 def test_design_by_hand():
-    df = pd.DataFrame({
-        "sex": ["M", "F", None, "F"],
-        "age": [70.0, np.nan, 90.0, 60.0],
-        "dm": [True, False, True, False],
-        "band": [2, 1, 3, 1],
-    })
+    df = pd.DataFrame(
+        {
+            "sex": ["M", "F", None, "F"],
+            "age": [70.0, np.nan, 90.0, 60.0],
+            "dm": [True, False, True, False],
+            "band": [2, 1, 3, 1],
+        }
+    )
     X, spec = design(df, ["sex", "age", "dm", "band"], categorical=["band"])
     # sex: levels F < M < unknown, F is the reference; band: '1' < '2' < '3', '1' reference
     assert spec.columns == ("intercept", "sex=M", "sex=unknown", "age", "dm", "band=2", "band=3")
@@ -50,7 +58,7 @@ def test_design_by_hand():
     assert spec.factors == ("sex", "age", "dm", "band")
     assert X.tolist() == [
         [1, 1, 0, 70, 1, 1, 0],
-        [1, 0, 0, 0, 0, 0, 0],   # missing age -> 0
+        [1, 0, 0, 0, 0, 0, 0],  # missing age -> 0
         [1, 0, 1, 90, 1, 0, 1],  # missing sex -> its own level
         [1, 0, 0, 60, 0, 0, 0],
     ]
@@ -83,8 +91,9 @@ def test_encode_new_rows_unseen_level_is_reference():
 def test_spark_like_columns():
     # Spark's toPandas: a nullable boolean is an object column of True/False/None (not a
     # category); a nullable int becomes float, whose 2.0 must match the level '2' of an int.
-    df = pd.DataFrame({"flag": pd.Series([True, None, False], dtype=object),
-                       "grp": [1.0, 2.0, np.nan]})
+    df = pd.DataFrame(
+        {"flag": pd.Series([True, None, False], dtype=object), "grp": [1.0, 2.0, np.nan]}
+    )
     X, spec = design(df, ["flag", "grp"], categorical=["grp"])
     assert spec.columns == ("intercept", "flag", "grp=2", "grp=unknown")
     assert X.tolist() == [[1, 1, 0, 0], [1, 0, 1, 0], [1, 0, 0, 1]]
@@ -149,11 +158,13 @@ def test_intercept_only_gives_overall_proportion():
 
 def test_each_level_gets_its_observed_proportion():
     # Several patterns per level: the fitted probability of a level is Σy/Σn over its rows.
-    df = pd.DataFrame({
-        "g": ["x", "y", "z", "x", "y", "z", "x"],
-        "n": [10, 40, 5, 30, 60, 15, 60],
-        "y": [1, 10, 4, 5, 20, 8, 6],
-    })
+    df = pd.DataFrame(
+        {
+            "g": ["x", "y", "z", "x", "y", "z", "x"],
+            "n": [10, 40, 5, 30, 60, 15, 60],
+            "y": [1, 10, 4, 5, 20, 8, 6],
+        }
+    )
     # x: 12/100 = 0.12, y: 30/100 = 0.30, z: 12/20 = 0.60
     m = fit_logistic(df, ["g"], [])
     p = m.predict(pd.DataFrame({"g": ["x", "y", "z"]}))
@@ -194,8 +205,13 @@ def test_matches_a_generic_optimiser():
     def grad(b):
         return (X / scale).T @ (n * special.expit((X / scale) @ b) - y)
 
-    res = optimize.minimize(nll, np.zeros(X.shape[1]), jac=grad, method="BFGS",
-                            options={"gtol": 1e-10, "maxiter": 10_000})
+    res = optimize.minimize(
+        nll,
+        np.zeros(X.shape[1]),
+        jac=grad,
+        method="BFGS",
+        options={"gtol": 1e-10, "maxiter": 10_000},
+    )
     assert m.coef == pytest.approx(res.x / scale, abs=1e-5)
     # and the true model is recovered roughly (age 0.02 per year, frail 0.7)
     assert m.coef[m.spec.columns.index("age")] == pytest.approx(0.02, abs=0.01)
@@ -253,14 +269,16 @@ def test_separation_single_factor_others_keep_their_proportion():
 
 
 def test_absent_level_and_collinear_columns_are_dropped():
-    df = pd.DataFrame({
-        "g": ["a", "b", "a", "b", "gone"],
-        "x": [1.0, 2.0, 3.0, 4.0, 5.0],
-        "x2": [2.0, 4.0, 6.0, 8.0, 10.0],  # 2x: collinear with x
-        "k": [7.0, 7.0, 7.0, 7.0, 7.0],    # constant: collinear with the intercept
-        "n": [20, 20, 20, 20, 0],          # 'gone' only has a pattern without trials
-        "y": [3, 8, 5, 12, 0],
-    })
+    df = pd.DataFrame(
+        {
+            "g": ["a", "b", "a", "b", "gone"],
+            "x": [1.0, 2.0, 3.0, 4.0, 5.0],
+            "x2": [2.0, 4.0, 6.0, 8.0, 10.0],  # 2x: collinear with x
+            "k": [7.0, 7.0, 7.0, 7.0, 7.0],  # constant: collinear with the intercept
+            "n": [20, 20, 20, 20, 0],  # 'gone' only has a pattern without trials
+            "y": [3, 8, 5, 12, 0],
+        }
+    )
     m = fit_logistic(df, ["g", "x", "x2", "k"], [])
     assert m.converged
     assert m.spec.columns == ("intercept", "g=b", "g=gone", "x", "x2", "k")

@@ -16,12 +16,25 @@ def test_doctests():
     assert doctest.testmod(rounding).failed == 0
 
 
-@pytest.mark.parametrize(("x", "d", "expected"), [
-    (2.5, 0, 3.0), (-2.5, 0, -3.0), (0.5, 0, 1.0), (1.5, 0, 2.0), (3.5, 0, 4.0),
-    (0.125, 2, 0.13), (-0.125, 2, -0.13), (0.375, 2, 0.38),  # exact binary halves
-    (41.25, 1, 41.3), (41.35, 1, 41.4), (2.4999, 0, 2.0), (0.0, 3, 0.0),
-    (1234.5, -1, 1230.0), (1235.0, -1, 1240.0),
-])
+@pytest.mark.parametrize(
+    ("x", "d", "expected"),
+    [
+        (2.5, 0, 3.0),
+        (-2.5, 0, -3.0),
+        (0.5, 0, 1.0),
+        (1.5, 0, 2.0),
+        (3.5, 0, 4.0),
+        (0.125, 2, 0.13),
+        (-0.125, 2, -0.13),
+        (0.375, 2, 0.38),  # exact binary halves
+        (41.25, 1, 41.3),
+        (41.35, 1, 41.4),
+        (2.4999, 0, 2.0),
+        (0.0, 3, 0.0),
+        (1234.5, -1, 1230.0),
+        (1235.0, -1, 1240.0),
+    ],
+)
 def test_half_away_from_zero(x, d, expected):
     assert round_half_away(x, d) == expected
     # numpy rounds these halves to even: the rules differ exactly where they should

@@ -89,8 +89,9 @@ def test_belgium_2020_weights():
 
 def test_belgium_years_outside_the_data_use_the_nearest():
     # Statbel tables cover 2019-2021: 2024 falls back to 2021.
-    pd.testing.assert_frame_equal(reference_weights("belgium_2024"),
-                                  reference_weights("belgium_2021"))
+    pd.testing.assert_frame_equal(
+        reference_weights("belgium_2024"), reference_weights("belgium_2021")
+    )
 
 
 @pytest.mark.parametrize("name", ["esp2011", "ESP2013", "belgium", "belgium_20", "flanders_2020"])
@@ -156,7 +157,8 @@ def test_indirect_by_hand():
     assert (r["ratio_lo"], r["ratio_hi"]) == pytest.approx((p_lo / 20, p_hi / 20), rel=1e-12)
     assert (r["ratio_lo"], r["ratio_hi"]) == pytest.approx((0.808934, 1.845247), abs=1e-6)
     assert (r["rate"], r["rate_lo"], r["rate_hi"]) == pytest.approx(
-        (0.025, 0.02 * p_lo / 20, 0.02 * p_hi / 20), rel=1e-12)
+        (0.025, 0.02 * p_lo / 20, 0.02 * p_hi / 20), rel=1e-12
+    )
 
 
 def test_indirect_empty_cell():

@@ -52,7 +52,11 @@ def test_regional_bim_gradient(figures):
 def test_people_are_consistent_across_years(spark, calibration_warehouse):
     """A diabetic stays diabetic; yearly costs correlate strongly from one year to the next."""
     ph = calibration_warehouse.read(spark, "pharmacy")
-    a10 = ph.where(F.col("atc5").startswith("A10")).groupBy("person_id").agg(F.collect_set("year").alias("y"))
+    a10 = (
+        ph.where(F.col("atc5").startswith("A10"))
+        .groupBy("person_id")
+        .agg(F.collect_set("year").alias("y"))
+    )
     # among 2022 users still insured in 2023, nearly all are users again
     pop23 = calibration_warehouse.read(spark, "population").where("year = 2023").select("person_id")
     users22 = a10.where(F.array_contains("y", 2022)).join(pop23, "person_id")
@@ -61,12 +65,28 @@ def test_people_are_consistent_across_years(spark, calibration_warehouse):
     # yearly costs (care + medicines) of the people insured in both years, aged 30-59 so that the
     # age gradient does not make the correlation: it comes from persistent propensities
     pop = calibration_warehouse.read(spark, "population")
-    both = pop.groupBy("person_id").agg(F.count("*").alias("n"), F.min("birth_year").alias("b")).where(
-        (F.col("n") == 2) & F.col("b").between(2022 - 59, 2022 - 30)).select("person_id")
-    spend = calibration_warehouse.read(spark, "health_care").select("person_id", "year", "amount_reimbursed").unionByName(
-        calibration_warehouse.read(spark, "pharmacy").select("person_id", "year", "amount_reimbursed"))
-    cost = both.join(spend, "person_id", "left").groupBy("person_id").pivot("year", [2022, 2023]).agg(
-        F.sum("amount_reimbursed").cast("double")).na.fill(0.0)
+    both = (
+        pop.groupBy("person_id")
+        .agg(F.count("*").alias("n"), F.min("birth_year").alias("b"))
+        .where((F.col("n") == 2) & F.col("b").between(2022 - 59, 2022 - 30))
+        .select("person_id")
+    )
+    spend = (
+        calibration_warehouse.read(spark, "health_care")
+        .select("person_id", "year", "amount_reimbursed")
+        .unionByName(
+            calibration_warehouse.read(spark, "pharmacy").select(
+                "person_id", "year", "amount_reimbursed"
+            )
+        )
+    )
+    cost = (
+        both.join(spend, "person_id", "left")
+        .groupBy("person_id")
+        .pivot("year", [2022, 2023])
+        .agg(F.sum("amount_reimbursed").cast("double"))
+        .na.fill(0.0)
+    )
     corr = cost.select(F.corr(F.log1p("2022"), F.log1p("2023"))).first()[0]
     assert corr > 0.3
 
@@ -74,11 +94,17 @@ def test_people_are_consistent_across_years(spark, calibration_warehouse):
 def test_readmissions_are_concentrated_among_the_old(spark, calibration_warehouse):
     stays = calibration_warehouse.read(spark, "hospital_stay").where("stay_type = 'classic'")
     pop = calibration_warehouse.read(spark, "population").select("person_id", "year", "birth_year")
-    s = stays.join(pop, ["person_id", "year"]).withColumn("old", F.col("year") - F.col("birth_year") >= 75)
+    s = stays.join(pop, ["person_id", "year"]).withColumn(
+        "old", F.col("year") - F.col("birth_year") >= 75
+    )
     a, b = s.alias("a"), stays.alias("b")
     gap = F.datediff(F.col("b.admission_date"), F.col("a.discharge_date"))
     pairs = a.join(b, (F.col("a.person_id") == F.col("b.person_id")) & gap.between(1, 30), "left")
-    per_index = pairs.groupBy("a.stay_id", "a.old").agg(F.max(F.col("b.stay_id").isNotNull().cast("int")).alias("r"))
-    rates = {r.old: r.rate for r in per_index.groupBy("old").agg(F.avg("r").alias("rate")).collect()}
+    per_index = pairs.groupBy("a.stay_id", "a.old").agg(
+        F.max(F.col("b.stay_id").isNotNull().cast("int")).alias("r")
+    )
+    rates = {
+        r.old: r.rate for r in per_index.groupBy("old").agg(F.avg("r").alias("rate")).collect()
+    }
     assert 0.05 < rates[False] < 0.2
     assert rates[True] > rates[False] * 1.2

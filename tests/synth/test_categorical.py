@@ -10,8 +10,16 @@ from phm.synth.rng import uniform
 
 
 def test_every_row_gets_exactly_one_category_with_the_right_frequency(spark):
-    weights = pd.DataFrame({"key": ["x", "x", "x", "y", "y"], "w": [1.0, 0.0, 3.0, 5.0, 5.0], "v": ["a", "never", "b", "c", "d"]})
-    table = categorical.cdf_table(spark, weights, weight="w", keys=["key"], values=["v"], prefix="", buckets=16)
+    weights = pd.DataFrame(
+        {
+            "key": ["x", "x", "x", "y", "y"],
+            "w": [1.0, 0.0, 3.0, 5.0, 5.0],
+            "v": ["a", "never", "b", "c", "d"],
+        }
+    )
+    table = categorical.cdf_table(
+        spark, weights, weight="w", keys=["key"], values=["v"], prefix="", buckets=16
+    )
     rows = spark.range(20000).withColumn("key", F.when(F.col("id") % 2 == 0, "x").otherwise("y"))
     out = categorical.sample(rows, uniform(5, "cat", "id"), table, ["key"], buckets=16)
     assert out.count() == 20000  # row conservation: nothing lost, nothing doubled

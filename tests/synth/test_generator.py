@@ -38,7 +38,13 @@ def test_same_seed_gives_identical_tables(spark, small_warehouse, tmp_path):
     """Rebuild the universe with other shuffle partitions: the loaded rows are reproduced exactly."""
     spark.conf.set("spark.sql.shuffle.partitions", "3")
     try:
-        universe = build_universe(spark, str(tmp_path / "staging"), persons=SMALL["persons"], years=SMALL["years"], seed=SMALL["seed"])
+        universe = build_universe(
+            spark,
+            str(tmp_path / "staging"),
+            persons=SMALL["persons"],
+            years=SMALL["years"],
+            seed=SMALL["seed"],
+        )
         for name, again in universe.tables().items():
             if name != "population":
                 again = again.where(F.col("accounting_month") <= F.lit(SMALL_AS_OF))
@@ -51,9 +57,17 @@ def test_same_seed_gives_identical_tables(spark, small_warehouse, tmp_path):
 
 
 def test_another_seed_gives_other_people(spark, small_warehouse, tmp_path):
-    other = build_universe(spark, str(tmp_path / "staging"), persons=SMALL["persons"], years=SMALL["years"], seed=SMALL["seed"] + 1)
+    other = build_universe(
+        spark,
+        str(tmp_path / "staging"),
+        persons=SMALL["persons"],
+        years=SMALL["years"],
+        seed=SMALL["seed"] + 1,
+    )
     ids = other.population.select("person_id")
-    assert ids.intersect(_rows(spark, small_warehouse, "population").select("person_id")).count() == 0
+    assert (
+        ids.intersect(_rows(spark, small_warehouse, "population").select("person_id")).count() == 0
+    )
 
 
 def test_nothing_booked_after_as_of_and_lags_are_realistic(spark, small_warehouse):
@@ -61,7 +75,11 @@ def test_nothing_booked_after_as_of_and_lags_are_realistic(spark, small_warehous
     assert hc.where(F.col("accounting_month") > F.lit(SMALL_AS_OF)).count() == 0
     assert hc.where(F.col("accounting_month") < F.trunc("service_date", "month")).count() == 0
     lag = F.months_between("accounting_month", F.trunc("service_date", "month"))
-    shares = hc.where(F.col("year") == 2022).agg(F.avg((lag == 0).cast("int")), F.avg((lag >= 3).cast("int")), F.max(lag)).first()
+    shares = (
+        hc.where(F.col("year") == 2022)
+        .agg(F.avg((lag == 0).cast("int")), F.avg((lag >= 3).cast("int")), F.max(lag))
+        .first()
+    )
     assert 0.25 < shares[0] < 0.45  # about a third booked in the service month
     assert 0.05 < shares[1] < 0.25  # a tail arrives months later
     assert shares[2] > 6

@@ -40,16 +40,24 @@ def _affected(universe: Universe, table: str):
     """The table's rows with `resident`: the person's population row of the service year lies in
     a pilot municipality, and `affected`: resident in the effect's year or later."""
     pop = universe.population.select(
-        "person_id", "year", F.col("nis_municipality").isin(*EFFECT.municipalities).alias("resident")
+        "person_id",
+        "year",
+        F.col("nis_municipality").isin(*EFFECT.municipalities).alias("resident"),
     )
     rows = universe.tables()[table].join(pop, ["person_id", "year"], "left")  # year = service year
     resident = F.coalesce(F.col("resident"), F.lit(False))
     # cached: the claims are derived lazily and each check below would derive them again
-    return rows.withColumn("resident", resident).withColumn("affected", resident & (F.col("year") >= EFFECT.from_year)).cache()
+    return (
+        rows.withColumn("resident", resident)
+        .withColumn("affected", resident & (F.col("year") >= EFFECT.from_year))
+        .cache()
+    )
 
 
 def test_the_option_is_parsed_into_the_area_sets_municipalities():
-    expected = sorted({n for area in AREAS["pilot_regions"].areas.values() for n in area.municipalities})
+    expected = sorted(
+        {n for area in AREAS["pilot_regions"].areas.values() for n in area.municipalities}
+    )
     assert EFFECT == PilotEffect("pilot_regions", tuple(expected), 2023, -4.0)
     assert EFFECT.factor == pytest.approx(0.96)
     assert PilotEffect.from_state(EFFECT.to_state()) == EFFECT
@@ -103,14 +111,29 @@ def test_amounts_of_pilot_residents_are_scaled_from_the_year_on(universes):
         assert base.where(F.col("resident") & ~F.col("affected")).count() > 0, table
         # affected rows: the no-effect amount times the factor, to the cent
         pairs = base.where("affected").alias("b").join(planted.alias("e"), key)
-        worst = [F.max(F.abs(F.col(f"e.{m}").cast("double") - F.round(F.col(f"b.{m}").cast("double") * EFFECT.factor, 2))).alias(m) for m in MONEY]
-        sums = [F.sum(F.col(f"{side}.{m}").cast("double")).alias(f"{side}_{m}") for side in ("b", "e") for m in MONEY]
+        worst = [
+            F.max(
+                F.abs(
+                    F.col(f"e.{m}").cast("double")
+                    - F.round(F.col(f"b.{m}").cast("double") * EFFECT.factor, 2)
+                )
+            ).alias(m)
+            for m in MONEY
+        ]
+        sums = [
+            F.sum(F.col(f"{side}.{m}").cast("double")).alias(f"{side}_{m}")
+            for side in ("b", "e")
+            for m in MONEY
+        ]
         stats = pairs.agg(F.count("*").alias("n"), *worst, *sums).first()
         assert stats.n > 50, (table, stats.n)  # enough pilot residents to test anything
         for m in MONEY:
             assert stats[m] <= 0.01 + 1e-9, (table, m, stats[m])
             # a row is within a cent of the exact product, so the sums agree to n cents
-            assert abs(stats[f"e_{m}"] - EFFECT.factor * stats[f"b_{m}"]) <= 0.01 * stats.n, (table, m)
+            assert abs(stats[f"e_{m}"] - EFFECT.factor * stats[f"b_{m}"]) <= 0.01 * stats.n, (
+                table,
+                m,
+            )
         assert stats.e_amount_reimbursed < stats.b_amount_reimbursed, table  # the cost did fall
         base.unpersist()
         planted.unpersist()
@@ -122,7 +145,9 @@ def test_stays_and_population_carry_no_amounts_and_are_unchanged(universes):
         assert_df_equality(base.tables()[table], planted.tables()[table], ignore_row_order=True)
 
 
-def test_the_state_records_the_effect_and_next_month_reapplies_it(spark, small_warehouse, universes, tmp_path):
+def test_the_state_records_the_effect_and_next_month_reapplies_it(
+    spark, small_warehouse, universes, tmp_path
+):
     """A planted warehouse grown by one month holds the planted history booked up to then."""
     assert small_warehouse.read_state()["pilot_effect"] is None
     wh = Warehouse.at(tmp_path / "grown")
@@ -144,12 +169,27 @@ def test_the_state_records_the_effect_and_next_month_reapplies_it(spark, small_w
     planted = universes[1].tables()
     for table in ("hospital_stay", *CLAIMS):
         grown = wh.read(spark, table).drop("load_id")
-        direct = planted[table].where(F.col("accounting_month") <= F.lit(SMALL_AS_OF)).select(*grown.columns)
+        direct = (
+            planted[table]
+            .where(F.col("accounting_month") <= F.lit(SMALL_AS_OF))
+            .select(*grown.columns)
+        )
         # the Delta table and the universe's frame may differ in nullability only
         assert_df_equality(grown, direct, ignore_row_order=True, ignore_nullable=True)
     # the increment carries late claims for earlier months
-    assert wh.read(spark, "health_care").where(
-        (F.col("load_id") == "health_care-202304")
-        & (F.col("service_date") < F.lit(dt.date(2023, 3, 1)))).count() > 0
+    assert (
+        wh.read(spark, "health_care")
+        .where(
+            (F.col("load_id") == "health_care-202304")
+            & (F.col("service_date") < F.lit(dt.date(2023, 3, 1)))
+        )
+        .count()
+        > 0
+    )
     # the increment carries amounts of the effect's year
-    assert wh.read(spark, "health_care").where((F.col("load_id") == "health_care-202304") & (F.col("year") == 2023)).count() > 0
+    assert (
+        wh.read(spark, "health_care")
+        .where((F.col("load_id") == "health_care-202304") & (F.col("year") == 2023))
+        .count()
+        > 0
+    )

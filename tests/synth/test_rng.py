@@ -19,16 +19,24 @@ def test_uniform_is_deterministic_and_independent_of_partitioning(spark):
 
 
 def test_uniform_range_and_moments(spark):
-    row = spark.range(20000).select(uniform(1, "m", "id").alias("u")).agg(
-        F.min("u"), F.max("u"), F.avg("u"), F.variance("u")
-    ).first()
+    row = (
+        spark.range(20000)
+        .select(uniform(1, "m", "id").alias("u"))
+        .agg(F.min("u"), F.max("u"), F.avg("u"), F.variance("u"))
+        .first()
+    )
     assert 0.0 <= row[0] and row[1] < 1.0
     assert abs(row[2] - 0.5) < 0.01
     assert abs(row[3] - 1 / 12) < 0.003
 
 
 def test_normal_moments(spark):
-    row = spark.range(20000).select(normal(1, "z", "id").alias("z")).agg(F.avg("z"), F.stddev("z")).first()
+    row = (
+        spark.range(20000)
+        .select(normal(1, "z", "id").alias("z"))
+        .agg(F.avg("z"), F.stddev("z"))
+        .first()
+    )
     assert abs(row[0]) < 0.03 and abs(row[1] - 1.0) < 0.03
 
 
@@ -42,7 +50,9 @@ def test_geometric_mean(spark):
 
 
 def test_choice_shares(spark):
-    df = spark.range(30000).select(choice(uniform(2, "c", "id"), [("a", 0.2), ("b", 0.5), ("c", 0.3)]).alias("x"))
+    df = spark.range(30000).select(
+        choice(uniform(2, "c", "id"), [("a", 0.2), ("b", 0.5), ("c", 0.3)]).alias("x")
+    )
     shares = {r.x: r["count"] / 30000 for r in df.groupBy("x").count().collect()}
     assert set(shares) == {"a", "b", "c"}
     assert abs(shares["a"] - 0.2) < 0.01 and abs(shares["b"] - 0.5) < 0.012

@@ -83,8 +83,9 @@ def parse_date(text: str, option: str = "--data-end") -> dt.date:
     try:
         return dt.date.fromisoformat(text.strip())
     except ValueError:
-        raise InputError(f"{option}: expected a date as YYYY-MM-DD (e.g. 2024-03-31), "
-                         f"got {text!r}") from None
+        raise InputError(
+            f"{option}: expected a date as YYYY-MM-DD (e.g. 2024-03-31), got {text!r}"
+        ) from None
 
 
 def check_persons(persons: int) -> int:

@@ -444,13 +444,17 @@ def _ids(*given: list[str] | None) -> list[str]:
 
 IdsArgument = Annotated[
     list[str] | None,
-    typer.Argument(help="Indicator ids, e.g. a b or a,b (the same as --specs a b).",
-                   metavar="ID", show_default=False),
+    typer.Argument(
+        help="Indicator ids, e.g. a b or a,b (the same as --specs a b).",
+        metavar="ID",
+        show_default=False,
+    ),
 ]
 CollectionOption = Annotated[
     list[str] | None,
-    typer.Option("--collection", help="Collections to include, e.g. quality (repeat, or a "
-                 "list a,b)."),
+    typer.Option(
+        "--collection", help="Collections to include, e.g. quality (repeat, or a list a,b)."
+    ),
 ]
 
 
@@ -483,8 +487,11 @@ def check(specs_dir: SpecsDirOption = "indicator_specs") -> None:
 def explain(
     ids: Annotated[
         list[str] | None,
-        typer.Argument(help="Indicator or scenario ids, e.g. a b or a,b (default: all "
-                       "indicators).", metavar="ID", show_default=False),
+        typer.Argument(
+            help="Indicator or scenario ids, e.g. a b or a,b (default: all indicators).",
+            metavar="ID",
+            show_default=False,
+        ),
     ] = None,
     more: Annotated[
         list[str] | None,
@@ -494,8 +501,11 @@ def explain(
     specs_dir: SpecsDirOption = "indicator_specs",
     as_json: Annotated[
         bool,
-        typer.Option("--json", help="Print the resolved plan of the indicators as JSON (every "
-                     "code list, scheme, area and column the passes use) instead of words."),
+        typer.Option(
+            "--json",
+            help="Print the resolved plan of the indicators as JSON (every "
+            "code list, scheme, area and column the passes use) instead of words.",
+        ),
     ] = False,
 ) -> None:
     """Print, in words, the plan a run of these indicators (or scenarios) would execute."""
@@ -509,16 +519,15 @@ def explain(
     indicators = [s for s in specs or [] if s not in catalogue.simulations]
     if as_json:
         if scenarios:
-            raise typer.BadParameter("--json prints indicator plans; leave out the scenarios "
-                                     f"{', '.join(scenarios)}")
-        plan = build_plan(catalogue, catalogue.select(indicators or None,
-                                                      collections=collection))
+            raise typer.BadParameter(
+                f"--json prints indicator plans; leave out the scenarios {', '.join(scenarios)}"
+            )
+        plan = build_plan(catalogue, catalogue.select(indicators or None, collections=collection))
         print(plan_to_json(plan))
         return
     texts = [explain_scenario(catalogue.simulations[s], catalogue) for s in scenarios]
     if indicators or not scenarios:
-        plan = build_plan(catalogue, catalogue.select(indicators or None,
-                                                      collections=collection))
+        plan = build_plan(catalogue, catalogue.select(indicators or None, collections=collection))
         texts.insert(0, explain_plan(plan))
     console.print("\n\n".join(texts), highlight=False, markup=False, soft_wrap=True)
 
@@ -530,8 +539,10 @@ def run(
     warehouse: WarehouseOption = "warehouse",
     specs: Annotated[
         list[str] | None,
-        typer.Option("--specs", help="Indicator ids to run: --specs a b, --specs a,b or "
-                     "repeated (default: all)."),
+        typer.Option(
+            "--specs",
+            help="Indicator ids to run: --specs a b, --specs a,b or repeated (default: all).",
+        ),
     ] = None,
     collection: CollectionOption = None,
     years: Annotated[
@@ -539,8 +550,10 @@ def run(
     ] = None,
     data_end: Annotated[
         str | None,
-        typer.Option(help="Last day of complete data, YYYY-MM-DD, for follow-up windows "
-                          "(default: 31 December of the last year present)."),
+        typer.Option(
+            help="Last day of complete data, YYYY-MM-DD, for follow-up windows "
+            "(default: 31 December of the last year present)."
+        ),
     ] = None,
     specs_dir: SpecsDirOption = "indicator_specs",
 ) -> None:
@@ -556,8 +569,15 @@ def run(
     spark = _start_spark("phm-run")
     try:
         with render.progress_status(console, f"Computing {len(chosen)} indicator(s)") as progress:
-            report = run_indicators(spark, wh, catalogue, [i.id for i in chosen], year_list,
-                                    data_end=end, progress=progress)
+            report = run_indicators(
+                spark,
+                wh,
+                catalogue,
+                [i.id for i in chosen],
+                year_list,
+                data_end=end,
+                progress=progress,
+            )
     finally:
         _stop_spark()
     render.render_run(console, report, wh.path("results"))
@@ -574,21 +594,31 @@ def simulate(
     specs_dir: SpecsDirOption = "indicator_specs",
     settings: Annotated[
         list[str] | None,
-        typer.Option("--set", help="A quick what-if: path=value overriding a scenario field "
-                     "(repeatable), e.g. --set sharing.share=0.8; published under the id "
-                     "scenario[path=value]."),
+        typer.Option(
+            "--set",
+            help="A quick what-if: path=value overriding a scenario field "
+            "(repeatable), e.g. --set sharing.share=0.8; published under the id "
+            "scenario[path=value].",
+        ),
     ] = None,
     compare: Annotated[
         tuple[str, str] | None,
-        typer.Option("--compare", help="Print two published variants side by side instead of "
-                     "running: A B, each scenario or scenario@variant (a unique part of the "
-                     "variant name is enough)."),
+        typer.Option(
+            "--compare",
+            help="Print two published variants side by side instead of "
+            "running: A B, each scenario or scenario@variant (a unique part of the "
+            "variant name is enough).",
+        ),
     ] = None,
 ) -> None:
     """Run financing scenarios and publish simulation_results, _models and _diagnostics."""
     wh = _warehouse(warehouse, must_exist=True)
-    from phm.runs.simulations import (apply_overrides, check_scenarios, default_scenarios,
-                                      run_simulations)
+    from phm.runs.simulations import (
+        apply_overrides,
+        check_scenarios,
+        default_scenarios,
+        run_simulations,
+    )
 
     if compare:
         from phm.runs.simulations import compare as compare_variants
@@ -613,8 +643,10 @@ def simulate(
     finally:
         _stop_spark()
     console.print(render.simulation_table(report.results))
-    console.print(f"[green]✓[/] run {report.run_id}: {len(chosen)} scenario(s), "
-                  f"{report.results.variant.nunique()} variant(s), {len(report.results)} rows")
+    console.print(
+        f"[green]✓[/] run {report.run_id}: {len(chosen)} scenario(s), "
+        f"{report.results.variant.nunique()} variant(s), {len(report.results)} rows"
+    )
     console.print(f"Results: [bold]{wh.path('simulation_results')}[/]")
 
 
@@ -626,8 +658,10 @@ def export(
     out: Annotated[str, typer.Option(help="Output folder.")] = "export",
     specs: Annotated[
         list[str] | None,
-        typer.Option("--specs", help="Indicator ids: --specs a b, --specs a,b or repeated "
-                     "(default: all in results)."),
+        typer.Option(
+            "--specs",
+            help="Indicator ids: --specs a b, --specs a,b or repeated (default: all in results).",
+        ),
     ] = None,
 ) -> None:
     """Write published values (suppressed cells blank) as CSV and JSON, one file per indicator."""
@@ -650,8 +684,10 @@ def report(
     out: Annotated[str, typer.Option(help="Output folder of the HTML Atlas.")] = "report",
     drafts: Annotated[
         bool,
-        typer.Option("--drafts/--no-drafts",
-                     help="Include draft indicators (computed for review; marked 'draft')."),
+        typer.Option(
+            "--drafts/--no-drafts",
+            help="Include draft indicators (computed for review; marked 'draft').",
+        ),
     ] = False,
 ) -> None:
     """Write a static, self-contained HTML Atlas (maps, trends, funnels) of the published tables."""
@@ -660,8 +696,13 @@ def report(
 
     spark = _start_spark("phm-report")
     try:
-        index = build_from_warehouse(spark, wh, Path(out), include_drafts=drafts,
-                                     progress=lambda line: console.print(f"  [green]✓[/] {line}"))
+        index = build_from_warehouse(
+            spark,
+            wh,
+            Path(out),
+            include_drafts=drafts,
+            progress=lambda line: console.print(f"  [green]✓[/] {line}"),
+        )
     finally:
         _stop_spark()
     console.print(str(index.resolve()), soft_wrap=True, highlight=False)

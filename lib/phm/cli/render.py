@@ -212,14 +212,16 @@ def render_run(console: Console, report: Any, results_path: str) -> None:
     console.print(
         f"[green]✓[/] run {escape(report.run_id)}: {len(report.indicators)} indicator(s), years "
         f"{periods}: {report.result_rows:,} cells ({report.suppressed_rows:,} suppressed) in "
-        f"{report.timings.get('total', 0):.1f} s")
+        f"{report.timings.get('total', 0):.1f} s"
+    )
     for ind, years in report.computed.items():
         if list(years) != list(report.periods):
             console.print(f"  {escape(ind)}: {', '.join(map(str, years))} only")
     if report.warnings:
         n = len(report.warnings)
-        console.print(f"[bold yellow]⚠ {n} warning{'s' if n > 1 else ''}[/] (also in the "
-                      "run_ledger):")
+        console.print(
+            f"[bold yellow]⚠ {n} warning{'s' if n > 1 else ''}[/] (also in the run_ledger):"
+        )
         for warning in report.warnings:
             console.print(f"  [yellow]- {escape(warning)}[/]", soft_wrap=True)
     console.print(f"Results: [bold]{escape(results_path)}[/]")
@@ -295,8 +297,17 @@ def simulation_table(results: Any) -> Group:
         capitation = rows.difference.notna().any()
         last = "allocated − actual" if capitation else "payout"
         table = Table(title=f"{scenario} (published figures, EUR)", title_justify="left")
-        for name in ("variant", "area", "year", "persons", "expected", "actual",
-                     "gain [95% interval]", "O/E", last):
+        for name in (
+            "variant",
+            "area",
+            "year",
+            "persons",
+            "expected",
+            "actual",
+            "gain [95% interval]",
+            "O/E",
+            last,
+        ):
             table.add_column(name, justify="left" if name in ("variant", "area") else "right")
         for r in rows.sort_values(["variant", "area", "year"]).itertuples():
             if r.suppressed:
@@ -305,9 +316,14 @@ def simulation_table(results: Any) -> Group:
                 gain = _eur(r.gain)
                 if _known(r.gain_low):
                     gain += f" [{_eur(r.gain_low)}; {_eur(r.gain_high)}]"
-                numbers = [f"{int(r.persons):,}", _eur(r.expected), _eur(r.actual), gain,
-                           f"{float(r.oe_ratio):.3f}",
-                           _eur(r.difference if capitation else r.payout)]
+                numbers = [
+                    f"{int(r.persons):,}",
+                    _eur(r.expected),
+                    _eur(r.actual),
+                    gain,
+                    f"{float(r.oe_ratio):.3f}",
+                    _eur(r.difference if capitation else r.payout),
+                ]
             table.add_row(r.variant, r.area, str(r.year), *numbers)
         tables.append(table)
     return Group(*tables)
@@ -315,11 +331,15 @@ def simulation_table(results: Any) -> Group:
 
 def comparison_table(rows: Any, first: str, second: str) -> Table:
     """Two variants side by side per pilot and year, and B − A."""
-    table = Table(title=f"A = {first}\nB = {second}   (EUR, published figures)",
-                  title_justify="left")
+    table = Table(
+        title=f"A = {first}\nB = {second}   (EUR, published figures)", title_justify="left"
+    )
     capitation = rows.difference_a.notna().any() or rows.difference_b.notna().any()
-    figures = (["expected", "actual", "difference"] if capitation
-               else ["expected", "actual", "gain", "payout"])
+    figures = (
+        ["expected", "actual", "difference"]
+        if capitation
+        else ["expected", "actual", "gain", "payout"]
+    )
     table.add_column("area")
     table.add_column("year", justify="right")
     for f in figures:
@@ -328,7 +348,10 @@ def comparison_table(rows: Any, first: str, second: str) -> Table:
     for r in rows.itertuples():
         cells = []
         for f in figures:
-            cells += [_eur(getattr(r, f"{f}_a")), _eur(getattr(r, f"{f}_b")),
-                      _eur(getattr(r, f"{f}_diff"))]
+            cells += [
+                _eur(getattr(r, f"{f}_a")),
+                _eur(getattr(r, f"{f}_b")),
+                _eur(getattr(r, f"{f}_diff")),
+            ]
         table.add_row(str(r.area), str(r.year), *cells)
     return table

@@ -13,43 +13,64 @@ from phm.spec.models import Condition, Event, Feature, Indicator, Selection
 
 def explain(plan: Plan) -> str:
     """The plan in words, for ``phm explain``."""
-    lines = [f"{len(plan.indicators)} indicator(s): "
-             + ", ".join(f"{i.id} v{i.version}" for i in plan.indicators), ""]
+    lines = [
+        f"{len(plan.indicators)} indicator(s): "
+        + ", ".join(f"{i.id} v{i.version}" for i in plan.indicators),
+        "",
+    ]
     if plan.events:
         follow = sorted({e.follow_up.source for e in plan.events})
-        lines.append("0. Index events (materialised once, one row per index episode): "
-                     "hospital_stay read ONCE, classic stays chained into episodes "
-                     "(transfers the same or next day elsewhere, overlapping stays), each "
-                     "event's index a flag on the same rows; follow-ups from "
-                     f"{' and '.join(follow)} (read ONCE) found by one window per person, a "
-                     "range frame per event, no join:")
+        lines.append(
+            "0. Index events (materialised once, one row per index episode): "
+            "hospital_stay read ONCE, classic stays chained into episodes "
+            "(transfers the same or next day elsewhere, overlapping stays), each "
+            "event's index a flag on the same rows; follow-ups from "
+            f"{' and '.join(follow)} (read ONCE) found by one window per person, a "
+            "range frame per event, no join:"
+        )
         for e in plan.events:
             lines.append(f"   - {e.id}: {_describe_event(e)}")
         lines.append("")
     lines.append("1. Person-year table (materialised once, one row per person and year):")
-    lines.append("   - population: the period years and the year before "
-                 "(age, sex, BIM, residence, flags, insured the previous year)")
+    lines.append(
+        "   - population: the period years and the year before "
+        "(age, sex, BIM, residence, flags, insured the previous year)"
+    )
     for p in plan.passes:
-        how = (f"summed per person, year and {p.per_code}, then per person and year" if p.per_code
-               else "one group-by per person and year")
-        window = (f"; reads {p.max_window - 1} extra year(s) for windows (a period whose "
-                  "window starts before the data is not computed)" if p.max_window > 1 else "")
-        lines.append(f"   - {p.table}: ONE pass, {len(p.features)} feature(s) as conditional "
-                     f"aggregates, {how}{window}:")
+        how = (
+            f"summed per person, year and {p.per_code}, then per person and year"
+            if p.per_code
+            else "one group-by per person and year"
+        )
+        window = (
+            f"; reads {p.max_window - 1} extra year(s) for windows (a period whose "
+            "window starts before the data is not computed)"
+            if p.max_window > 1
+            else ""
+        )
+        lines.append(
+            f"   - {p.table}: ONE pass, {len(p.features)} feature(s) as conditional "
+            f"aggregates, {how}{window}:"
+        )
         for f in p.features:
             lines.append(f"       {f.id}: {_describe_feature(f, plan)}")
     if plan.derived:
-        lines.append("   - derived from the above, no extra pass: "
-                     + ", ".join(f.id for f in plan.derived))
+        lines.append(
+            "   - derived from the above, no extra pass: " + ", ".join(f.id for f in plan.derived)
+        )
     if plan.events:
-        lines.append(f"   - event counts (index stays, followed stays) of {len(plan.events)} "
-                     "event(s), from the index-event table above")
+        lines.append(
+            f"   - event counts (index stays, followed stays) of {len(plan.events)} "
+            "event(s), from the index-event table above"
+        )
     lines.append("")
     n_sets = len(plan.grouping_sets)
-    lines.append(f"2. Aggregation: the person-year table summed once into a cube (municipality x "
-                 f"{', '.join(plan.dims) or 'no breakdown'} x age band x sex), then ONE "
-                 f"grouping-sets pass over it ({n_sets} set(s); each indicator's rows go to "
-                 "its own sets only), strata added up per cell:")
+    lines.append(
+        f"2. Aggregation: the person-year table summed once into a cube (municipality x "
+        f"{', '.join(plan.dims) or 'no breakdown'} x age band x sex), then ONE "
+        f"grouping-sets pass over it ({n_sets} set(s); each indicator's rows go to "
+        "its own sets only), strata added up per cell:"
+    )
     for level, combo in plan.grouping_sets:
         lines.append(f"   - {level}" + (f" x {' x '.join(combo)}" if combo else ""))
     for area, combos in plan.area_sets:
@@ -57,29 +78,42 @@ def explain(plan: Plan) -> str:
     lines.append("")
     compared = [i for i in plan.indicators if i.hospital_comparison]
     if compared:
-        lines.append("2b. Hospital comparison (index stays per discharging hospital; a logistic "
-                     "risk model per indicator and year, fitted on covariate patterns):")
+        lines.append(
+            "2b. Hospital comparison (index stays per discharging hospital; a logistic "
+            "risk model per indicator and year, fitted on covariate patterns):"
+        )
         for ind in compared:
             hc = ind.hospital_comparison
             assert hc is not None  # in compared
-            lines.append(f"   - {ind.id}: risk factors {', '.join(hc.risk_factors)}; funnel "
-                         f"limits {', '.join(f'{x:.1%}' for x in hc.funnel)}")
+            lines.append(
+                f"   - {ind.id}: risk factors {', '.join(hc.risk_factors)}; funnel "
+                f"limits {', '.join(f'{x:.1%}' for x in hc.funnel)}"
+            )
         lines.append("")
     lines.append("3. Per indicator (statistics, then disclosure control):")
     for ind in plan.indicators:
         std = ind.standardisation
-        std_text = {"none": "crude only", "direct": f"direct age-sex standardisation on "
-                    f"{std.reference}", "indirect": "indirect standardisation (O/E against "
-                    "Belgium's age-sex rates)"}[std.method]
-        grain = {"person_year": "", "stay": f" of index stays of {ind.events}",
-                 "person": f" of persons with an index stay of {ind.events}"}[ind.grain]
-        lines.append(f"   - {ind.id} [{plan.hashes[ind.id]}]: {ind.measure.kind}{grain} "
-                     f"x{ind.measure.per:g}"
-                     f" ({ind.measure.unit}), CI {ind.measure.interval}, {std_text}; person "
-                     f"counts perturbed (cell key), cells under {ind.disclosure.min_count} "
-                     "persons hidden")
-    lines += ["", "Indicators, as compiled from their specs (who is counted, what, how it is "
-              "expressed):"]
+        std_text = {
+            "none": "crude only",
+            "direct": f"direct age-sex standardisation on {std.reference}",
+            "indirect": "indirect standardisation (O/E against Belgium's age-sex rates)",
+        }[std.method]
+        grain = {
+            "person_year": "",
+            "stay": f" of index stays of {ind.events}",
+            "person": f" of persons with an index stay of {ind.events}",
+        }[ind.grain]
+        lines.append(
+            f"   - {ind.id} [{plan.hashes[ind.id]}]: {ind.measure.kind}{grain} "
+            f"x{ind.measure.per:g}"
+            f" ({ind.measure.unit}), CI {ind.measure.interval}, {std_text}; person "
+            f"counts perturbed (cell key), cells under {ind.disclosure.min_count} "
+            "persons hidden"
+        )
+    lines += [
+        "",
+        "Indicators, as compiled from their specs (who is counted, what, how it is expressed):",
+    ]
     for ind in plan.indicators:
         lines += describe_indicator(ind, plan)
     return "\n".join(lines)
@@ -89,26 +123,39 @@ def describe_indicator(ind: Indicator, plan: Plan) -> list[str]:
     """An indicator in words: population, numerator, measure and the spec's definition, so an
     analyst can check that the spec says what was meant."""
     m = ind.measure
-    lines = [f"   - {ind.id} v{ind.version} ({ind.status}): {ind.label.en}",
-             f"       population: {_describe_population(ind)}",
-             f"       numerator: {_describe_numerator(ind, plan)}"]
+    lines = [
+        f"   - {ind.id} v{ind.version} ({ind.status}): {ind.label.en}",
+        f"       population: {_describe_population(ind)}",
+        f"       numerator: {_describe_numerator(ind, plan)}",
+    ]
     per = "" if m.per == 1 else f" x {m.per:g}"
     value = MEASURES[m.kind].value_text(m.denominator, m.denominator_sum, per)
     if ind.grain != "person_year":
-        value = "numerator / " + {"stay": "index stays", "person": "persons with an index "
-                                  "stay"}[ind.grain] + f" of {ind.events}{per}"
+        value = (
+            "numerator / "
+            + {"stay": "index stays", "person": "persons with an index stay"}[ind.grain]
+            + f" of {ind.events}{per}"
+        )
     std = ind.standardisation
-    std_text = {"none": "crude", "direct": f"direct age-sex standardisation on {std.reference}",
-                "indirect": "indirect age-sex standardisation (O/E against Belgium)"}[std.method]
+    std_text = {
+        "none": "crude",
+        "direct": f"direct age-sex standardisation on {std.reference}",
+        "indirect": "indirect age-sex standardisation (O/E against Belgium)",
+    }[std.method]
     ci = "no interval" if m.interval == "none" else f"{m.interval} {m.ci_level:.0%} interval"
-    lines.append(f"       measure: {m.kind} = {value}, in {m.unit}, {m.decimals} decimal(s); "
-                 f"{ci}; {std_text}")
+    lines.append(
+        f"       measure: {m.kind} = {value}, in {m.unit}, {m.decimals} decimal(s); "
+        f"{ci}; {std_text}"
+    )
     if ind.pooled_years > 1:
-        lines.append(f"       period: {ind.pooled_years} years pooled (period Y adds up the "
-                     f"numerators and denominators of Y-{ind.pooled_years - 1} to Y)")
+        lines.append(
+            f"       period: {ind.pooled_years} years pooled (period Y adds up the "
+            f"numerators and denominators of Y-{ind.pooled_years - 1} to Y)"
+        )
     if ind.change:
-        lines.append("       change: the value minus that of the previous period, with its "
-                     "interval")
+        lines.append(
+            "       change: the value minus that of the previous period, with its interval"
+        )
     lines.append(f"       definition: {' '.join(ind.definition.en.split())}")
     return lines
 
@@ -133,8 +180,9 @@ def _describe_population(ind: Indicator) -> str:
     if pop.insured_previous_year:
         parts.append("also insured the year before")
     if pop.insured_years > 1:
-        parts.append(f"in the population in each of the {pop.insured_years} years up to the "
-                     "period year")
+        parts.append(
+            f"in the population in each of the {pop.insured_years} years up to the period year"
+        )
     if pop.where:
         parts.append("with " + " and ".join(describe_condition(c) for c in pop.where))
     if pop.exclude:
@@ -154,9 +202,14 @@ def _describe_numerator(ind: Indicator, plan: Plan) -> str:
         return "persons with " + " and ".join(describe_condition(c) for c in num.where)
     feature = plan.feature(num.sum)
     unit = f" ({feature.unit})" if feature is not None and feature.unit else ""
-    who = ("the persons of the population with "
-           + " and ".join(describe_condition(c) for c in num.where)) if num.where \
+    who = (
+        (
+            "the persons of the population with "
+            + " and ".join(describe_condition(c) for c in num.where)
+        )
+        if num.where
         else "the persons of the population"
+    )
     return f"sum of {num.sum}{unit} over {who}"
 
 
@@ -168,8 +221,10 @@ def describe_condition(c: Condition) -> str:
     if c.in_ is not None:
         return f"{c.feature} in {', '.join(map(str, c.in_))}"
     if c.top is not None:
-        return (f"{c.feature} in the top {c.top * 100:g}% of the population of the year "
-                "(ties at the cut included)")
+        return (
+            f"{c.feature} in the top {c.top * 100:g}% of the population of the year "
+            "(ties at the cut included)"
+        )
     if c.at_least is not None and c.at_most is not None:
         return f"{c.feature} {c.at_least:g}-{c.at_most:g}"
     if c.at_least is not None:
@@ -191,9 +246,11 @@ def _describe_selection(sel: Selection) -> str:
 def _describe_event(e: Event) -> str:
     w = e.follow_up.window
     what = SOURCES[e.follow_up.source].row
-    return (f"index episodes ({_describe_selection(e.index)}) followed by {what} "
-            f"({_describe_selection(e.follow_up)}) {w.from_days}-{w.to_days} days after "
-            f"discharge; indexes whose window passes the data end are left out")
+    return (
+        f"index episodes ({_describe_selection(e.index)}) followed by {what} "
+        f"({_describe_selection(e.follow_up)}) {w.from_days}-{w.to_days} days after "
+        f"discharge; indexes whose window passes the data end are left out"
+    )
 
 
 def _describe_feature(f: Feature, plan: Plan) -> str:

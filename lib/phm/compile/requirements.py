@@ -22,6 +22,7 @@ from phm.spec.models import Feature, Indicator
 # ---------------------------------------------------------------------------------------------
 # look-backs: years a period reads before itself
 
+
 @dataclass(frozen=True)
 class Gap:
     """A period an indicator cannot be computed for: part of what it reads lies before the
@@ -42,16 +43,20 @@ def _missing(first: int, start: int) -> str:
 def _years_before(ind: Indicator, features: list[Feature]) -> tuple[int, str]:
     """Population years read before each period year, and why."""
     names = indicator_variables(ind) | {
-        c.feature for f in features if f.derived is not None
-        for c in (f.derived.any_of or f.derived.all_of or [])}
+        c.feature
+        for f in features
+        if f.derived is not None
+        for c in (f.derived.any_of or f.derived.all_of or [])
+    }
     if ind.population.insured_years > 1:
-        return (ind.population.insured_years - 1,
-                f"the population keeps persons insured {ind.population.insured_years} years")
+        return (
+            ind.population.insured_years - 1,
+            f"the population keeps persons insured {ind.population.insured_years} years",
+        )
     if ind.population.insured_previous_year or "insured_previous_year" in names:
         return 1, "the population keeps persons insured the year before"
     if ind.measure.denominator != "persons" or "insured_days" in names:
-        return 1, ("person-time needs the year before (who arrived in the year counts from "
-                   "1 July)")
+        return 1, ("person-time needs the year before (who arrived in the year counts from 1 July)")
     return 0, ""
 
 
@@ -63,8 +68,12 @@ def season_end(f: Feature, year: int) -> dt.date:
     return dt.date(end_year, s.to_month, calendar.monthrange(end_year, s.to_month)[1])
 
 
-def lookback_gaps(plan: Plan, years: list[int], starts: Mapping[str, int],
-                  ends: Mapping[str, dt.date] | None = None) -> list[Gap]:
+def lookback_gaps(
+    plan: Plan,
+    years: list[int],
+    starts: Mapping[str, int],
+    ends: Mapping[str, dt.date] | None = None,
+) -> list[Gap]:
     """Every (indicator, period) of ``plan`` whose look-back reaches before the data, with why.
 
     ``starts`` gives the first year of the ``population`` table (the warehouse's first complete
@@ -86,34 +95,61 @@ def lookback_gaps(plan: Plan, years: list[int], starts: Mapping[str, int],
             # a pooled period reads each of its years: the earliest reaches back furthest
             year = period - ind.pooled_years + 1
             if year < population:
-                gaps.append(Gap(ind.id, period, (
-                    f"the period pools {ind.pooled_years} years ({year}-{period}) but the "
-                    f"warehouse's population starts in {population} "
-                    f"({_missing(year, population)} missing)")))
+                gaps.append(
+                    Gap(
+                        ind.id,
+                        period,
+                        (
+                            f"the period pools {ind.pooled_years} years ({year}-{period}) but the "
+                            f"warehouse's population starts in {population} "
+                            f"({_missing(year, population)} missing)"
+                        ),
+                    )
+                )
                 continue
             for f in windowed:
                 # not derived (a derived feature takes no window_years): source and aggregate
                 assert f.source is not None and f.aggregate is not None
                 first = year - f.window_years + 1
-                table = f.source if starts.get(f.source, population) > population \
-                    else "population"
+                table = f.source if starts.get(f.source, population) > population else "population"
                 start = starts.get(table, population)
                 if first < start:
-                    gaps.append(Gap(ind.id, period, (
-                        f"feature {f.id} {AGGREGATES[f.aggregate].over_years} {f.window_years} years "
-                        f"({first}-{year}) but the warehouse's {table} starts in {start} "
-                        f"({_missing(first, start)} missing)")))
+                    gaps.append(
+                        Gap(
+                            ind.id,
+                            period,
+                            (
+                                f"feature {f.id} {AGGREGATES[f.aggregate].over_years} {f.window_years} years "
+                                f"({first}-{year}) but the warehouse's {table} starts in {start} "
+                                f"({_missing(first, start)} missing)"
+                            ),
+                        )
+                    )
             for f in seasonal:
                 # not derived (a derived feature takes no season): source is set
                 assert f.source is not None and f.season is not None
                 end = (ends or {}).get(f.source)
                 if end is not None and season_end(f, period) > end:
-                    gaps.append(Gap(ind.id, period, (
-                        f"feature {f.id} reads the season {f.season.label} up to "
-                        f"{season_end(f, period)} but the warehouse's {f.source} ends on "
-                        f"{end}")))
+                    gaps.append(
+                        Gap(
+                            ind.id,
+                            period,
+                            (
+                                f"feature {f.id} reads the season {f.season.label} up to "
+                                f"{season_end(f, period)} but the warehouse's {f.source} ends on "
+                                f"{end}"
+                            ),
+                        )
+                    )
             if before and year - before < population:
-                gaps.append(Gap(ind.id, period, (
-                    f"{why}, but the warehouse's population starts in {population} "
-                    f"({_missing(year - before, population)} missing)")))
+                gaps.append(
+                    Gap(
+                        ind.id,
+                        period,
+                        (
+                            f"{why}, but the warehouse's population starts in {population} "
+                            f"({_missing(year - before, population)} missing)"
+                        ),
+                    )
+                )
     return gaps

@@ -43,39 +43,97 @@ class CheckResult:
 
 
 CHECKS: tuple[CheckSpec, ...] = (
-    CheckSpec("bim_share", "population", 0.10, 0.30, "share of persons",
-              "BIM share 18.9% Belgium 2021; Brussels 31.6%, Flanders 15.6% (Domus Medica, "
-              "https://www.domusmedica.be, from IMA/AIM data)"),
-    CheckSpec("deaths_per_1000", "population", 5.0, 15.0, "deaths per 1,000 persons",
-              "death rate about 1%/year [I]: phm's assumption, no public figure"),
-    CheckSpec("share_65plus", "population", 0.15, 0.25, "share of persons",
-              "65+ were 19.3% of Belgium on 1/1/2021 (Statbel population file in reference_data "
-              "[C])"),
-    CheckSpec("medical_house_share", "population", 0.02, 0.08, "share of persons",
-              "medical-house enrolment 4.7% in 2021, 2.9% in 2014 (IMA Atlas, "
-              "https://atlas.ima-aim.be)"),
-    CheckSpec("gp_contact_share", "health_care", 0.70, 0.92, "share of non-medical-house persons",
-              "85% with a GP contact in 2021, 82% in 2019-2020, medical-house patients excluded "
-              "(IMA/AIM, https://ima-aim.be/Huisartsencontacten-in-Belgie)"),
-    CheckSpec("gp_contacts_per_patient", "health_care", 4.0, 8.0, "contacts per patient",
-              "6.1 GP contacts per patient in 2021, 5.5 in 2019 (IMA/AIM, "
-              "https://ima-aim.be/Huisartsencontacten-in-Belgie)"),
-    CheckSpec("flu_vaccination_65plus", "pharmacy", 0.35, 0.70, "share of home-dwelling 65+",
-              "53% nationally (2020, VRT), 50.7% of independent-fund (OZ) members 2023; IMA's own "
-              "series stopped after 2008-09 (IMA/AIM, "
-              "https://aim-ima.be/Griepvaccinatiecampagnes); calendar year here, not the season"),
-    CheckSpec("classic_stays_per_1000", "hospital_stay", 100.0, 250.0, "stays per 1,000 persons",
-              "[I] classic stays are a minority of the 6.2M stays of 2017 (about 540 per 1,000 "
-              "all types [C], from 6,214,325 stays in 2017, healthybelgium.be key data, "
-              "https://www.healthybelgium.be)"),
-    CheckSpec("day_stay_share", "hospital_stay", 0.40, 0.70, "share of stays",
-              "day stays about 55% of non-ED stays [I] (phm's assumption, no public figure); more "
-              "day than classic stays since 2013 (healthybelgium.be key data, "
-              "https://www.healthybelgium.be)"),
-    CheckSpec("reimbursed_per_capita", "health_care+pharmacy", 1500.0, 4500.0, "EUR per person",
-              "about EUR 3,000 per inhabitant in 2023 [C]: care objective EUR 35.285bn "
-              "(RIZIV/INAMI, https://www.inami.fgov.be) over 11.76M inhabitants (Statbel, "
-              "https://statbel.fgov.be)"),
+    CheckSpec(
+        "bim_share",
+        "population",
+        0.10,
+        0.30,
+        "share of persons",
+        "BIM share 18.9% Belgium 2021; Brussels 31.6%, Flanders 15.6% (Domus Medica, "
+        "https://www.domusmedica.be, from IMA/AIM data)",
+    ),
+    CheckSpec(
+        "deaths_per_1000",
+        "population",
+        5.0,
+        15.0,
+        "deaths per 1,000 persons",
+        "death rate about 1%/year [I]: phm's assumption, no public figure",
+    ),
+    CheckSpec(
+        "share_65plus",
+        "population",
+        0.15,
+        0.25,
+        "share of persons",
+        "65+ were 19.3% of Belgium on 1/1/2021 (Statbel population file in reference_data [C])",
+    ),
+    CheckSpec(
+        "medical_house_share",
+        "population",
+        0.02,
+        0.08,
+        "share of persons",
+        "medical-house enrolment 4.7% in 2021, 2.9% in 2014 (IMA Atlas, https://atlas.ima-aim.be)",
+    ),
+    CheckSpec(
+        "gp_contact_share",
+        "health_care",
+        0.70,
+        0.92,
+        "share of non-medical-house persons",
+        "85% with a GP contact in 2021, 82% in 2019-2020, medical-house patients excluded "
+        "(IMA/AIM, https://ima-aim.be/Huisartsencontacten-in-Belgie)",
+    ),
+    CheckSpec(
+        "gp_contacts_per_patient",
+        "health_care",
+        4.0,
+        8.0,
+        "contacts per patient",
+        "6.1 GP contacts per patient in 2021, 5.5 in 2019 (IMA/AIM, "
+        "https://ima-aim.be/Huisartsencontacten-in-Belgie)",
+    ),
+    CheckSpec(
+        "flu_vaccination_65plus",
+        "pharmacy",
+        0.35,
+        0.70,
+        "share of home-dwelling 65+",
+        "53% nationally (2020, VRT), 50.7% of independent-fund (OZ) members 2023; IMA's own "
+        "series stopped after 2008-09 (IMA/AIM, "
+        "https://aim-ima.be/Griepvaccinatiecampagnes); calendar year here, not the season",
+    ),
+    CheckSpec(
+        "classic_stays_per_1000",
+        "hospital_stay",
+        100.0,
+        250.0,
+        "stays per 1,000 persons",
+        "[I] classic stays are a minority of the 6.2M stays of 2017 (about 540 per 1,000 "
+        "all types [C], from 6,214,325 stays in 2017, healthybelgium.be key data, "
+        "https://www.healthybelgium.be)",
+    ),
+    CheckSpec(
+        "day_stay_share",
+        "hospital_stay",
+        0.40,
+        0.70,
+        "share of stays",
+        "day stays about 55% of non-ED stays [I] (phm's assumption, no public figure); more "
+        "day than classic stays since 2013 (healthybelgium.be key data, "
+        "https://www.healthybelgium.be)",
+    ),
+    CheckSpec(
+        "reimbursed_per_capita",
+        "health_care+pharmacy",
+        1500.0,
+        4500.0,
+        "EUR per person",
+        "about EUR 3,000 per inhabitant in 2023 [C]: care objective EUR 35.285bn "
+        "(RIZIV/INAMI, https://www.inami.fgov.be) over 11.76M inhabitants (Statbel, "
+        "https://statbel.fgov.be)",
+    ),
 )
 
 
@@ -87,8 +145,11 @@ def evaluate(description: Description) -> list[CheckResult]:
             value = description.figure(year, spec.name)
             in_range = value is not None and spec.low <= value <= spec.high
             status = "n/a" if value is None else ("ok" if in_range else "warn")
-            results.append(CheckResult(spec.name, year, value, spec.low, spec.high, status,
-                                       spec.unit, spec.source))
+            results.append(
+                CheckResult(
+                    spec.name, year, value, spec.low, spec.high, status, spec.unit, spec.source
+                )
+            )
     return results
 
 

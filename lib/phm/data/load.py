@@ -70,7 +70,8 @@ def replace_rows(
     cheapest), else ``replaceWhere``. Nothing to replace and nothing to add: no commit."""
     created = ensure_table(spark, path, table)
     has_rows = not created and (
-        spark.read.format("delta").load(path).filter(where).limit(1).count() > 0)
+        spark.read.format("delta").load(path).filter(where).limit(1).count() > 0
+    )
     if not has_rows and rows == 0:
         return
     writer = frame.select(*table.column_names).write.format("delta")
@@ -84,8 +85,12 @@ def _counts(validated: DataFrame) -> tuple[int, int, int, dict[str, int]]:
     """Input, accepted and quarantined rows and rows per reason, in one small aggregate."""
     reasons = F.col(rules.REASONS)
     marked = F.when(F.size(reasons) > 0, F.concat(F.array(F.lit(_ROW_MARK)), reasons))
-    rows = (validated.select(F.explode_outer(marked).alias("reason"))
-            .groupBy("reason").count().collect())
+    rows = (
+        validated.select(F.explode_outer(marked).alias("reason"))
+        .groupBy("reason")
+        .count()
+        .collect()
+    )
     by_reason = {r["reason"]: r["count"] for r in rows}
     accepted = by_reason.pop(None, 0)
     quarantined = by_reason.pop(_ROW_MARK, 0)
@@ -102,8 +107,15 @@ def _checked_table(table_name: str, load_id: str, mode: str) -> Table:
     return SOURCE_TABLES[table_name]
 
 
-def _lookups(spark: SparkSession, warehouse: Warehouse, table: Table, load_id: str, mode: str,
-             references: dict[str, DataFrame] | None, population: DataFrame | None) -> dict:
+def _lookups(
+    spark: SparkSession,
+    warehouse: Warehouse,
+    table: Table,
+    load_id: str,
+    mode: str,
+    references: dict[str, DataFrame] | None,
+    population: DataFrame | None,
+) -> dict:
     """The keyword arguments of :func:`rules.validate`: references, population, existing keys."""
     refs = dict(references or {})
     for ref_table, _ in table.references.values():
@@ -113,7 +125,8 @@ def _lookups(spark: SparkSession, warehouse: Warehouse, table: Table, load_id: s
         if not warehouse.exists(spark, POPULATION.name):
             raise WarehouseError(
                 f"cannot load {table.name}: the orphan check needs the population table, which "
-                f"is not in {warehouse.root}; load population first (or pass population=...)")
+                f"is not in {warehouse.root}; load population first (or pass population=...)"
+            )
         population = warehouse.read(spark, POPULATION.name)
     existing = None
     if mode == "append" and warehouse.exists(spark, table.name):
@@ -163,30 +176,62 @@ def load_table(
     try:
         input_rows, accepted_rows, quarantined_rows, reasons = _counts(validated)
         accepted = validated.filter(F.size(rules.REASONS) == 0).withColumn(
-            "load_id", F.lit(load_id))
+            "load_id", F.lit(load_id)
+        )
         target = warehouse.path(table.name)
         if mode == "overwrite":
             ensure_table(spark, target, table)
             accepted.select(*table.column_names).write.format("delta").mode("overwrite").save(
-                target)
+                target
+            )
         else:
             replace_rows(spark, accepted, target, table, this_load, rows=accepted_rows)
         quarantined = validated.filter(F.size(rules.REASONS) > 0).select(
-            F.lit(table.name).alias("source_table"), F.lit(load_id).alias("load_id"),
-            rules.row_key(table).alias("row_key"), F.col(rules.REASONS).alias("reject_reasons"),
-            rules.row_json(validated, table).alias("row_json"), F.lit(loaded_at).alias("quarantined_at"))
+            F.lit(table.name).alias("source_table"),
+            F.lit(load_id).alias("load_id"),
+            rules.row_key(table).alias("row_key"),
+            F.col(rules.REASONS).alias("reject_reasons"),
+            rules.row_json(validated, table).alias("row_json"),
+            F.lit(loaded_at).alias("quarantined_at"),
+        )
         where = of_table if mode == "overwrite" else f"{of_table} AND {this_load}"
-        replace_rows(spark, quarantined, warehouse.path(QUARANTINE.name), QUARANTINE, where,
-                     rows=quarantined_rows)
+        replace_rows(
+            spark,
+            quarantined,
+            warehouse.path(QUARANTINE.name),
+            QUARANTINE,
+            where,
+            rows=quarantined_rows,
+        )
     finally:
         validated.unpersist()
 
-    result = LoadResult(load_id, table.name, mode, input_rows, accepted_rows, quarantined_rows,
-                        reasons, loaded_at)
-    log = spark.createDataFrame([(load_id, table.name, mode, input_rows, accepted_rows,
-                                  quarantined_rows, reasons, loaded_at)], LOAD_LOG.schema)
-    replace_rows(spark, log.coalesce(1), warehouse.path(LOAD_LOG.name), LOAD_LOG,
-                 f"`table` = {_sql_literal(table.name)} AND {this_load}", rows=1)
+    result = LoadResult(
+        load_id, table.name, mode, input_rows, accepted_rows, quarantined_rows, reasons, loaded_at
+    )
+    log = spark.createDataFrame(
+        [
+            (
+                load_id,
+                table.name,
+                mode,
+                input_rows,
+                accepted_rows,
+                quarantined_rows,
+                reasons,
+                loaded_at,
+            )
+        ],
+        LOAD_LOG.schema,
+    )
+    replace_rows(
+        spark,
+        log.coalesce(1),
+        warehouse.path(LOAD_LOG.name),
+        LOAD_LOG,
+        f"`table` = {_sql_literal(table.name)} AND {this_load}",
+        rows=1,
+    )
     return result
 
 
@@ -229,8 +274,12 @@ def _quarantine_summary(spark: SparkSession, warehouse: Warehouse) -> tuple[dict
         return {}, {}
     q = warehouse.read(spark, QUARANTINE.name)
     marked = F.concat(F.array(F.lit(_ROW_MARK)), F.col("reject_reasons"))
-    rows = (q.select("source_table", F.explode(marked).alias("reason"))
-            .groupBy("source_table", "reason").count().collect())
+    rows = (
+        q.select("source_table", F.explode(marked).alias("reason"))
+        .groupBy("source_table", "reason")
+        .count()
+        .collect()
+    )
     by_table: dict[str, dict[str, int]] = {}
     totals: dict[str, int] = {}
     for r in sorted(rows, key=lambda r: (r["source_table"], r["reason"])):
@@ -246,8 +295,10 @@ def validate_warehouse(spark: SparkSession, warehouse: Warehouse) -> ValidationR
     show no violation), summarise the quarantine per table and reason, and run the range checks.
     """
     tables, missing = [], []
-    refs = {name: reference.read_reference(spark, warehouse, name)
-            for name in ("ref_geography", "ref_nomenclature", "ref_products")}
+    refs = {
+        name: reference.read_reference(spark, warehouse, name)
+        for name in ("ref_geography", "ref_nomenclature", "ref_products")
+    }
     people = None
     if warehouse.exists(spark, POPULATION.name):
         people = warehouse.read(spark, POPULATION.name)
@@ -255,10 +306,12 @@ def validate_warehouse(spark: SparkSession, warehouse: Warehouse) -> ValidationR
         if not warehouse.exists(spark, name):
             missing.append(name)
             continue
-        validated = rules.validate(warehouse.read(spark, name), table, references=refs,
-                                   population=people)
+        validated = rules.validate(
+            warehouse.read(spark, name), table, references=refs, population=people
+        )
         rows, _, violating, reasons = _counts(validated)
         tables.append(TableValidation(name, rows, violating, reasons))
     by_table, totals = _quarantine_summary(spark, warehouse)
-    return ValidationReport(warehouse.root, tables, missing, by_table, totals,
-                            checks.run_checks(spark, warehouse))
+    return ValidationReport(
+        warehouse.root, tables, missing, by_table, totals, checks.run_checks(spark, warehouse)
+    )

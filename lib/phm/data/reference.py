@@ -16,8 +16,13 @@ import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from phm.data.reference_data import (BRUSSELS_NIS, BRUSSELS_PROVINCE, municipalities,
-                                     nomenclature, products)
+from phm.data.reference_data import (
+    BRUSSELS_NIS,
+    BRUSSELS_PROVINCE,
+    municipalities,
+    nomenclature,
+    products,
+)
 from phm.data.schemas import REF_GEOGRAPHY, REF_NOMENCLATURE, REF_PRODUCTS, Table
 from phm.data.warehouse import Warehouse, ensure_table
 
@@ -76,7 +81,8 @@ def write_reference_tables(spark: SparkSession, warehouse: Warehouse) -> dict[st
         path = warehouse.path(name)
         ensure_table(spark, path, table)  # keeps the contract's NOT NULL columns on disk
         spark.createDataFrame(rows, table.schema).coalesce(1).write.format("delta").mode(
-            "overwrite").save(path)
+            "overwrite"
+        ).save(path)
         counts[name] = len(rows)
     return counts
 
@@ -95,6 +101,10 @@ def read_reference(spark: SparkSession, warehouse: Warehouse | None, name: str) 
 
 def _with_brussels_province(geo: DataFrame) -> DataFrame:
     brussels = F.col("prov_nis").isNull() & (F.col("reg_nis") == BRUSSELS_NIS)
-    return geo.withColumns({
-        col: F.when(brussels, F.lit(value)).otherwise(F.col(col))
-        for col, value in BRUSSELS_PROVINCE.items() if col in geo.columns})
+    return geo.withColumns(
+        {
+            col: F.when(brussels, F.lit(value)).otherwise(F.col(col))
+            for col, value in BRUSSELS_PROVINCE.items()
+            if col in geo.columns
+        }
+    )

@@ -18,10 +18,20 @@ import pandas as pd
 
 # Columns read as integers; every other column stays text (codes keep their leading zeros).
 _INT_COLUMNS = {
-    "pop_2020_male", "pop_2020_female", "pop_2020_total", "year", "age_from", "age_to",
-    "population", "esp2013", "merged_2025", "affected_by_2025_merger",
-    "n_municipalities_2019_2024", "n_municipalities_2025",
-    "pop_2020_on_2019_boundaries", "pop_2020_on_2025_boundaries",
+    "pop_2020_male",
+    "pop_2020_female",
+    "pop_2020_total",
+    "year",
+    "age_from",
+    "age_to",
+    "population",
+    "esp2013",
+    "merged_2025",
+    "affected_by_2025_merger",
+    "n_municipalities_2019_2024",
+    "n_municipalities_2025",
+    "pop_2020_on_2019_boundaries",
+    "pop_2020_on_2025_boundaries",
 }
 _FLOAT_COLUMNS = {"fee", "ddd_per_package", "package_price"}
 
@@ -31,8 +41,11 @@ BELGIUM_NIS = "01000"
 # NIS code (Statbel's REFNIS puts the arrondissement 21000 directly under the region 04000, and
 # NUTS 2, the level of the provinces, has the region as BE10), so every level covers Belgium.
 BRUSSELS_NIS = "04000"
-BRUSSELS_PROVINCE = {"prov_nis": BRUSSELS_NIS, "prov_name_nl": "Brussels Hoofdstedelijk Gewest",
-                     "prov_name_fr": "Région de Bruxelles-Capitale"}
+BRUSSELS_PROVINCE = {
+    "prov_nis": BRUSSELS_NIS,
+    "prov_name_nl": "Brussels Hoofdstedelijk Gewest",
+    "prov_name_fr": "Région de Bruxelles-Capitale",
+}
 
 
 @lru_cache(maxsize=None)

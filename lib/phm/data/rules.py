@@ -105,34 +105,63 @@ def _claim_rules(date_col: str, year_of: str) -> list[Rule]:
     """Rules shared by the event tables: ``date_col`` is the event date checked against the
     accounting month and the death date, ``year_of`` the date whose year is the ``year`` column."""
     return [
-        Rule("BAD_ACCOUNTING_MONTH", "accounting_month must be the first day of a month",
-             lambda: F.dayofmonth(_c("accounting_month")) != 1),
-        Rule("DATE_AFTER_ACCOUNTING", f"{date_col} is after the accounting month",
-             lambda: _c(date_col) >= _next_month()),
-        Rule("DATE_BEFORE_2002", f"{date_col} or accounting_month before {FIRST_DATE}",
-             lambda: (_c(date_col) < F.lit(FIRST_DATE).cast("date"))
-             | (_c("accounting_month") < F.lit(FIRST_DATE).cast("date"))),
-        Rule("YEAR_MISMATCH", f"year differs from the year of {year_of}",
-             lambda: _c("year") != F.year(_c(year_of))),
-        Rule("ORPHAN", "person_id is in no year of the population table",
-             lambda: _c("person_id").isNotNull() & ~_c(_PERSON_KNOWN), needs="population"),
-        Rule("AFTER_DEATH", f"{date_col} is after the person's death date",
-             lambda: _c(date_col) > _c(_DEATH), needs="population"),
+        Rule(
+            "BAD_ACCOUNTING_MONTH",
+            "accounting_month must be the first day of a month",
+            lambda: F.dayofmonth(_c("accounting_month")) != 1,
+        ),
+        Rule(
+            "DATE_AFTER_ACCOUNTING",
+            f"{date_col} is after the accounting month",
+            lambda: _c(date_col) >= _next_month(),
+        ),
+        Rule(
+            "DATE_BEFORE_2002",
+            f"{date_col} or accounting_month before {FIRST_DATE}",
+            lambda: (_c(date_col) < F.lit(FIRST_DATE).cast("date"))
+            | (_c("accounting_month") < F.lit(FIRST_DATE).cast("date")),
+        ),
+        Rule(
+            "YEAR_MISMATCH",
+            f"year differs from the year of {year_of}",
+            lambda: _c("year") != F.year(_c(year_of)),
+        ),
+        Rule(
+            "ORPHAN",
+            "person_id is in no year of the population table",
+            lambda: _c("person_id").isNotNull() & ~_c(_PERSON_KNOWN),
+            needs="population",
+        ),
+        Rule(
+            "AFTER_DEATH",
+            f"{date_col} is after the person's death date",
+            lambda: _c(date_col) > _c(_DEATH),
+            needs="population",
+        ),
     ]
 
 
 def _amounts() -> Rule:
     cols = ("amount_reimbursed", "amount_personal_share", "amount_supplement")
-    return Rule("NEGATIVE_AMOUNT", "an amount is negative",
-                lambda: F.greatest(*[(_c(c) < 0) for c in cols]))
+    return Rule(
+        "NEGATIVE_AMOUNT", "an amount is negative", lambda: F.greatest(*[(_c(c) < 0) for c in cols])
+    )
 
 
 def _key_rules() -> list[Rule]:
     return [
-        Rule("ALREADY_LOADED", "the key is already in the target table (another load)",
-             lambda: _c(_IN_TARGET), needs="target"),
-        Rule("DUPLICATE", "the key appears more than once in the batch (one row is kept)",
-             lambda: _c(_DUP_RANK) > 1, needs="batch"),
+        Rule(
+            "ALREADY_LOADED",
+            "the key is already in the target table (another load)",
+            lambda: _c(_IN_TARGET),
+            needs="target",
+        ),
+        Rule(
+            "DUPLICATE",
+            "the key appears more than once in the batch (one row is kept)",
+            lambda: _c(_DUP_RANK) > 1,
+            needs="batch",
+        ),
     ]
 
 
@@ -141,14 +170,26 @@ RULES: dict[str, tuple[Rule, ...]] = {
         *_required(POPULATION),
         _one_of("sex", ("M", "F"), "BAD_SEX"),
         _digits("nis_municipality", 5, "BAD_NIS"),
-        Rule("BAD_BIM_BASIS", "bim_basis must be 'benefit', 'income' or null",
-             lambda: ~_c("bim_basis").isin("benefit", "income")),
-        Rule("BAD_BIRTH_YEAR", "birth_year after the year or more than 120 years before it",
-             lambda: (_c("birth_year") > _c("year")) | (_c("birth_year") < _c("year") - 120)),
-        Rule("DEATH_NOT_IN_YEAR", "death_date is not in the row's year",
-             lambda: F.year(_c("death_date")) != _c("year")),
-        Rule("DATE_BEFORE_2002", f"year or death_date before {FIRST_DATE}",
-             lambda: (_c("year") < 2002) | (_c("death_date") < F.lit(FIRST_DATE).cast("date"))),
+        Rule(
+            "BAD_BIM_BASIS",
+            "bim_basis must be 'benefit', 'income' or null",
+            lambda: ~_c("bim_basis").isin("benefit", "income"),
+        ),
+        Rule(
+            "BAD_BIRTH_YEAR",
+            "birth_year after the year or more than 120 years before it",
+            lambda: (_c("birth_year") > _c("year")) | (_c("birth_year") < _c("year") - 120),
+        ),
+        Rule(
+            "DEATH_NOT_IN_YEAR",
+            "death_date is not in the row's year",
+            lambda: F.year(_c("death_date")) != _c("year"),
+        ),
+        Rule(
+            "DATE_BEFORE_2002",
+            f"year or death_date before {FIRST_DATE}",
+            lambda: (_c("year") < 2002) | (_c("death_date") < F.lit(FIRST_DATE).cast("date")),
+        ),
         _unknown("nis_municipality", 5),
         *_key_rules(),
     ),
@@ -175,15 +216,27 @@ RULES: dict[str, tuple[Rule, ...]] = {
     HOSPITAL_STAY.name: (
         *_required(HOSPITAL_STAY),
         _one_of("stay_type", ("classic", "day"), "BAD_STAY_TYPE"),
-        _one_of("discharge_destination", ("home", "transfer", "nursing_home", "death", "other"),
-                "BAD_DISCHARGE_DESTINATION"),
-        _one_of("service_type", ("general", "surgical", "maternity", "geriatric", "psychiatric",
-                                 "paediatric"), "BAD_SERVICE_TYPE"),
-        Rule("DISCHARGE_BEFORE_ADMISSION", "discharge_date is before admission_date",
-             lambda: _c("discharge_date") < _c("admission_date")),
-        Rule("STAY_TYPE_MISMATCH", "a day stay must end on its admission day, a classic one later",
-             lambda: ((_c("stay_type") == "day") & (_c("discharge_date") != _c("admission_date")))
-             | ((_c("stay_type") == "classic") & (_c("discharge_date") == _c("admission_date")))),
+        _one_of(
+            "discharge_destination",
+            ("home", "transfer", "nursing_home", "death", "other"),
+            "BAD_DISCHARGE_DESTINATION",
+        ),
+        _one_of(
+            "service_type",
+            ("general", "surgical", "maternity", "geriatric", "psychiatric", "paediatric"),
+            "BAD_SERVICE_TYPE",
+        ),
+        Rule(
+            "DISCHARGE_BEFORE_ADMISSION",
+            "discharge_date is before admission_date",
+            lambda: _c("discharge_date") < _c("admission_date"),
+        ),
+        Rule(
+            "STAY_TYPE_MISMATCH",
+            "a day stay must end on its admission day, a classic one later",
+            lambda: ((_c("stay_type") == "day") & (_c("discharge_date") != _c("admission_date")))
+            | ((_c("stay_type") == "classic") & (_c("discharge_date") == _c("admission_date"))),
+        ),
         *_claim_rules("admission_date", "discharge_date"),
         *_key_rules(),
     ),
@@ -196,7 +249,8 @@ def rules_for(table_name: str) -> tuple[Rule, ...]:
         return RULES[table_name]
     except KeyError:
         raise InputError(
-            f"no rules for table {table_name!r}; source tables are {sorted(RULES)}") from None
+            f"no rules for table {table_name!r}; source tables are {sorted(RULES)}"
+        ) from None
 
 
 def reason_codes(table_name: str) -> list[str]:
@@ -217,11 +271,15 @@ def conform(df: DataFrame, table: Table) -> DataFrame:
     Raises:
         InputError: a required column is missing altogether (every row would be rejected).
     """
-    missing = [c.name for c in table.columns
-               if c.name not in df.columns and not c.nullable and c.name != "load_id"]
+    missing = [
+        c.name
+        for c in table.columns
+        if c.name not in df.columns and not c.nullable and c.name != "load_id"
+    ]
     if missing:
-        raise InputError(f"{table.name}: the input lacks required columns {missing}; "
-                         f"it has {df.columns}")
+        raise InputError(
+            f"{table.name}: the input lacks required columns {missing}; it has {df.columns}"
+        )
     contract = {c.name: c.dtype.spark() for c in table.columns}
     cols, errors = [], []
     for c in table.columns:
@@ -234,8 +292,11 @@ def conform(df: DataFrame, table: Table) -> DataFrame:
         else:
             cast = _c(c.name).try_cast(contract[c.name])
             cols.append(cast.alias(c.name))
-            errors.append(F.when(_c(c.name).isNotNull() & cast.isNull(),
-                                 F.lit(f"UNPARSABLE_{c.name.upper()}")))
+            errors.append(
+                F.when(
+                    _c(c.name).isNotNull() & cast.isNull(), F.lit(f"UNPARSABLE_{c.name.upper()}")
+                )
+            )
     if all(contract.get(f.name) == f.dataType for f in df.schema.fields):
         # Typed input with nothing beyond the contract (the generator, other Delta tables): the
         # conformed row *is* the original, so its JSON is made later for rejected rows only,
@@ -267,7 +328,8 @@ def _flag(df: DataFrame, lookup: DataFrame, cond: Column, flag: str) -> DataFram
     """Left-join a lookup that carries ``flag = true`` (one row per match at most) and turn a
     missing match into ``false``; the lookup's other ``_phm_`` columns ride along."""
     return df.join(lookup.withColumn(flag, F.lit(True)), cond, "left").withColumn(
-        flag, F.coalesce(_c(flag), F.lit(False)))
+        flag, F.coalesce(_c(flag), F.lit(False))
+    )
 
 
 def validate(
@@ -301,7 +363,8 @@ def validate(
     if population is not None and table.name != POPULATION.name:
         active.add("population")
         persons = population.groupBy(_c("person_id").alias(_PERSON)).agg(
-            F.max("death_date").alias(_DEATH))
+            F.max("death_date").alias(_DEATH)
+        )
         out = _flag(out, persons, _c("person_id") == _c(_PERSON), _PERSON_KNOWN)
     if existing_keys is not None:
         active.add("target")
@@ -324,6 +387,7 @@ def validate(
     for k in table.key:
         has_key = has_key & _c(k).isNotNull()
     out = out.withColumn(_DUP_RANK, F.when(has_key, rank).otherwise(F.lit(1)))
-    out = out.withColumn(REASONS, F.concat(
-        _c(REASONS), _reasons([fire(r) for r in rules if r.needs == "batch"])))
+    out = out.withColumn(
+        REASONS, F.concat(_c(REASONS), _reasons([fire(r) for r in rules if r.needs == "batch"]))
+    )
     return out.drop(*[c for c in out.columns if c.startswith("_phm_") and c != ROW_JSON])

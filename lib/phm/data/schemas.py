@@ -28,8 +28,12 @@ if TYPE_CHECKING:  # pyspark is imported only when a Spark schema is asked for
 
 # Spark SQL type names (as in DDL) of the atomic types -> pyspark class name
 _ATOMIC = {
-    "date": "DateType", "timestamp": "TimestampType", "string": "StringType",
-    "int": "IntegerType", "bigint": "LongType", "double": "DoubleType",
+    "date": "DateType",
+    "timestamp": "TimestampType",
+    "string": "StringType",
+    "int": "IntegerType",
+    "bigint": "LongType",
+    "double": "DoubleType",
     "boolean": "BooleanType",
 }
 _NUMERIC = frozenset({"int", "bigint", "double", "decimal"})
@@ -55,10 +59,12 @@ class SqlType:
     contains_null: bool = True
 
     def __post_init__(self) -> None:
-        if not (self.name in _ATOMIC
-                or (self.name == "decimal" and None not in (self.precision, self.scale))
-                or (self.name == "array" and self.element is not None and self.key is None)
-                or (self.name == "map" and None not in (self.element, self.key))):
+        if not (
+            self.name in _ATOMIC
+            or (self.name == "decimal" and None not in (self.precision, self.scale))
+            or (self.name == "array" and self.element is not None and self.key is None)
+            or (self.name == "map" and None not in (self.element, self.key))
+        ):
             raise ValueError(f"not a supported column type: {self!r}")
 
     @property
@@ -151,8 +157,9 @@ class Table:
         """The pyspark schema (pyspark is imported here, not when the module is)."""
         from pyspark.sql import types as T
 
-        return T.StructType([T.StructField(c.name, c.dtype.spark(), c.nullable)
-                             for c in self.columns])
+        return T.StructType(
+            [T.StructField(c.name, c.dtype.spark(), c.nullable) for c in self.columns]
+        )
 
     @property
     def column_names(self) -> list[str]:
@@ -175,18 +182,66 @@ POPULATION = Table(
     references={"nis_municipality": ("ref_geography", "nis")},
     columns=(
         Column("year", INT, "Reference year of the row.", ima="PP0005 shipment year"),
-        Column("person_id", STR, "Pseudonymous beneficiary id, stable across years and tables.", ima="PP0010"),
+        Column(
+            "person_id",
+            STR,
+            "Pseudonymous beneficiary id, stable across years and tables.",
+            ima="PP0010",
+        ),
         Column("birth_year", INT, "Year of birth.", ima="PP0015"),
         Column("sex", STR, "'M' or 'F'.", ima="PP0020", values=("M", "F")),
-        Column("nis_municipality", STR, "NIS code (5 characters) of the municipality of domicile, 2019-2024 boundaries.", ima="PP0025"),
-        Column("insurer", STR, "Sickness fund code: 100 CM, 200 neutral, 300 socialist, 400 liberal, 500 independent, 600 HZIV/CAAMI, 900 HR Rail ([I] codes)."),
-        Column("bim", BOOL, "Increased reimbursement (BIM/VT/RPI) at 31 December.", ima="CG1/CG2 ending in 1"),
-        Column("bim_basis", STR, "Basis of the BIM right: 'benefit' (social benefit) or 'income' (income test); null when not BIM.", nullable=True, ima="PP1010", values=("benefit", "income")),
-        Column("death_date", DATE, "Date of death when the person died in this year, else null.", nullable=True, ima="PP0040"),
-        Column("chronic_status", BOOL, "Holds the 'statuut chronische aandoening / statut affection chronique'."),
-        Column("disability", BOOL, "Recognised invalidity / long-term work incapacity or disability allowance."),
-        Column("nursing_home", BOOL, "Resides in a nursing home (ROB/RVT lump sums) at the end of the year or at death."),
-        Column("medical_house", BOOL, "Enrolled in a medical house (forfait practice): GP care is not billed per act."),
+        Column(
+            "nis_municipality",
+            STR,
+            "NIS code (5 characters) of the municipality of domicile, 2019-2024 boundaries.",
+            ima="PP0025",
+        ),
+        Column(
+            "insurer",
+            STR,
+            "Sickness fund code: 100 CM, 200 neutral, 300 socialist, 400 liberal, 500 independent, 600 HZIV/CAAMI, 900 HR Rail ([I] codes).",
+        ),
+        Column(
+            "bim",
+            BOOL,
+            "Increased reimbursement (BIM/VT/RPI) at 31 December.",
+            ima="CG1/CG2 ending in 1",
+        ),
+        Column(
+            "bim_basis",
+            STR,
+            "Basis of the BIM right: 'benefit' (social benefit) or 'income' (income test); null when not BIM.",
+            nullable=True,
+            ima="PP1010",
+            values=("benefit", "income"),
+        ),
+        Column(
+            "death_date",
+            DATE,
+            "Date of death when the person died in this year, else null.",
+            nullable=True,
+            ima="PP0040",
+        ),
+        Column(
+            "chronic_status",
+            BOOL,
+            "Holds the 'statuut chronische aandoening / statut affection chronique'.",
+        ),
+        Column(
+            "disability",
+            BOOL,
+            "Recognised invalidity / long-term work incapacity or disability allowance.",
+        ),
+        Column(
+            "nursing_home",
+            BOOL,
+            "Resides in a nursing home (ROB/RVT lump sums) at the end of the year or at death.",
+        ),
+        Column(
+            "medical_house",
+            BOOL,
+            "Enrolled in a medical house (forfait practice): GP care is not billed per act.",
+        ),
         Column("gmd", BOOL, "Has a global medical record (GMD/DMG) with a GP."),
         LOAD_ID,
     ),
@@ -201,18 +256,55 @@ HEALTH_CARE = Table(
     columns=(
         Column("claim_id", STR, "Unique id of the claim line (sickness fund + shipment + line)."),
         Column("person_id", STR, "Beneficiary.", ima="SS00010"),
-        Column("nomen_code", STR, "RIZIV/INAMI nomenclature code or pseudo-code, 6 digits.", ima="SS00020"),
+        Column(
+            "nomen_code",
+            STR,
+            "RIZIV/INAMI nomenclature code or pseudo-code, 6 digits.",
+            ima="SS00020",
+        ),
         Column("service_date", DATE, "First date of the service.", ima="SS00015"),
-        Column("accounting_month", DATE, "First day of the month in which the fund booked the claim (lags the service by 0-24 months)."),
+        Column(
+            "accounting_month",
+            DATE,
+            "First day of the month in which the fund booked the claim (lags the service by 0-24 months).",
+        ),
         Column("quantity", INT, "Number of units billed (days for per-diems, sessions...)."),
         Column("amount_reimbursed", MONEY, "Reimbursed amount (RIZIV/INAMI share), EUR."),
-        Column("amount_personal_share", MONEY, "Personal share (remgeld / ticket modérateur), EUR."),
+        Column(
+            "amount_personal_share", MONEY, "Personal share (remgeld / ticket modérateur), EUR."
+        ),
         Column("amount_supplement", MONEY, "Supplements (not reimbursed), EUR."),
-        Column("provider_id", STR, "RIZIV number of the provider (11 digits; first digit = profession).", nullable=True),
-        Column("provider_qualification", STR, "Provider qualification code (3 digits, e.g. 003/004 GP).", nullable=True),
-        Column("institution_id", STR, "RIZIV number of the institution (hospital, nursing home) when any.", nullable=True),
-        Column("stay_id", STR, "Hospital stay the service belongs to, when billed during a stay.", nullable=True),
-        Column("setting", STR, "'ambulatory' or 'hospital' (PROCEDURE_AH_CAT 1/2).", ima="PROCEDURE_AH_CAT", values=("ambulatory", "hospital")),
+        Column(
+            "provider_id",
+            STR,
+            "RIZIV number of the provider (11 digits; first digit = profession).",
+            nullable=True,
+        ),
+        Column(
+            "provider_qualification",
+            STR,
+            "Provider qualification code (3 digits, e.g. 003/004 GP).",
+            nullable=True,
+        ),
+        Column(
+            "institution_id",
+            STR,
+            "RIZIV number of the institution (hospital, nursing home) when any.",
+            nullable=True,
+        ),
+        Column(
+            "stay_id",
+            STR,
+            "Hospital stay the service belongs to, when billed during a stay.",
+            nullable=True,
+        ),
+        Column(
+            "setting",
+            STR,
+            "'ambulatory' or 'hospital' (PROCEDURE_AH_CAT 1/2).",
+            ima="PROCEDURE_AH_CAT",
+            values=("ambulatory", "hospital"),
+        ),
         Column("year", INT, "Service year (partition column) = year(service_date)."),
         LOAD_ID,
     ),
@@ -232,7 +324,9 @@ PHARMACY = Table(
         Column("delivery_date", DATE, "Delivery date.", ima="SS00015"),
         Column("accounting_month", DATE, "First day of the accounting month."),
         Column("packages", INT, "Number of packages delivered."),
-        Column("ddd", DBL, "Defined daily doses delivered = packages x DDD per package.", nullable=True),
+        Column(
+            "ddd", DBL, "Defined daily doses delivered = packages x DDD per package.", nullable=True
+        ),
         Column("amount_reimbursed", MONEY, "Reimbursed amount, EUR."),
         Column("amount_personal_share", MONEY, "Personal share, EUR."),
         Column("amount_supplement", MONEY, "Supplement, EUR."),
@@ -254,11 +348,31 @@ HOSPITAL_STAY = Table(
         Column("hospital_id", STR, "RIZIV number of the hospital (first digit 7)."),
         Column("admission_date", DATE, "Admission date."),
         Column("discharge_date", DATE, "Discharge date (= admission date for a day stay)."),
-        Column("stay_type", STR, "'classic' (at least one night) or 'day' (day hospital).", values=("classic", "day")),
+        Column(
+            "stay_type",
+            STR,
+            "'classic' (at least one night) or 'day' (day hospital).",
+            values=("classic", "day"),
+        ),
         Column("admitted_via_ed", BOOL, "Admitted through the emergency department."),
-        Column("discharge_destination", STR, "'home', 'transfer' (to another hospital), 'nursing_home', 'death' or 'other'.", values=("home", "transfer", "nursing_home", "death", "other")),
-        Column("service_type", STR, "'general', 'surgical', 'maternity', 'geriatric', 'psychiatric' or 'paediatric'.", values=("general", "surgical", "maternity", "geriatric", "psychiatric", "paediatric")),
-        Column("main_diagnosis_group", STR, "Linked main diagnosis group (as if linked with hospital discharge data), null when not linked: e.g. 'diabetes', 'copd_asthma', 'heart_failure', 'chemotherapy', 'dialysis', 'delivery', 'other'.", nullable=True),
+        Column(
+            "discharge_destination",
+            STR,
+            "'home', 'transfer' (to another hospital), 'nursing_home', 'death' or 'other'.",
+            values=("home", "transfer", "nursing_home", "death", "other"),
+        ),
+        Column(
+            "service_type",
+            STR,
+            "'general', 'surgical', 'maternity', 'geriatric', 'psychiatric' or 'paediatric'.",
+            values=("general", "surgical", "maternity", "geriatric", "psychiatric", "paediatric"),
+        ),
+        Column(
+            "main_diagnosis_group",
+            STR,
+            "Linked main diagnosis group (as if linked with hospital discharge data), null when not linked: e.g. 'diabetes', 'copd_asthma', 'heart_failure', 'chemotherapy', 'dialysis', 'delivery', 'other'.",
+            nullable=True,
+        ),
         Column("accounting_month", DATE, "First day of the month in which the stay was booked."),
         Column("year", INT, "Discharge year (partition column)."),
         LOAD_ID,
@@ -276,7 +390,12 @@ REF_GEOGRAPHY = Table(
         Column("name_fr", STR, "French name."),
         Column("arr_nis", STR, "Arrondissement NIS code."),
         Column("arr_name_nl", STR, "Arrondissement, Dutch name."),
-        Column("prov_nis", STR, "Province NIS code; the 19 Brussels-Capital municipalities, which have no province, get the region code 04000: Brussels-Capital is one province-level unit (as NUTS 2 BE10 and Statbel REFNIS, where arrondissement 21000 lies directly in region 04000).", nullable=True),
+        Column(
+            "prov_nis",
+            STR,
+            "Province NIS code; the 19 Brussels-Capital municipalities, which have no province, get the region code 04000: Brussels-Capital is one province-level unit (as NUTS 2 BE10 and Statbel REFNIS, where arrondissement 21000 lies directly in region 04000).",
+            nullable=True,
+        ),
         Column("prov_name_nl", STR, "Province, Dutch name.", nullable=True),
         Column("reg_nis", STR, "Region NIS code: 02000 Flanders, 03000 Wallonia, 04000 Brussels."),
         Column("reg_name_nl", STR, "Region, Dutch name."),
@@ -293,11 +412,23 @@ REF_NOMENCLATURE = Table(
     columns=(
         Column("nomen_code", STR, "6-digit nomenclature code."),
         Column("label_en", STR, "Short English label."),
-        Column("service_group", STR, "Service group: gp_consult, gp_home_visit, gp_gmd, gp_forfait, specialist, psychiatrist, dentist, physiotherapy, home_nursing, emergency, hospital_per_diem, hospital_fee, day_hospital, nursing_home, imaging, mammography_screening, mammography_diagnostic, lab, other."),
-        Column("provider_profession", STR, "Profession digit of the RIZIV number expected to bill it (1 physician, 3 dentist, 4 nurse, 5 physio, 7 hospital...)."),
+        Column(
+            "service_group",
+            STR,
+            "Service group: gp_consult, gp_home_visit, gp_gmd, gp_forfait, specialist, psychiatrist, dentist, physiotherapy, home_nursing, emergency, hospital_per_diem, hospital_fee, day_hospital, nursing_home, imaging, mammography_screening, mammography_diagnostic, lab, other.",
+        ),
+        Column(
+            "provider_profession",
+            STR,
+            "Profession digit of the RIZIV number expected to bill it (1 physician, 3 dentist, 4 nurse, 5 physio, 7 hospital...).",
+        ),
         Column("fee", MONEY, "Fee (EUR) used by the generator."),
         Column("setting", STR, "'ambulatory', 'hospital' or 'any'."),
-        Column("source", STR, "'S' when the code and fee are read in a published source (lib/phm/reference_data/SOURCES.md), 'I' when synthetic."),
+        Column(
+            "source",
+            STR,
+            "'S' when the code and fee are read in a published source (lib/phm/reference_data/SOURCES.md), 'I' when synthetic.",
+        ),
     ),
 )
 
@@ -312,7 +443,11 @@ REF_PRODUCTS = Table(
         Column("atc5", STR, "ATC level-5 code."),
         Column("ddd_per_package", DBL, "Defined daily doses in one package."),
         Column("package_price", MONEY, "Public price of one package, EUR."),
-        Column("reimbursement_category", STR, "Reimbursement category A, B, C, Cs, Cx (drives the personal share)."),
+        Column(
+            "reimbursement_category",
+            STR,
+            "Reimbursement category A, B, C, Cs, Cx (drives the personal share).",
+        ),
     ),
 )
 
@@ -325,9 +460,15 @@ QUARANTINE = Table(
     columns=(
         Column("source_table", STR, "Source table the row was meant for."),
         Column("load_id", STR, "Load batch that brought the row in (reruns replace it)."),
-        Column("row_key", STR, "Natural key of the row, key columns joined by '|' (null parts as '')."),
+        Column(
+            "row_key", STR, "Natural key of the row, key columns joined by '|' (null parts as '')."
+        ),
         Column("reject_reasons", STRS, "Reason codes of every rule the row broke."),
-        Column("row_json", STR, "The original row as JSON (all input columns, nulls kept), so any row survives."),
+        Column(
+            "row_json",
+            STR,
+            "The original row as JSON (all input columns, nulls kept), so any row survives.",
+        ),
         Column("quarantined_at", TIMESTAMP, "When the load ran (UTC)."),
     ),
 )
@@ -340,17 +481,27 @@ LOAD_LOG = Table(
     columns=(
         Column("load_id", STR, "Load batch id."),
         Column("table", STR, "Source table loaded."),
-        Column("mode", STR, "'append' (replace this load's rows) or 'overwrite' (replace the table)."),
+        Column(
+            "mode", STR, "'append' (replace this load's rows) or 'overwrite' (replace the table)."
+        ),
         Column("input_rows", LONG, "Rows offered."),
         Column("accepted_rows", LONG, "Rows written to the table."),
         Column("quarantined_rows", LONG, "Rows written to quarantine."),
-        Column("reasons", map_of(STR, LONG, contains_null=False), "Quarantined rows per reason code (a row can have several)."),
+        Column(
+            "reasons",
+            map_of(STR, LONG, contains_null=False),
+            "Quarantined rows per reason code (a row can have several).",
+        ),
         Column("loaded_at", TIMESTAMP, "When the load ran (UTC)."),
     ),
 )
 
-SOURCE_TABLES: dict[str, Table] = {t.name: t for t in (POPULATION, HEALTH_CARE, PHARMACY, HOSPITAL_STAY)}
-REFERENCE_TABLES: dict[str, Table] = {t.name: t for t in (REF_GEOGRAPHY, REF_NOMENCLATURE, REF_PRODUCTS)}
+SOURCE_TABLES: dict[str, Table] = {
+    t.name: t for t in (POPULATION, HEALTH_CARE, PHARMACY, HOSPITAL_STAY)
+}
+REFERENCE_TABLES: dict[str, Table] = {
+    t.name: t for t in (REF_GEOGRAPHY, REF_NOMENCLATURE, REF_PRODUCTS)
+}
 SYSTEM_TABLES: dict[str, Table] = {t.name: t for t in (QUARANTINE, LOAD_LOG)}
 ALL_TABLES: dict[str, Table] = {**REFERENCE_TABLES, **SOURCE_TABLES, **SYSTEM_TABLES}
 

@@ -14,5 +14,15 @@ from phm.disclosure.cell_key import EXACT, PTable, cell_key, record_key
 from phm.disclosure.policy import Protection, default_protection
 from phm.disclosure.protect import REASON, Published, publish_counts, scale_sum
 
-__all__ = ["EXACT", "REASON", "PTable", "Protection", "Published", "cell_key",
-           "default_protection", "publish_counts", "record_key", "scale_sum"]
+__all__ = [
+    "EXACT",
+    "REASON",
+    "PTable",
+    "Protection",
+    "Published",
+    "cell_key",
+    "default_protection",
+    "publish_counts",
+    "record_key",
+    "scale_sum",
+]

@@ -48,7 +48,7 @@ class Indicator:
 
     id: str
     min_count: int
-    numerator_counts_persons: bool    # proportions of persons, persons with an event
+    numerator_counts_persons: bool  # proportions of persons, persons with an event
     denominator_counts_persons: bool  # everything but ratios and stay-grain indicators
 
 
@@ -71,8 +71,12 @@ def person_atoms(person_year, plan, index=None) -> pd.DataFrame:
     dims = breakdown_values(plan)
     strata = {d: F.col(d).cast("string") for d in plan.dims if d in STRATA}
     areas = [f"area_{a}" for a, _ in plan.area_sets]
-    rows = (person_year.withColumn("_key", F.lit(0))
-            .withColumns(flags).withColumns(dims).withColumns(strata))
+    rows = (
+        person_year.withColumn("_key", F.lit(0))
+        .withColumns(flags)
+        .withColumns(dims)
+        .withColumns(strata)
+    )
     hospitals = []
     if index is not None:
         rows, hospitals = _with_hospitals(rows, index, plan)
@@ -92,17 +96,31 @@ def _with_hospitals(rows, index, plan):
         if ind.hospital_comparison is None:
             continue
         e = ind.events
-        stays = index.where(F.col(index_flag(e))).groupBy("person_id", "year").agg(
-            F.array_join(F.array_sort(F.collect_set("hospital_id")), ",").alias(f"hd{k}"),
-            F.array_join(F.array_sort(F.collect_set(
-                F.when(F.col(followed_flag(e)), F.col("hospital_id")))), ",").alias(f"hn{k}"))
+        stays = (
+            index.where(F.col(index_flag(e)))
+            .groupBy("person_id", "year")
+            .agg(
+                F.array_join(F.array_sort(F.collect_set("hospital_id")), ",").alias(f"hd{k}"),
+                F.array_join(
+                    F.array_sort(
+                        F.collect_set(F.when(F.col(followed_flag(e)), F.col("hospital_id")))
+                    ),
+                    ",",
+                ).alias(f"hn{k}"),
+            )
+        )
         rows = rows.join(stays, ["person_id", "year"], "left")
         # only persons of the indicator's population are in its hospital rows
-        rows = rows.withColumns({
-            f"hd{k}": F.when(F.col(f"d{k}") > 0, F.coalesce(F.col(f"hd{k}"), F.lit("")))
-                       .otherwise(F.lit("")),
-            f"hn{k}": F.when(F.col(f"d{k}") > 0, F.coalesce(F.col(f"hn{k}"), F.lit("")))
-                       .otherwise(F.lit(""))})
+        rows = rows.withColumns(
+            {
+                f"hd{k}": F.when(
+                    F.col(f"d{k}") > 0, F.coalesce(F.col(f"hd{k}"), F.lit(""))
+                ).otherwise(F.lit("")),
+                f"hn{k}": F.when(
+                    F.col(f"d{k}") > 0, F.coalesce(F.col(f"hn{k}"), F.lit(""))
+                ).otherwise(F.lit("")),
+            }
+        )
         columns += [f"hd{k}", f"hn{k}"]
     return rows, columns
 
@@ -111,8 +129,8 @@ def _with_hospitals(rows, index, plan):
 class System:
     """Published person counts as sums of atoms, with what the attacker knows of each."""
 
-    atoms: pd.DataFrame       # one row per atom (geography, persons = the truth)
-    counts: pd.DataFrame      # one row per count: cell key, side, truth, low/high known, hidden
+    atoms: pd.DataFrame  # one row per atom (geography, persons = the truth)
+    counts: pd.DataFrame  # one row per count: cell key, side, truth, low/high known, hidden
     matrix: sparse.csr_matrix  # counts x atoms, 1 where the atom is counted
 
 
@@ -121,12 +139,16 @@ def definitions(plan) -> list[Indicator]:
     out = []
     for ind in plan.indicators:
         persons = ind.grain == "person"
-        out.append(Indicator(
-            ind.id, ind.disclosure.min_count,
-            numerator_counts_persons=persons or (ind.grain == "person_year"
-                                                 and ind.measure.kind == "proportion"),
-            denominator_counts_persons=persons or (ind.grain == "person_year"
-                                                   and ind.measure.kind != "ratio")))
+        out.append(
+            Indicator(
+                ind.id,
+                ind.disclosure.min_count,
+                numerator_counts_persons=persons
+                or (ind.grain == "person_year" and ind.measure.kind == "proportion"),
+                denominator_counts_persons=persons
+                or (ind.grain == "person_year" and ind.measure.kind != "ratio"),
+            )
+        )
     return out
 
 
@@ -139,13 +161,22 @@ def published_system(spark, warehouse, plan, max_noise: int, audience: str = PUB
     index = warehouse.read(spark, "index_events") if plan.events else None
     atoms = person_atoms(warehouse.read(spark, "person_year"), plan, index)
     ids = [i.id for i in plan.indicators]
-    results = (warehouse.read(spark, "results").where(F.col("indicator_id").isin(ids))
-               .drop("breakdown").toPandas())
+    results = (
+        warehouse.read(spark, "results")
+        .where(F.col("indicator_id").isin(ids))
+        .drop("breakdown")
+        .toPandas()
+    )
     return linear_system(atoms, results, definitions(plan), max_noise, audience)
 
 
-def linear_system(atoms: pd.DataFrame, results: pd.DataFrame, indicators: list[Indicator],
-                  max_noise: int, audience: str = PUBLIC) -> System:
+def linear_system(
+    atoms: pd.DataFrame,
+    results: pd.DataFrame,
+    indicators: list[Indicator],
+    max_noise: int,
+    audience: str = PUBLIC,
+) -> System:
     """Every non-hospital cell of ``results`` (numerator and denominator person counts) as a
     row of the atom matrix, with the bounds the audience can read from what is published."""
     atoms = atoms.reset_index(drop=True)
@@ -154,16 +185,26 @@ def linear_system(atoms: pd.DataFrame, results: pd.DataFrame, indicators: list[I
         res = results[results.indicator_id == ind.id].reset_index(drop=True)
         if res.empty:
             continue
-        dims = res["breakdown_key"].map(lambda key: tuple(p.split("=", 1)[0]
-                                                          for p in key.split("|") if p))
-        cell_of = {key: i for i, key in enumerate(
-            res["period"].astype(str) + "#" + res["geo_level"] + "#" + res["geo_code"] + "#"
-            + res["breakdown_key"])}
+        dims = res["breakdown_key"].map(
+            lambda key: tuple(p.split("=", 1)[0] for p in key.split("|") if p)
+        )
+        cell_of = {
+            key: i
+            for i, key in enumerate(
+                res["period"].astype(str)
+                + "#"
+                + res["geo_level"]
+                + "#"
+                + res["geo_code"]
+                + "#"
+                + res["breakdown_key"]
+            )
+        }
         for side in ("n", "d"):
             counted = atoms.index[atoms[f"{side}{k}"].to_numpy() > 0]
             sub = atoms.loc[counted]
             offset = sum(len(f) for f in frames)
-            for (level, dimset) in sorted(set(zip(res["geo_level"], dims))):
+            for level, dimset in sorted(set(zip(res["geo_level"], dims))):
                 if level == HOSPITAL:
                     keys = _hospital_cell_keys(sub, f"h{side}{k}")
                 else:
@@ -209,8 +250,9 @@ def _hospital_cell_keys(atoms: pd.DataFrame, column: str) -> pd.Series:
     return years + "#" + HOSPITAL + "#" + hospitals + "#"
 
 
-def _count_rows(res: pd.DataFrame, ind: Indicator, side: str, max_noise: int,
-                audience: str) -> pd.DataFrame:
+def _count_rows(
+    res: pd.DataFrame, ind: Indicator, side: str, max_noise: int, audience: str
+) -> pd.DataFrame:
     hidden = res["suppressed"].to_numpy(bool)
     if audience == INTERNAL:
         column = "numerator_persons" if side == "n" else "denominator_persons"
@@ -223,12 +265,23 @@ def _count_rows(res: pd.DataFrame, ind: Indicator, side: str, max_noise: int,
     high = y + max_noise
     if side == "n" and audience == PUBLIC and ind.numerator_counts_persons:
         # a proportion's numerator is capped at its denominator: a cap hides how far above
-        high = np.where(res["numerator"].to_numpy(float) >= res["denominator"].to_numpy(float),
-                        np.inf, high)
-    return pd.DataFrame({
-        "indicator_id": ind.id, "period": res["period"].to_numpy(), "geo_level": res["geo_level"],
-        "geo_code": res["geo_code"], "breakdown_key": res["breakdown_key"], "side": side,
-        "hidden": hidden, "low": low, "high": high, "min_count": ind.min_count})
+        high = np.where(
+            res["numerator"].to_numpy(float) >= res["denominator"].to_numpy(float), np.inf, high
+        )
+    return pd.DataFrame(
+        {
+            "indicator_id": ind.id,
+            "period": res["period"].to_numpy(),
+            "geo_level": res["geo_level"],
+            "geo_code": res["geo_code"],
+            "breakdown_key": res["breakdown_key"],
+            "side": side,
+            "hidden": hidden,
+            "low": low,
+            "high": high,
+            "min_count": ind.min_count,
+        }
+    )
 
 
 def targets(system: System) -> pd.DataFrame:
@@ -283,10 +336,14 @@ class Attacker:
         hidden = counts["hidden"].to_numpy()
         small = hidden & (counts["side"].to_numpy() == "n")
         low = np.where(small, 0.0, np.where(hidden, np.nan, counts["low"].to_numpy(float)))
-        high = np.where(small, counts["min_count"].to_numpy(float) - 1 + max_noise,
-                        np.where(hidden, np.nan, counts["high"].to_numpy(float)))
-        rows = np.flatnonzero((counts["period"].to_numpy() == year)
-                              & (np.isfinite(low) | np.isfinite(high)))
+        high = np.where(
+            small,
+            counts["min_count"].to_numpy(float) - 1 + max_noise,
+            np.where(hidden, np.nan, counts["high"].to_numpy(float)),
+        )
+        rows = np.flatnonzero(
+            (counts["period"].to_numpy() == year) & (np.isfinite(low) | np.isfinite(high))
+        )
         a = system.matrix[rows][:, self.cols].tocsr()
         a, low, high = _merge_identical_rows(a, low[rows], high[rows])
         self.a, self.by_col = a, a.tocsc()
@@ -299,8 +356,10 @@ class Attacker:
         np.minimum.at(smallest, a.indices, np.repeat(high, np.diff(a.indptr)))
         self.increase = smallest - self.truth
         if (self.row_low > 1e-9).any() or (self.row_high < -1e-9).any():
-            raise ValueError("the truth does not satisfy the published bounds: the system "
-                             "does not describe this publication")
+            raise ValueError(
+                "the truth does not satisfy the published bounds: the system "
+                "does not describe this publication"
+            )
 
     def interval(self, target: int) -> Interval:
         """Smallest and largest size of count ``target`` the attacker cannot rule out."""
@@ -323,8 +382,8 @@ class Attacker:
         highs.setOptionValue("presolve", "off")
         highs.setOptionValue("simplex_strategy", 4)
         n_rows = self.a.shape[0]
-        row_at = np.full(n_rows, -1)           # row of the program -> its HiGHS row
-        up_at = np.full(self.a.shape[1], -1)   # atom -> its increase column in HiGHS
+        row_at = np.full(n_rows, -1)  # row of the program -> its HiGHS row
+        up_at = np.full(self.a.shape[1], -1)  # atom -> its increase column in HiGHS
         down_at = np.full(self.a.shape[1], -1)  # atom -> its decrease column
         present = np.zeros(self.a.shape[1], bool)
 
@@ -335,20 +394,37 @@ class Attacker:
                 # rows join with their entries for the atoms already present
                 old = np.flatnonzero(present)
                 rows = self.a[new][:, old].tocsr()
-                index = np.column_stack([up_at[old][rows.indices],
-                                         down_at[old][rows.indices]]).ravel()
+                index = np.column_stack(
+                    [up_at[old][rows.indices], down_at[old][rows.indices]]
+                ).ravel()
                 value = np.column_stack([rows.data, -rows.data]).ravel()
                 row_at[new] = highs.getNumRow() + np.arange(len(new))
-                highs.addRows(len(new), self.row_low[new], self.row_high[new], len(index),
-                              (2 * rows.indptr[:-1]).astype(np.int32),
-                              index.astype(np.int32), value.astype(float))
+                highs.addRows(
+                    len(new),
+                    self.row_low[new],
+                    self.row_high[new],
+                    len(index),
+                    (2 * rows.indptr[:-1]).astype(np.int32),
+                    index.astype(np.int32),
+                    value.astype(float),
+                )
             index = row_at[sub.indices].astype(np.int32)
             start = sub.indptr[:-1].astype(np.int32)
-            for sign, upper, at in ((1.0, self.increase[atoms], up_at),
-                                    (-1.0, self.truth[atoms], down_at)):
+            for sign, upper, at in (
+                (1.0, self.increase[atoms], up_at),
+                (-1.0, self.truth[atoms], down_at),
+            ):
                 at[atoms] = highs.getNumCol() + np.arange(len(atoms))
-                highs.addCols(len(atoms), sign * cost[atoms], np.zeros(len(atoms)), upper,
-                              sub.nnz, start, index, sign * sub.data.astype(float))
+                highs.addCols(
+                    len(atoms),
+                    sign * cost[atoms],
+                    np.zeros(len(atoms)),
+                    upper,
+                    sub.nnz,
+                    start,
+                    index,
+                    sign * sub.data.astype(float),
+                )
             present[atoms] = True
 
         add(np.flatnonzero(cost))
@@ -366,26 +442,36 @@ class Attacker:
             placed = row_at >= 0
             dual[placed] = np.asarray(highs.getSolution().row_dual)[row_at[placed]]
             reduced = cost - self.by_col.T @ dual
-            better = ~present & (((reduced < -1e-9) & (self.increase > 0))
-                                 | ((reduced > 1e-9) & (self.truth > 0)))
+            better = ~present & (
+                ((reduced < -1e-9) & (self.increase > 0)) | ((reduced > 1e-9) & (self.truth > 0))
+            )
             atoms = np.flatnonzero(better)
             if not len(atoms):
                 return value
-            add(atoms[np.argsort(-np.abs(reduced[atoms]))[:self.ROUND]])
+            add(atoms[np.argsort(-np.abs(reduced[atoms]))[: self.ROUND]])
 
 
 def _merge_identical_rows(a: sparse.csr_matrix, low: np.ndarray, high: np.ndarray):
     """Rows counting the same atoms (a denominator shared by indicators) merged into one,
     with the tightest bounds."""
-    keys = [a.indices[a.indptr[i]:a.indptr[i + 1]].tobytes() for i in range(a.shape[0])]
+    keys = [a.indices[a.indptr[i] : a.indptr[i + 1]].tobytes() for i in range(a.shape[0])]
     frame = pd.DataFrame({"g": pd.factorize(pd.Series(keys))[0], "low": low, "high": high})
-    merged = frame.reset_index().groupby("g").agg(row=("index", "min"), low=("low", "max"),
-                                                  high=("high", "min"))
+    merged = (
+        frame.reset_index()
+        .groupby("g")
+        .agg(row=("index", "min"), low=("low", "max"), high=("high", "min"))
+    )
     return a[merged["row"].to_numpy()], merged["low"].to_numpy(), merged["high"].to_numpy()
 
 
-def audit(system: System, max_noise: int, *, limit: int | None = None, seed: int = 0,
-          only: pd.Index | None = None) -> pd.DataFrame:
+def audit(
+    system: System,
+    max_noise: int,
+    *,
+    limit: int | None = None,
+    seed: int = 0,
+    only: pd.Index | None = None,
+) -> pd.DataFrame:
     """The attack on every protected count (or a random ``limit`` of them, or the counts
     ``only``): one row per count with its truth and the attacker's interval."""
     chosen = targets(system)
@@ -398,8 +484,9 @@ def audit(system: System, max_noise: int, *, limit: int | None = None, seed: int
         attacker = Attacker(system, int(year), max_noise)
         for i in group.index:
             found = attacker.interval(int(i))
-            out.append({**group.loc[i].to_dict(), "attack_low": found.low,
-                        "attack_high": found.high})
+            out.append(
+                {**group.loc[i].to_dict(), "attack_low": found.low, "attack_high": found.high}
+            )
     return pd.DataFrame(out)
 
 

@@ -112,8 +112,9 @@ class PTable:
         rows = []
         for n in range(1, (up_to or self.max_noise + 1) + 1):
             support, p = self.distribution(n)
-            rows += [{"count": n, "noise": int(j), "probability": float(q)}
-                     for j, q in zip(support, p)]
+            rows += [
+                {"count": n, "noise": int(j), "probability": float(q)} for j, q in zip(support, p)
+            ]
         return pd.DataFrame(rows)
 
     def variance(self, n: int) -> float:

@@ -37,8 +37,10 @@ class Protection:
 
     def describe(self) -> str:
         """What a run records of its protection (never the secret)."""
-        return (f"cell_key max_noise={self.ptable.max_noise} scale={self.ptable.scale:g} "
-                f"key_bits={KEY_BITS}")
+        return (
+            f"cell_key max_noise={self.ptable.max_noise} scale={self.ptable.scale:g} "
+            f"key_bits={KEY_BITS}"
+        )
 
     def __repr__(self) -> str:  # never print the secret
         return f"Protection(secret=<hidden>, ptable={self.ptable!r})"
@@ -48,8 +50,10 @@ def warehouse_secret(warehouse: Warehouse) -> str:
     if os.environ.get(SECRET_ENV):
         return os.environ[SECRET_ENV]
     if not warehouse.is_local:
-        raise WarehouseError(f"set {SECRET_ENV}: the cell-key secret of {warehouse.root} must be "
-                             "the same for every run (see docs/disclosure.md)")
+        raise WarehouseError(
+            f"set {SECRET_ENV}: the cell-key secret of {warehouse.root} must be "
+            "the same for every run (see docs/disclosure.md)"
+        )
     path = Path(warehouse.root) / SECRET_FILE
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)

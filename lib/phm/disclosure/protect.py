@@ -51,8 +51,9 @@ class Published:
     den_factor: np.ndarray
 
 
-def publish_counts(npers, dpers, nkey, dkey, ptable: PTable, settings: hiding.Settings
-                   ) -> Published:
+def publish_counts(
+    npers, dpers, nkey, dkey, ptable: PTable, settings: hiding.Settings
+) -> Published:
     """Perturb the person counts and hide the cells any hiding rule hides
     (:mod:`phm.registry.disclosure`); ``settings`` is the spec's ``disclosure`` block
     (:class:`phm.spec.models.Disclosure`)."""
@@ -60,10 +61,10 @@ def publish_counts(npers, dpers, nkey, dkey, ptable: PTable, settings: hiding.Se
     dpers_true = np.rint(np.asarray(dpers, dtype=float)).astype(np.int64)
     npers_pub = ptable.perturb(npers_true, cell_key(nkey))
     dpers_pub = ptable.perturb(dpers_true, cell_key(dkey))
-    hidden = hiding.hidden(hiding.Counts(npers_true, npers_pub, dpers_true, dpers_pub),
-                           settings)
-    return Published(npers_pub, dpers_pub, hidden,
-                     _factor(npers_true, npers_pub), _factor(dpers_true, dpers_pub))
+    hidden = hiding.hidden(hiding.Counts(npers_true, npers_pub, dpers_true, dpers_pub), settings)
+    return Published(
+        npers_pub, dpers_pub, hidden, _factor(npers_true, npers_pub), _factor(dpers_true, dpers_pub)
+    )
 
 
 def scale_sum(values, persons, persons_pub, factor) -> np.ndarray:

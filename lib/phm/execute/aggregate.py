@@ -76,18 +76,26 @@ def top_thresholds(person_year: DataFrame, plan: Plan) -> Tops:
     for k, ind in enumerate(plan.indicators):
         for i, c in enumerate((ind.numerator.where or []) if ind.numerator else []):
             if c.top is not None:
-                parts.append(person_year.where(population_filter(ind)).select(
-                    F.lit(k).alias("_k"), F.lit(i).alias("_i"),
-                    F.lit(str(c.top)).cast("decimal(12,10)").alias("_p"), "year",
-                    _value(c.feature).alias("_v")))
+                parts.append(
+                    person_year.where(population_filter(ind)).select(
+                        F.lit(k).alias("_k"),
+                        F.lit(i).alias("_i"),
+                        F.lit(str(c.top)).cast("decimal(12,10)").alias("_p"),
+                        "year",
+                        _value(c.feature).alias("_v"),
+                    )
+                )
     if not parts:
         return {}
     by = Window.partitionBy("_k", "_i", "year")
-    cuts = (reduce(DataFrame.unionByName, parts)
-            .withColumn("_n", F.count(F.lit(1)).over(by))
-            .withColumn("_r", F.row_number().over(by.orderBy(F.col("_v").desc())))
-            .where(F.col("_r") == F.ceil(F.col("_p") * F.col("_n")))
-            .select("_k", "_i", "year", "_v").collect())
+    cuts = (
+        reduce(DataFrame.unionByName, parts)
+        .withColumn("_n", F.count(F.lit(1)).over(by))
+        .withColumn("_r", F.row_number().over(by.orderBy(F.col("_v").desc())))
+        .where(F.col("_r") == F.ceil(F.col("_p") * F.col("_n")))
+        .select("_k", "_i", "year", "_v")
+        .collect()
+    )
     out: Tops = {}
     for r in cuts:
         out.setdefault((r["_k"], r["_i"]), {})[r["year"]] = float(r["_v"])
@@ -103,8 +111,11 @@ def _numerator_test(ind: Indicator, k: int, tops: Tops) -> Column:
             tests.append(condition(c))
             continue
         cuts = tops.get((k, i), {})
-        cut = reduce(lambda acc, yc: acc.when(F.col("year") == yc[0], F.lit(yc[1])),
-                     sorted(cuts.items()), F.when(F.lit(False), F.lit(0.0)))
+        cut = reduce(
+            lambda acc, yc: acc.when(F.col("year") == yc[0], F.lit(yc[1])),
+            sorted(cuts.items()),
+            F.when(F.lit(False), F.lit(0.0)),
+        )
         tests.append(F.coalesce(_value(c.feature) >= cut, F.lit(False)))
     return reduce(lambda a, b: a & b, tests)
 
@@ -126,8 +137,13 @@ def _value_measures(ind: Indicator, k: int, tops: Tops) -> dict[str, Column]:
         return _event_measures(ind, in_pop)
     if kind.counts_persons:
         hit = in_pop & _numerator_test(ind, k, tops)
-        cols = {"num": one(hit), "den": one(in_pop), "npers": one(hit), "dpers": one(in_pop),
-                "sq": one(hit)}
+        cols = {
+            "num": one(hit),
+            "den": one(in_pop),
+            "npers": one(hit),
+            "dpers": one(in_pop),
+            "sq": one(hit),
+        }
     else:
         counted = in_pop & _numerator_test(ind, k, tops) if ind.numerator.where else in_pop
         value = _value(ind.numerator.sum)
@@ -145,9 +161,11 @@ def _value_measures(ind: Indicator, k: int, tops: Tops) -> dict[str, Column]:
 
 def _exposure(ind: Indicator, in_pop: Column) -> Column:
     """A rate's denominator per person: 1, or the person-time insured in the year."""
-    per_person = {"persons": F.lit(1.0),
-                  "person_years": F.col("insured_days") / days_in_year(),
-                  "person_days": F.col("insured_days").cast("double")}[ind.measure.denominator]
+    per_person = {
+        "persons": F.lit(1.0),
+        "person_years": F.col("insured_days") / days_in_year(),
+        "person_days": F.col("insured_days").cast("double"),
+    }[ind.measure.denominator]
     return F.when(in_pop, per_person).otherwise(0.0)
 
 
@@ -159,8 +177,7 @@ def _event_measures(ind: Indicator, in_pop: Column) -> dict[str, Column]:
     n_followed = F.when(in_pop, F.col(followed_count(ind.events))).otherwise(0)
     persons = {"npers": one(n_followed > 0), "dpers": one(n_index > 0)}
     if ind.grain == "person":
-        return {"num": persons["npers"], "den": persons["dpers"], "sq": persons["npers"],
-                **persons}
+        return {"num": persons["npers"], "den": persons["dpers"], "sq": persons["npers"], **persons}
     return {"num": n_followed, "den": n_index, "sq": n_followed, **persons}
 
 
@@ -176,16 +193,21 @@ def cube_columns(plan: Plan) -> list[str]:
 
 
 def all_sets(plan: Plan) -> list[tuple[str, tuple[str, ...]]]:
-    return list(plan.grouping_sets) + [(f"area:{a}", c) for a, combos in plan.area_sets
-                                       for c in combos]
+    return list(plan.grouping_sets) + [
+        (f"area:{a}", c) for a, combos in plan.area_sets for c in combos
+    ]
 
 
 def breakdown_values(plan: Plan) -> dict[str, Column]:
     """The cube's breakdown columns: strings, never null (null means "all" after grouping
     sets), so a missing value is the category 'unknown'."""
-    return {dim_column(d): F.coalesce(F.col(dim_column(d) if d.startswith("age:") else d)
-                                      .cast("string"), F.lit("unknown"))
-            for d in plan.dims if d not in STRATA}
+    return {
+        dim_column(d): F.coalesce(
+            F.col(dim_column(d) if d.startswith("age:") else d).cast("string"), F.lit("unknown")
+        )
+        for d in plan.dims
+        if d not in STRATA
+    }
 
 
 def build_cube(person_year: DataFrame, plan: Plan, secret: str) -> DataFrame:
@@ -196,8 +218,11 @@ def build_cube(person_year: DataFrame, plan: Plan, secret: str) -> DataFrame:
         measures.update(person_measures(ind, k, tops))
     dims = breakdown_values(plan)
     # measures first: they test attributes (bim == true) before breakdowns turn them to strings
-    rows = (person_year.withColumn(RECORD_KEY, record_key(F.col("person_id"), secret))
-            .withColumns(measures).withColumns(dims))
+    rows = (
+        person_year.withColumn(RECORD_KEY, record_key(F.col("person_id"), secret))
+        .withColumns(measures)
+        .withColumns(dims)
+    )
     return rows.groupBy(*cube_columns(plan)).agg(*[F.sum(m).alias(m) for m in measures])
 
 
@@ -208,8 +233,9 @@ def _stratum_index() -> Column:
 
 def _weights_array(ind: Indicator) -> list[float]:
     std = ind.standardisation
-    w = reference_weights(std.reference, min_age=ind.population.age.min,
-                          max_age=ind.population.age.max)
+    w = reference_weights(
+        std.reference, min_age=ind.population.age.min, max_age=ind.population.age.max
+    )
     out = [0.0] * 40
     for row in w.itertuples():
         out[int(row.age5) // 5 * 2 + (1 if row.sex == "M" else 0)] = float(row.weight)
@@ -222,9 +248,11 @@ def reference_rates(cube: DataFrame, plan: Plan, years: list[int]) -> dict[int, 
     ks = [k for k, ind in enumerate(plan.indicators) if ind.standardisation.method == "indirect"]
     if not ks:
         return {}
-    rows = (cube.groupBy("year", _stratum_index().alias("_s"))
-            .agg(*[F.sum(_m(k, m)).alias(f"{m}{k}") for k in ks for m in ("num", "den")])
-            .collect())
+    rows = (
+        cube.groupBy("year", _stratum_index().alias("_s"))
+        .agg(*[F.sum(_m(k, m)).alias(f"{m}{k}") for k in ks for m in ("num", "den")])
+        .collect()
+    )
     first = min(years)
     out = {k: [None] * (40 * (max(years) - first + 1)) for k in ks}
     for r in rows:
@@ -235,8 +263,9 @@ def reference_rates(cube: DataFrame, plan: Plan, years: list[int]) -> dict[int, 
     return out
 
 
-def indicator_cells(spark: SparkSession, cube: DataFrame, plan: Plan, years: list[int]
-                    ) -> DataFrame:
+def indicator_cells(
+    spark: SparkSession, cube: DataFrame, plan: Plan, years: list[int]
+) -> DataFrame:
     """One row per indicator x cell with the sums the statistics need.
 
     The wide cube (every indicator side by side) is unpivoted into one row per indicator and
@@ -263,7 +292,8 @@ def indicator_cells(spark: SparkSession, cube: DataFrame, plan: Plan, years: lis
     if pooled:
         persons = _pooled_persons(strata, plan)
         strata = strata.groupBy(*_cell_keys(plan), *STRATA).agg(
-            *[F.sum(m).alias(m) for m in MEASURES])
+            *[F.sum(m).alias(m) for m in MEASURES]
+        )
     cells = _standardisation_sums(strata, plan, reference_rates(cube, plan, years), years)
     if persons is not None:
         cells = _with_pooled_persons(cells, persons, plan)
@@ -291,18 +321,25 @@ def _one_row_per_indicator(cube: DataFrame, plan: Plan, years: list[int]) -> Dat
     indicator's row also counts ``_o`` years later, in the periods of every pool it is in."""
     n = len(plan.indicators)
     keys = [c for c in cube_columns(plan) if c not in STRATA]
-    values = [F.struct(*[F.col(_m(k, m)).cast("double").alias(m) for m in MEASURES]).alias(str(k))
-              for k in range(n)]
-    long = (cube.select(*keys, *STRATA, *values)
-            .unpivot([*keys, *STRATA], [str(k) for k in range(n)], "_k", "_v")
-            .withColumn("_k", F.col("_k").cast("int"))
-            .where((F.col("_v.den") != 0) | (F.col("_v.num") != 0) | (F.col("_v.dpers") != 0)))
+    values = [
+        F.struct(*[F.col(_m(k, m)).cast("double").alias(m) for m in MEASURES]).alias(str(k))
+        for k in range(n)
+    ]
+    long = (
+        cube.select(*keys, *STRATA, *values)
+        .unpivot([*keys, *STRATA], [str(k) for k in range(n)], "_k", "_v")
+        .withColumn("_k", F.col("_k").cast("int"))
+        .where((F.col("_v.den") != 0) | (F.col("_v.num") != 0) | (F.col("_v.dpers") != 0))
+    )
     if any(ind.pooled_years > 1 for ind in plan.indicators):
-        pool = F.element_at(_per_indicator([ind.pooled_years for ind in plan.indicators]),
-                            _position())
-        long = (long.withColumn("_o", F.explode(F.sequence(F.lit(0), pool - 1)))
-                .withColumn("year", F.col("year") + F.col("_o"))
-                .where(F.col("year") <= max(years)))
+        pool = F.element_at(
+            _per_indicator([ind.pooled_years for ind in plan.indicators]), _position()
+        )
+        long = (
+            long.withColumn("_o", F.explode(F.sequence(F.lit(0), pool - 1)))
+            .withColumn("year", F.col("year") + F.col("_o"))
+            .where(F.col("year") <= max(years))
+        )
     return long
 
 
@@ -310,14 +347,26 @@ def _own_sets(plan: Plan) -> Column:
     """Per indicator, the array of its own grouping sets: (level, breakdown dims) structs."""
     sets_by_indicator = []
     for ind in plan.indicators:
-        own = [(level, combo) for level, combo in all_sets(plan)
-               if (level in ind.breakdowns.geography
-                   or (level.startswith("area:") and level[5:] in ind.breakdowns.areas))
-               and combo in ind.breakdowns.sets]
-        sets_by_indicator.append(F.array(*[
-            F.struct(F.lit(level).alias("level"),
-                     F.array(*[F.lit(d) for d in combo]).cast("array<string>").alias("dims"))
-            for level, combo in own]))
+        own = [
+            (level, combo)
+            for level, combo in all_sets(plan)
+            if (
+                level in ind.breakdowns.geography
+                or (level.startswith("area:") and level[5:] in ind.breakdowns.areas)
+            )
+            and combo in ind.breakdowns.sets
+        ]
+        sets_by_indicator.append(
+            F.array(
+                *[
+                    F.struct(
+                        F.lit(level).alias("level"),
+                        F.array(*[F.lit(d) for d in combo]).cast("array<string>").alias("dims"),
+                    )
+                    for level, combo in own
+                ]
+            )
+        )
     return F.array(*sets_by_indicator)
 
 
@@ -326,19 +375,31 @@ def _set_strata(long: DataFrame, plan: Plan) -> DataFrame:
     GROUPING SETS), summed per (indicator, cell, age band, sex)."""
     level = F.col("_set.level")
     # a level's code is its column's, or the code of its only unit (Belgium)
-    sources = [(lvl, F.col(col) if col else F.lit(GEO[lvl].code))
-               for lvl, col in plan.geography] + [(f"area:{a}", F.col(f"area_{a}"))
-                                                  for a, _ in plan.area_sets]
-    geo_code = reduce(lambda acc, lc: acc.when(level == lc[0], lc[1]), sources[1:],
-                      F.when(level == sources[0][0], sources[0][1]))
+    sources = [
+        (lvl, F.col(col) if col else F.lit(GEO[lvl].code)) for lvl, col in plan.geography
+    ] + [(f"area:{a}", F.col(f"area_{a}")) for a, _ in plan.area_sets]
+    geo_code = reduce(
+        lambda acc, lc: acc.when(level == lc[0], lc[1]),
+        sources[1:],
+        F.when(level == sources[0][0], sources[0][1]),
+    )
     set_dims = F.col("_set.dims")
-    breakdown = [F.when(F.array_contains(set_dims, d), F.col(dim_column(d)).cast("string"))
-                 .alias(f"_d_{i}") for i, d in enumerate(plan.dims)]
+    breakdown = [
+        F.when(F.array_contains(set_dims, d), F.col(dim_column(d)).cast("string")).alias(f"_d_{i}")
+        for i, d in enumerate(plan.dims)
+    ]
     pooled = any(ind.pooled_years > 1 for ind in plan.indicators)
     return (
         long.withColumn("_set", F.explode(F.element_at(_own_sets(plan), _position())))
-        .groupBy("_k", "year", level.alias("geo_level"), geo_code.alias("geo_code"),
-                 *breakdown, *STRATA, *(["_o"] if pooled else []))
+        .groupBy(
+            "_k",
+            "year",
+            level.alias("geo_level"),
+            geo_code.alias("geo_code"),
+            *breakdown,
+            *STRATA,
+            *(["_o"] if pooled else []),
+        )
         .agg(*[F.sum(f"_v.{m}").alias(m) for m in MEASURES])
         .where(F.col("geo_code").isNotNull())  # a person without a geography code at a level
     )
@@ -348,35 +409,50 @@ def _pooled_persons(strata: DataFrame, plan: Plan) -> DataFrame:
     """A person is in a pooled cell once per year: the persons behind it (for disclosure) are
     at least the most of any one year, never the person-years."""
     keys = _cell_keys(plan)
-    return (strata.groupBy(*keys, "_o")
-            .agg(F.sum("npers").alias("npers"), F.sum("dpers").alias("dpers"))
-            .groupBy(*keys)
-            .agg(F.max("npers").alias("_np"), F.max("dpers").alias("_dp")))
+    return (
+        strata.groupBy(*keys, "_o")
+        .agg(F.sum("npers").alias("npers"), F.sum("dpers").alias("dpers"))
+        .groupBy(*keys)
+        .agg(F.max("npers").alias("_np"), F.max("dpers").alias("_dp"))
+    )
 
 
-def _standardisation_sums(strata: DataFrame, plan: Plan, refs: dict[int, list],
-                          years: list[int]) -> DataFrame:
+def _standardisation_sums(
+    strata: DataFrame, plan: Plan, refs: dict[int, list], years: list[int]
+) -> DataFrame:
     """Stage 2: strata add up per cell, with each stratum's standardisation terms: the weight
     ``_w`` of the stratum in the reference population (direct; only strata with den > 0),
     and the stratum's Belgian rate (indirect)."""
     direct = [ind.standardisation.method == "direct" for ind in plan.indicators]
-    weights = _per_indicator([F.array(*[F.lit(w) for w in (
-        _weights_array(ind) if d else [0.0] * 40)]) for ind, d in zip(plan.indicators, direct)])
+    weights = _per_indicator(
+        [
+            F.array(*[F.lit(w) for w in (_weights_array(ind) if d else [0.0] * 40)])
+            for ind, d in zip(plan.indicators, direct)
+        ]
+    )
     width = 40 * (max(years) - min(years) + 1)
-    belgian_rates = _per_indicator([F.array(*[F.lit(r).cast("double")
-                                              for r in refs.get(k, [None] * width)])
-                                    for k in range(len(plan.indicators))])
+    belgian_rates = _per_indicator(
+        [
+            F.array(*[F.lit(r).cast("double") for r in refs.get(k, [None] * width)])
+            for k in range(len(plan.indicators))
+        ]
+    )
     stratum = _stratum_index()
-    belgian_rate = F.element_at(F.element_at(belgian_rates, _position()),
-                                (F.col("year") - min(years)) * 40 + stratum + 1)
+    belgian_rate = F.element_at(
+        F.element_at(belgian_rates, _position()), (F.col("year") - min(years)) * 40 + stratum + 1
+    )
     num, den, sq = F.col("num"), F.col("den"), F.col("sq")
     rate = F.try_divide(num, den)
     var_s = F.when(den > 1, (sq - num * rate) / (den - 1)).otherwise(0.0)
     w = F.col("_w")
     return (
-        strata.withColumn("_w", F.when(
-            F.element_at(_per_indicator(direct), _position()) & (den > 0),
-            F.element_at(F.element_at(weights, _position()), stratum + 1)))
+        strata.withColumn(
+            "_w",
+            F.when(
+                F.element_at(_per_indicator(direct), _position()) & (den > 0),
+                F.element_at(F.element_at(weights, _position()), stratum + 1),
+            ),
+        )
         .groupBy(*_cell_keys(plan))
         .agg(
             *[F.sum(m).alias(m) for m in MEASURES],
@@ -394,30 +470,46 @@ def _standardisation_sums(strata: DataFrame, plan: Plan, refs: dict[int, list],
 def _with_pooled_persons(cells: DataFrame, persons: DataFrame, plan: Plan) -> DataFrame:
     """Pooled indicators' person counts: those of :func:`_pooled_persons`."""
     c, p = cells.alias("c"), persons.alias("p")
-    same = reduce(lambda a, b: a & b, [F.col(f"c.{k}").eqNullSafe(F.col(f"p.{k}"))
-                                       for k in _cell_keys(plan)])
-    is_pooled = F.element_at(_per_indicator([i.pooled_years > 1 for i in plan.indicators]),
-                             _position())
-    return c.join(p, same, "left").select("c.*", "p._np", "p._dp").withColumns({
-        "npers": F.when(is_pooled, F.col("_np")).otherwise(F.col("npers")),
-        "dpers": F.when(is_pooled, F.col("_dp")).otherwise(F.col("dpers"))})
+    same = reduce(
+        lambda a, b: a & b, [F.col(f"c.{k}").eqNullSafe(F.col(f"p.{k}")) for k in _cell_keys(plan)]
+    )
+    is_pooled = F.element_at(
+        _per_indicator([i.pooled_years > 1 for i in plan.indicators]), _position()
+    )
+    return (
+        c.join(p, same, "left")
+        .select("c.*", "p._np", "p._dp")
+        .withColumns(
+            {
+                "npers": F.when(is_pooled, F.col("_np")).otherwise(F.col("npers")),
+                "dpers": F.when(is_pooled, F.col("_dp")).otherwise(F.col("dpers")),
+            }
+        )
+    )
 
 
 def _as_cells_table(cells: DataFrame, plan: Plan) -> DataFrame:
     """The declared ``CELLS`` stage table: indicator id, breakdown map and key, the sums and
     the standardisation terms divided by the total weight."""
     ids = _per_indicator([ind.id for ind in plan.indicators])
-    indirect = _per_indicator([ind.standardisation.method == "indirect"
-                               for ind in plan.indicators])
-    present = [F.when(F.col(f"_d_{i}").isNotNull(), F.struct(F.lit(d).alias("k"),
-                                                              F.col(f"_d_{i}").alias("v")))
-               for i, d in enumerate(plan.dims)]
-    entries = F.filter(F.array(*present), lambda e: e.isNotNull()) if present \
+    indirect = _per_indicator([ind.standardisation.method == "indirect" for ind in plan.indicators])
+    present = [
+        F.when(
+            F.col(f"_d_{i}").isNotNull(), F.struct(F.lit(d).alias("k"), F.col(f"_d_{i}").alias("v"))
+        )
+        for i, d in enumerate(plan.dims)
+    ]
+    entries = (
+        F.filter(F.array(*present), lambda e: e.isNotNull())
+        if present
         else F.array().cast("array<struct<k:string,v:string>>")
+    )
     total = F.col("_w_total")
     out = cells.select(
         F.element_at(ids, _position()).alias("indicator_id"),
-        F.col("year").alias("period"), "geo_level", "geo_code",
+        F.col("year").alias("period"),
+        "geo_level",
+        "geo_code",
         F.map_from_entries(entries).alias("breakdown"),
         *MEASURES,
         F.try_divide(F.col("_w_rate"), total).alias("dsr"),
@@ -430,6 +522,11 @@ def _as_cells_table(cells: DataFrame, plan: Plan) -> DataFrame:
         F.lit(None).cast("double").alias("expected_risk"),
         F.lit(None).cast("double").alias("var_risk"),
     )
-    key = F.array_join(F.transform(F.array_sort(F.map_keys(F.col("breakdown"))),
-                                   lambda d: F.concat(d, F.lit("="), F.col("breakdown")[d])), "|")
+    key = F.array_join(
+        F.transform(
+            F.array_sort(F.map_keys(F.col("breakdown"))),
+            lambda d: F.concat(d, F.lit("="), F.col("breakdown")[d]),
+        ),
+        "|",
+    )
     return out.withColumn("breakdown_key", key).select(*CELLS.column_names)  # as declared

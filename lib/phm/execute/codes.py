@@ -18,8 +18,10 @@ from phm.spec.models import CodeList
 
 def column_filters(filters: dict) -> list[Column]:
     """``{column: value or [values]}`` of a spec as never-null tests, one per column."""
-    return [F.coalesce(F.col(c).isin(v) if isinstance(v, list) else F.col(c) == F.lit(v),
-                       F.lit(False)) for c, v in sorted(filters.items())]
+    return [
+        F.coalesce(F.col(c).isin(v) if isinstance(v, list) else F.col(c) == F.lit(v), F.lit(False))
+        for c, v in sorted(filters.items())
+    ]
 
 
 def matches(codelist: CodeList) -> Column:
@@ -31,7 +33,11 @@ def matches(codelist: CodeList) -> Column:
     for code in codelist.codes:
         by_length[len(code)].append(code)
     tests = [
-        (col.isin(sorted(codes)) if length == 7 else F.substring(col, 1, length).isin(sorted(codes)))
+        (
+            col.isin(sorted(codes))
+            if length == 7
+            else F.substring(col, 1, length).isin(sorted(codes))
+        )
         for length, codes in sorted(by_length.items())
     ]
     out = tests[0]

@@ -25,11 +25,16 @@ def check_columns(spark: SparkSession, warehouse: Warehouse, plan: Plan) -> None
         if r.column in have[r.table] or (r.file, r.field) in seen:
             continue
         seen.add((r.file, r.field))
-        issues.append(SpecIssue(
-            r.file, r.line, r.field,
-            f"needs column {r.table}.{r.column}, which the warehouse table does not have "
-            f"(columns: {', '.join(sorted(have[r.table]))}); used by indicator(s) "
-            f"{', '.join(r.used_by) or '-'}. Leave these indicators out (--specs) or load the "
-            "column."))
+        issues.append(
+            SpecIssue(
+                r.file,
+                r.line,
+                r.field,
+                f"needs column {r.table}.{r.column}, which the warehouse table does not have "
+                f"(columns: {', '.join(sorted(have[r.table]))}); used by indicator(s) "
+                f"{', '.join(r.used_by) or '-'}. Leave these indicators out (--specs) or load the "
+                "column.",
+            )
+        )
     if issues:
         raise SpecError(issues)

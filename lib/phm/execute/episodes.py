@@ -29,10 +29,13 @@ LAST = ("hospital_id", "discharge_destination", "service_type")
 def episodes(stays: DataFrame) -> DataFrame:
     """One row per episode: ``person_id``, ``episode_id`` (id of its first stay), the columns of
     :data:`phm.spec.models.EPISODE_COLUMNS` and ``year`` (of the last discharge)."""
-    if "main_diagnosis_group" not in stays.columns:  # unlinked warehouse; specs needing it fail first
+    if (
+        "main_diagnosis_group" not in stays.columns
+    ):  # unlinked warehouse; specs needing it fail first
         stays = stays.withColumn("main_diagnosis_group", F.lit(None).cast("string"))
     classic = stays.where(F.col("stay_type") == "classic").select(
-        "stay_id", "person_id", "admission_date", "discharge_date", *FIRST, *LAST)
+        "stay_id", "person_id", "admission_date", "discharge_date", *FIRST, *LAST
+    )
     order = Window.partitionBy("person_id").orderBy("admission_date", "discharge_date", "stay_id")
     before = order.rowsBetween(Window.unboundedPreceding, -1)
     last_key = F.struct("discharge_date", "admission_date", "stay_id")
@@ -41,12 +44,15 @@ def episodes(stays: DataFrame) -> DataFrame:
     adm = F.col("admission_date")
     continues = prev_end.isNotNull() & (
         (adm <= prev_end)
-        | ((adm == F.date_add(prev_end, 1)) & (F.col("hospital_id") != prev_hospital)))
+        | ((adm == F.date_add(prev_end, 1)) & (F.col("hospital_id") != prev_hospital))
+    )
     numbered = classic.withColumn("_new", F.when(continues, 0).otherwise(1)).withColumn(
-        "_episode", F.sum("_new").over(order.rowsBetween(Window.unboundedPreceding, 0)))
+        "_episode", F.sum("_new").over(order.rowsBetween(Window.unboundedPreceding, 0))
+    )
     first_key = F.struct("admission_date", "discharge_date", "stay_id")
     return (
-        numbered.groupBy("person_id", "_episode").agg(
+        numbered.groupBy("person_id", "_episode")
+        .agg(
             F.min_by("stay_id", first_key).alias("episode_id"),
             F.min("admission_date").alias("admission_date"),
             F.max("discharge_date").alias("discharge_date"),

@@ -76,8 +76,13 @@ def data_end(spark: SparkSession, warehouse: Warehouse, table: str) -> dt.date:
     return dt.date(int(last), 12, 31)
 
 
-def index_events(spark: SparkSession, warehouse: Warehouse, plan: Plan, years: list[int],
-                 data_end_by_event: dict[str, dt.date]) -> DataFrame:
+def index_events(
+    spark: SparkSession,
+    warehouse: Warehouse,
+    plan: Plan,
+    years: list[int],
+    data_end_by_event: dict[str, dt.date],
+) -> DataFrame:
     """One row per episode discharged in ``years`` that is the index of at least one event.
 
     No join: every episode becomes two rows, one dated by its discharge (its role as an index)
@@ -92,57 +97,94 @@ def index_events(spark: SparkSession, warehouse: Warehouse, plan: Plan, years: l
     events = list(plan.events)
     in_years = F.col("year").between(first, last)
     index_flags = [
-        in_years & selection(e.index, plan.codelists)
-        & (F.date_add(F.col("discharge_date"), e.follow_up.window.to_days)
-           <= F.lit(data_end_by_event[e.id]))
-        for e in events]
-    follow_flags = [selection(e.follow_up, plan.codelists) if e.follow_up.source == STAYS
-                    else F.lit(False) for e in events]
+        in_years
+        & selection(e.index, plan.codelists)
+        & (
+            F.date_add(F.col("discharge_date"), e.follow_up.window.to_days)
+            <= F.lit(data_end_by_event[e.id])
+        )
+        for e in events
+    ]
+    follow_flags = [
+        selection(e.follow_up, plan.codelists) if e.follow_up.source == STAYS else F.lit(False)
+        for e in events
+    ]
     is_index = F.col("_role") == "index"
     episode_rows = (
         eps.withColumns({index_flag(e.id): c for e, c in zip(events, index_flags, strict=True)})
         .withColumns({f"_c{k}": c for k, c in enumerate(follow_flags)})
         .withColumn("_role", F.explode(F.array(F.lit("index"), F.lit("follow_up"))))
         .select(
-            "person_id", "_role", "year", "episode_id", "hospital_id", "admission_date",
+            "person_id",
+            "_role",
+            "year",
+            "episode_id",
+            "hospital_id",
+            "admission_date",
             "discharge_date",
-            F.datediff(F.when(is_index, F.col("discharge_date")).otherwise(F.col("admission_date")),
-                       F.lit(EPOCH)).alias("_day"),
+            F.datediff(
+                F.when(is_index, F.col("discharge_date")).otherwise(F.col("admission_date")),
+                F.lit(EPOCH),
+            ).alias("_day"),
             *[(is_index & F.col(index_flag(e.id))).alias(index_flag(e.id)) for e in events],
-            *[(~is_index & F.col(f"_c{k}")).alias(f"_c{k}") for k in range(len(events))])
+            *[(~is_index & F.col(f"_c{k}")).alias(f"_c{k}") for k in range(len(events))],
+        )
     )
-    rows = episode_rows.where(_any([index_flag(e.id) for e in events]
-                                   + [f"_c{k}" for k in range(len(events))]))
+    rows = episode_rows.where(
+        _any([index_flag(e.id) for e in events] + [f"_c{k}" for k in range(len(events))])
+    )
     claims = _claim_follow_ups(spark, warehouse, plan, first, last)
     if claims is not None:
         rows = rows.unionByName(claims)
     by_day = Window.partitionBy("person_id").orderBy("_day")
-    hits = {f"_h{k}": F.max(F.col(f"_c{k}").cast("int")).over(
-        by_day.rangeBetween(e.follow_up.window.from_days, e.follow_up.window.to_days))
-        for k, e in enumerate(events)}
-    return rows.withColumns(hits).where(F.col("_role") == "index").select(
-        "person_id", "year", "episode_id", "hospital_id", "admission_date", "discharge_date",
-        *[F.col(index_flag(e.id)) for e in events],
-        *[(F.col(index_flag(e.id)) & (F.coalesce(F.col(f"_h{k}"), F.lit(0)) == 1))
-          .alias(followed_flag(e.id)) for k, e in enumerate(events)])
+    hits = {
+        f"_h{k}": F.max(F.col(f"_c{k}").cast("int")).over(
+            by_day.rangeBetween(e.follow_up.window.from_days, e.follow_up.window.to_days)
+        )
+        for k, e in enumerate(events)
+    }
+    return (
+        rows.withColumns(hits)
+        .where(F.col("_role") == "index")
+        .select(
+            "person_id",
+            "year",
+            "episode_id",
+            "hospital_id",
+            "admission_date",
+            "discharge_date",
+            *[F.col(index_flag(e.id)) for e in events],
+            *[
+                (F.col(index_flag(e.id)) & (F.coalesce(F.col(f"_h{k}"), F.lit(0)) == 1)).alias(
+                    followed_flag(e.id)
+                )
+                for k, e in enumerate(events)
+            ],
+        )
+    )
 
 
 def _any(columns: list[str]) -> Column:
     return reduce(lambda a, b: a | b, [F.col(c) for c in columns])
 
 
-def _claim_follow_ups(spark: SparkSession, warehouse: Warehouse, plan: Plan, first: int,
-                      last: int) -> DataFrame | None:
+def _claim_follow_ups(
+    spark: SparkSession, warehouse: Warehouse, plan: Plan, first: int, last: int
+) -> DataFrame | None:
     """Health-care claims that follow up some event, as follow-up rows dated by service."""
     events = list(plan.events)
     mine = [k for k, e in enumerate(events) if e.follow_up.source == HEALTH_CARE.name]
     if not mine:
         return None
     claims = warehouse.read(spark, HEALTH_CARE.name).where(F.col("year").between(first, last + 1))
-    flags = {f"_c{k}": selection(e.follow_up, plan.codelists) if k in mine else F.lit(False)
-             for k, e in enumerate(events)}
+    flags = {
+        f"_c{k}": selection(e.follow_up, plan.codelists) if k in mine else F.lit(False)
+        for k, e in enumerate(events)
+    }
     return claims.select(
-        "person_id", F.lit("follow_up").alias("_role"), F.lit(None).cast("int").alias("year"),
+        "person_id",
+        F.lit("follow_up").alias("_role"),
+        F.lit(None).cast("int").alias("year"),
         *[F.lit(None).cast("string").alias(c) for c in ("episode_id", "hospital_id")],
         *[F.lit(None).cast("date").alias(c) for c in ("admission_date", "discharge_date")],
         F.datediff(F.col(HEALTH_CARE.date_column), F.lit(EPOCH)).alias("_day"),
@@ -153,7 +195,13 @@ def _claim_follow_ups(spark: SparkSession, warehouse: Warehouse, plan: Plan, fir
 
 def person_year_counts(index: DataFrame, events: list[Event]) -> DataFrame:
     """Index and followed counts per person and year, one pair of columns per event."""
-    return index.groupBy("person_id", "year").agg(*[
-        agg for e in events for agg in (
-            F.sum(F.col(index_flag(e.id)).cast("int")).alias(index_count(e.id)),
-            F.sum(F.col(followed_flag(e.id)).cast("int")).alias(followed_count(e.id)))])
+    return index.groupBy("person_id", "year").agg(
+        *[
+            agg
+            for e in events
+            for agg in (
+                F.sum(F.col(index_flag(e.id)).cast("int")).alias(index_count(e.id)),
+                F.sum(F.col(followed_flag(e.id)).cast("int")).alias(followed_count(e.id)),
+            )
+        ]
+    )

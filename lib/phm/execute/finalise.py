@@ -29,8 +29,7 @@ from phm.stats.rounding import round_half_away
 # run); per indicator-period in pandas, all but the breakdown map, rebuilt from its key in Spark
 FINALISED = [c for c in RESULTS.columns if c.name not in (*PERIOD_COLUMNS, *RUN_COLUMNS)]
 OUTPUT_COLUMNS = [c.name for c in FINALISED if c.name != "breakdown"]
-RESULT_COLUMNS = ", ".join(f"{c.name} {c.dtype.ddl}" for c in FINALISED
-                           if c.name in OUTPUT_COLUMNS)
+RESULT_COLUMNS = ", ".join(f"{c.name} {c.dtype.ddl}" for c in FINALISED if c.name in OUTPUT_COLUMNS)
 # the cells columns finalise reads (the breakdown map is rebuilt from the key)
 CELL_COLUMNS = [c for c in CELLS.column_names if c != "breakdown"]
 
@@ -54,10 +53,19 @@ class Settings:
     @classmethod
     def of(cls, ind: Indicator, spec_hash: str) -> Settings:
         funnel = tuple(ind.hospital_comparison.funnel) if ind.hospital_comparison else ()
-        return cls(ind.version, spec_hash, ind.measure.kind, ind.measure.per, ind.measure.decimals,
-                   ind.measure.interval, ind.measure.ci_level, ind.standardisation.method,
-                   ind.disclosure,
-                   tuple(ind.breakdowns.dims), funnel)
+        return cls(
+            ind.version,
+            spec_hash,
+            ind.measure.kind,
+            ind.measure.per,
+            ind.measure.decimals,
+            ind.measure.interval,
+            ind.measure.ci_level,
+            ind.standardisation.method,
+            ind.disclosure,
+            tuple(ind.breakdowns.dims),
+            funnel,
+        )
 
 
 def finalise(cells: DataFrame, plan: Plan, protection: Protection) -> DataFrame:
@@ -68,13 +76,19 @@ def finalise(cells: DataFrame, plan: Plan, protection: Protection) -> DataFrame:
         return finalise_group(pdf, settings[pdf["indicator_id"].iloc[0]], ptable)
 
     check_stage(cells, CELLS, "finalise")  # the schema only: no Spark job
-    out = cells.select(*CELL_COLUMNS).groupBy("indicator_id", "period").applyInPandas(
-        per_group, RESULT_COLUMNS)
+    out = (
+        cells.select(*CELL_COLUMNS)
+        .groupBy("indicator_id", "period")
+        .applyInPandas(per_group, RESULT_COLUMNS)
+    )
     # rebuilt from the key in Spark (str_to_map turns '' into {'': null}, so split by hand)
     parts = F.filter(F.split(F.col("breakdown_key"), r"\|"), lambda p: p != "")
-    return out.withColumn("breakdown", F.map_from_arrays(
-        F.transform(parts, lambda p: F.substring_index(p, "=", 1)),
-        F.transform(parts, lambda p: F.regexp_extract(p, "=(.*)$", 1)))
+    return out.withColumn(
+        "breakdown",
+        F.map_from_arrays(
+            F.transform(parts, lambda p: F.substring_index(p, "=", 1)),
+            F.transform(parts, lambda p: F.regexp_extract(p, "=(.*)$", 1)),
+        ),
     ).select(*[c.name for c in FINALISED])
 
 
@@ -85,8 +99,9 @@ def finalise_group(pdf: pd.DataFrame, s: Settings, ptable: PTable) -> pd.DataFra
     no published figure reveals a true count (:mod:`phm.disclosure.protect`)."""
     check_stage(pdf, CELLS, "finalise (pandas)", CELL_COLUMNS)
     pdf = pdf.reset_index(drop=True)
-    shown = publish_counts(pdf["npers"], pdf["dpers"], pdf["nkey"], pdf["dkey"], ptable,
-                           s.disclosure)
+    shown = publish_counts(
+        pdf["npers"], pdf["dpers"], pdf["nkey"], pdf["dkey"], ptable, s.disclosure
+    )
     published = _published_sums(pdf, shown, s)
     hospital = (pdf["geo_level"] == HOSPITAL).to_numpy()
     parts = [_values(published[~hospital].reset_index(drop=True), s)]
@@ -134,14 +149,21 @@ def _published_sums(pdf: pd.DataFrame, shown: Published, s: Settings) -> pd.Data
 def _values(pdf: pd.DataFrame, s: Settings) -> pd.DataFrame:
     """Crude and standardised values with their intervals, before disclosure control."""
     num, den = pdf["num"].to_numpy(float), pdf["den"].to_numpy(float)
-    out = pd.DataFrame({
-        "indicator_id": pdf["indicator_id"], "indicator_version": s.version,
-        "spec_hash": s.spec_hash, "period": pdf["period"].astype("int32"),
-        "geo_level": pdf["geo_level"], "geo_code": pdf["geo_code"],
-        "breakdown_key": pdf["breakdown_key"], "numerator": num, "denominator": den,
-        "numerator_persons": round_half_away(pdf["npers"], 0).astype("int64"),
-        "denominator_persons": round_half_away(pdf["dpers"], 0).astype("int64"),
-    })
+    out = pd.DataFrame(
+        {
+            "indicator_id": pdf["indicator_id"],
+            "indicator_version": s.version,
+            "spec_hash": s.spec_hash,
+            "period": pdf["period"].astype("int32"),
+            "geo_level": pdf["geo_level"],
+            "geo_code": pdf["geo_code"],
+            "breakdown_key": pdf["breakdown_key"],
+            "numerator": num,
+            "denominator": den,
+            "numerator_persons": round_half_away(pdf["npers"], 0).astype("int64"),
+            "denominator_persons": round_half_away(pdf["dpers"], 0).astype("int64"),
+        }
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         crude = np.where(den > 0, num / den, np.nan)
         lo, hi = _crude_interval(s, num, den, pdf)
@@ -178,10 +200,12 @@ def _hospital_values(pdf: pd.DataFrame, s: Settings) -> pd.DataFrame:
         out["std_ci_high"] = round_half_away(hi * rate * s.per, s.decimals)
         limits = {level: funnel.oe_limits(expected, variance, level) for level in s.funnel}
     inner, outer = min(s.funnel), max(s.funnel)
-    out["funnel_low_inner"], out["funnel_high_inner"] = (round_half_away(x, 3)
-                                                         for x in limits[inner])
-    out["funnel_low_outer"], out["funnel_high_outer"] = (round_half_away(x, 3)
-                                                         for x in limits[outer])
+    out["funnel_low_inner"], out["funnel_high_inner"] = (
+        round_half_away(x, 3) for x in limits[inner]
+    )
+    out["funnel_low_outer"], out["funnel_high_outer"] = (
+        round_half_away(x, 3) for x in limits[outer]
+    )
     out["outlier"] = funnel.outlier_flags(oe, limits)
     return out
 

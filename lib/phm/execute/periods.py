@@ -29,7 +29,7 @@ CELL = ["indicator_id", "geo_level", "geo_code", "breakdown_key"]
 def round_half_away(x: Column, decimals: int) -> Column:
     """The published rounding rule, sign(x) floor(|x| 10^d + 0.5) / 10^d, in Spark: the twin of
     :func:`phm.stats.rounding.round_half_away` (numpy), for columns computed in Spark."""
-    scale = float(10 ** decimals)
+    scale = float(10**decimals)
     return F.signum(x) * F.floor(F.abs(x) * scale + 0.5) / scale
 
 
@@ -38,31 +38,48 @@ def with_period_columns(results: DataFrame, plan: Plan) -> DataFrame:
     ``change_ci_low`` and ``change_ci_high``."""
     pools = {i.id: i.pooled_years for i in plan.indicators}
     pool = _by_indicator({k: F.lit(v) for k, v in pools.items()}, F.lit(1))
-    label = F.when(pool > 1, F.concat((F.col("period") - pool + 1).cast("string"), F.lit("-"),
-                                      F.col("period").cast("string"))) \
-        .otherwise(F.col("period").cast("string"))
+    label = F.when(
+        pool > 1,
+        F.concat(
+            (F.col("period") - pool + 1).cast("string"), F.lit("-"), F.col("period").cast("string")
+        ),
+    ).otherwise(F.col("period").cast("string"))
     out = results.withColumn("period_label", label)
     changing = [i for i in plan.indicators if i.change]
     if not changing:
-        return out.withColumns({c: F.lit(None).cast("double")
-                                for c in ("change", "change_ci_low", "change_ci_high")})
+        return out.withColumns(
+            {c: F.lit(None).cast("double") for c in ("change", "change_ci_low", "change_ci_high")}
+        )
     std = {i.id: i.standardisation.method != "none" for i in changing}
     pick = lambda crude, standardised: _by_indicator(  # noqa: E731
         {k: F.col(standardised) if s else F.col(crude) for k, s in std.items()},
-        F.lit(None).cast("double"))
+        F.lit(None).cast("double"),
+    )
     compared = out.where(F.col("indicator_id").isin(list(std))).select(
-        *CELL, "period", pick("value", "value_standardised").alias("_v"),
-        pick("ci_low", "std_ci_low").alias("_l"), pick("ci_high", "std_ci_high").alias("_u"))
-    before = compared.select(*CELL, (F.col("period") + pool).alias("period"),
-                             *[F.col(c).alias(f"{c}0") for c in ("_v", "_l", "_u")])
+        *CELL,
+        "period",
+        pick("value", "value_standardised").alias("_v"),
+        pick("ci_low", "std_ci_low").alias("_l"),
+        pick("ci_high", "std_ci_high").alias("_u"),
+    )
+    before = compared.select(
+        *CELL,
+        (F.col("period") + pool).alias("period"),
+        *[F.col(c).alias(f"{c}0") for c in ("_v", "_l", "_u")],
+    )
     now = compared.join(before, [*CELL, "period"], "inner")
     v1, l1, u1, v0, l0, u0 = (F.col(c) for c in ("_v", "_l", "_u", "_v0", "_l0", "_u0"))
     d = v1 - v0
     low = d - F.sqrt((v1 - l1) ** 2 + (u0 - v0) ** 2)
     high = d + F.sqrt((u1 - v1) ** 2 + (v0 - l0) ** 2)
-    changes = now.select(*CELL, "period", *[
-        _round_by(x, changing).alias(name)
-        for x, name in ((d, "change"), (low, "change_ci_low"), (high, "change_ci_high"))])
+    changes = now.select(
+        *CELL,
+        "period",
+        *[
+            _round_by(x, changing).alias(name)
+            for x, name in ((d, "change"), (low, "change_ci_low"), (high, "change_ci_high"))
+        ],
+    )
     return out.join(changes, [*CELL, "period"], "left")
 
 
@@ -76,5 +93,7 @@ def _by_indicator(values: dict[str, Column], otherwise: Column) -> Column:
 
 def _round_by(x: Column, indicators) -> Column:
     """Rounded to the indicator's decimals (a literal per indicator, no UDF)."""
-    return _by_indicator({i.id: round_half_away(x, i.measure.decimals) for i in indicators},
-                         F.lit(None).cast("double"))
+    return _by_indicator(
+        {i.id: round_half_away(x, i.measure.decimals) for i in indicators},
+        F.lit(None).cast("double"),
+    )

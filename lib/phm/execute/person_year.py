@@ -39,8 +39,9 @@ def condition(cond: Condition) -> Column:
     """A spec condition as a never-null boolean column (``top`` conditions need their cut:
     :func:`phm.execute.aggregate.top_thresholds`)."""
     if cond.top is not None:
-        raise ValueError(f"a 'top' condition on {cond.feature} is only defined in an "
-                         "indicator's numerator")
+        raise ValueError(
+            f"a 'top' condition on {cond.feature} is only defined in an indicator's numerator"
+        )
     col = F.col(cond.feature)
     if cond.in_ is not None:
         test = col.isin(cond.in_)
@@ -75,13 +76,15 @@ def _row_condition(f: Feature, plan: Plan) -> Column | None:
 # one pass per source table
 
 
-def source_features(spark: SparkSession, warehouse: Warehouse, p: SourcePass, plan: Plan,
-                    years: list[int]) -> DataFrame:
+def source_features(
+    spark: SparkSession, warehouse: Warehouse, p: SourcePass, plan: Plan, years: list[int]
+) -> DataFrame:
     """Features of one source table per (person_id, year), from one scan of it."""
     first, last = min(years), max(years)
     crossing = [f for f in p.features if f.season is not None and f.season.crosses_year]
     rows = warehouse.read(spark, p.table).where(
-        F.col("year").between(first - p.max_window + 1, last + (1 if crossing else 0)))
+        F.col("year").between(first - p.max_window + 1, last + (1 if crossing else 0))
+    )
     conds = {f.id: _row_condition(f, plan) for f in p.features}
     if all(c is not None for c in conds.values()):
         # every feature selects rows: drop the others before the shuffle
@@ -92,11 +95,15 @@ def source_features(spark: SparkSession, warehouse: Warehouse, p: SourcePass, pl
         # a row counts for its own year (offset 0), the years after it that a window covers
         # (1 .. window - 1) and, early in a year, the season that began the year before (-1)
         selects = lambda f: conds[f.id] if conds[f.id] is not None else F.lit(True)  # noqa: E731
-        last_offset = reduce(F.greatest, [
-            F.when(selects(f), f.window_years - 1).otherwise(0) for f in windowed] + [F.lit(0)])
-        first_offset = reduce(F.least, [
-            F.when(selects(f) & (month <= f.season.to_month), -1).otherwise(0)
-            for f in crossing] + [F.lit(0)])
+        last_offset = reduce(
+            F.greatest,
+            [F.when(selects(f), f.window_years - 1).otherwise(0) for f in windowed] + [F.lit(0)],
+        )
+        first_offset = reduce(
+            F.least,
+            [F.when(selects(f) & (month <= f.season.to_month), -1).otherwise(0) for f in crossing]
+            + [F.lit(0)],
+        )
         rows = rows.withColumn(OFFSET, F.explode(F.sequence(first_offset, last_offset)))
         for f in p.features:
             if f.season is not None:  # its own test below places the row
@@ -114,7 +121,9 @@ def source_features(spark: SparkSession, warehouse: Warehouse, p: SourcePass, pl
     if p.per_code:
         out = _per_code_aggregate(rows, p, conds)
     else:
-        out = rows.groupBy("person_id", TARGET).agg(*[_aggregate(f, conds[f.id]) for f in p.features])
+        out = rows.groupBy("person_id", TARGET).agg(
+            *[_aggregate(f, conds[f.id]) for f in p.features]
+        )
     return out.withColumnRenamed(TARGET, "year")
 
 
@@ -125,8 +134,9 @@ def _in_season(f: Feature, date: Column) -> Column:
     s, year, month = f.season, F.year(date), F.month(date)
     if not s.crosses_year:
         return (year == F.col(TARGET)) & month.between(s.from_month, s.to_month)
-    return (((year == F.col(TARGET)) & (month >= s.from_month))
-            | ((year == F.col(TARGET) + 1) & (month <= s.to_month)))
+    return ((year == F.col(TARGET)) & (month >= s.from_month)) | (
+        (year == F.col(TARGET) + 1) & (month <= s.to_month)
+    )
 
 
 def _when(cond: Column | None, value: Column) -> Column:
@@ -137,8 +147,9 @@ def _aggregate(f: Feature, cond: Column | None) -> Column:
     return AGGREGATES[f.aggregate].column(f, cond).alias(f.id)
 
 
-def _per_code_aggregate(rows: DataFrame, p: SourcePass, conds: dict[str, Column | None]
-                        ) -> DataFrame:
+def _per_code_aggregate(
+    rows: DataFrame, p: SourcePass, conds: dict[str, Column | None]
+) -> DataFrame:
     """Two levels: per (person, year, code), then per (person, year)."""
     code = F.col(p.per_code)
     first, second = [], []
@@ -150,7 +161,8 @@ def _per_code_aggregate(rows: DataFrame, p: SourcePass, conds: dict[str, Column 
             second.append(AGGREGATES[f.aggregate].over_codes_reaching(reached).alias(f.id))
             continue
         level1, level2 = AGGREGATES[f.aggregate].per_code(
-            f, c, code=code, year=F.col(TARGET), date=F.col(SOURCES[p.table].date_column))
+            f, c, code=code, year=F.col(TARGET), date=F.col(SOURCES[p.table].date_column)
+        )
         first.append(level1.alias(f"_l1_{f.id}"))
         second.append(level2(tmp).alias(f.id))
     per_code = rows.groupBy("person_id", TARGET, p.per_code).agg(*first)
@@ -177,8 +189,9 @@ def insured_days() -> Column:
     convention), to 31 December or the day of death; at least 1."""
     year = F.col("year")
     arrived = (F.col("birth_year") == year) | ~F.col("insured_previous_year")
-    start = F.when(arrived, F.make_date(year, F.lit(7), F.lit(1))) \
-        .otherwise(F.make_date(year, F.lit(1), F.lit(1)))
+    start = F.when(arrived, F.make_date(year, F.lit(7), F.lit(1))).otherwise(
+        F.make_date(year, F.lit(1), F.lit(1))
+    )
     end = F.coalesce(F.col("death_date"), F.make_date(year, F.lit(12), F.lit(31)))
     return F.greatest(F.datediff(end, start) + 1, F.lit(1))
 
@@ -186,35 +199,44 @@ def insured_days() -> Column:
 def days_in_year(year: Column | None = None) -> Column:
     """Days of the year (``year``, default the column ``year``): 365, or 366 in a leap year."""
     year = F.col("year") if year is None else year
-    return F.datediff(F.make_date(year + 1, F.lit(1), F.lit(1)),
-                      F.make_date(year, F.lit(1), F.lit(1)))
+    return F.datediff(
+        F.make_date(year + 1, F.lit(1), F.lit(1)), F.make_date(year, F.lit(1), F.lit(1))
+    )
 
 
 def _years_before(pop: DataFrame, lookback: int) -> DataFrame:
     """Per (person_id, year): ``_before``, a bit per earlier year the person is in the
     population (bit k-1 for year - k, k = 1..lookback); absent when in none."""
     k = F.explode(F.sequence(F.lit(1), F.lit(lookback))).alias("_k")
-    return (pop.select("person_id", "year", k)
-            .groupBy("person_id", (F.col("year") + F.col("_k")).alias("year"))
-            .agg(F.sum(F.expr("shiftleft(1, _k - 1)")).alias("_before")))
+    return (
+        pop.select("person_id", "year", k)
+        .groupBy("person_id", (F.col("year") + F.col("_k")).alias("year"))
+        .agg(F.sum(F.expr("shiftleft(1, _k - 1)")).alias("_before"))
+    )
 
 
-def population_attributes(spark: SparkSession, warehouse: Warehouse, years: list[int],
-                          lookback: int = 1) -> DataFrame:
+def population_attributes(
+    spark: SparkSession, warehouse: Warehouse, years: list[int], lookback: int = 1
+) -> DataFrame:
     """Built-in attributes and geography per person-year (see :mod:`phm.spec.attributes`);
     ``lookback`` population years before the first period are read for ``insured_years`` (the
     consecutive years in the population up to the period year, counted up to lookback + 1)."""
     lookback = max(lookback, 1)
     pop = warehouse.read(spark, "population").where(
-        F.col("year").between(min(years) - lookback, max(years)))
+        F.col("year").between(min(years) - lookback, max(years))
+    )
     geo_columns = [lvl.column for lvl in LEVELS if lvl.column]  # nis, arr_nis, prov_nis, reg_nis
     geo = read_reference(spark, warehouse, "ref_geography").select(
         F.col("nis").alias("nis_municipality"),
-        *[F.col(lvl.ref_column).alias(lvl.column) for lvl in LEVELS if lvl.column])
+        *[F.col(lvl.ref_column).alias(lvl.column) for lvl in LEVELS if lvl.column],
+    )
     before = F.coalesce(F.col("_before"), F.lit(0))
-    consecutive = reduce(lambda acc, n: acc + F.when(
-        before.bitwiseAND((1 << n) - 1) == (1 << n) - 1, 1).otherwise(0), range(1, lookback + 1),
-        F.lit(1))
+    consecutive = reduce(
+        lambda acc, n: acc
+        + F.when(before.bitwiseAND((1 << n) - 1) == (1 << n) - 1, 1).otherwise(0),
+        range(1, lookback + 1),
+        F.lit(1),
+    )
     return (
         pop.where(F.col("year").isin(years))
         .join(_years_before(pop, lookback), ["person_id", "year"], "left")
@@ -222,34 +244,51 @@ def population_attributes(spark: SparkSession, warehouse: Warehouse, years: list
         .withColumn("insured_years", consecutive)
         .join(F.broadcast(geo), "nis_municipality", "left")
         .select(
-            "person_id", "year", *geo_columns,
+            "person_id",
+            "year",
+            *geo_columns,
             (F.col("year") - F.col("birth_year")).alias("age"),
-            "sex", "bim", "bim_basis", "insurer", "nursing_home", "medical_house", "gmd",
-            "chronic_status", "disability",
+            "sex",
+            "bim",
+            "bim_basis",
+            "insurer",
+            "nursing_home",
+            "medical_house",
+            "gmd",
+            "chronic_status",
+            "disability",
             F.col("death_date").isNotNull().alias("died"),
             F.col("death_date").isNull().alias("alive_at_end"),
-            "insured_previous_year", "insured_years",
+            "insured_previous_year",
+            "insured_years",
             insured_days().alias("insured_days"),
         )
         .withColumn("age5", F.least(F.floor(F.col("age") / 5) * 5, F.lit(95)).cast("int"))
     )
 
 
-def build_person_year(spark: SparkSession, warehouse: Warehouse, plan: Plan, years: list[int],
-                      index: DataFrame | None = None) -> DataFrame:
+def build_person_year(
+    spark: SparkSession,
+    warehouse: Warehouse,
+    plan: Plan,
+    years: list[int],
+    index: DataFrame | None = None,
+) -> DataFrame:
     """The person-year table of ``plan`` (not yet materialised); ``index`` is the index-event
     table of :mod:`phm.execute.events` when the plan has events."""
     lookback = max([i.population.insured_years - 1 for i in plan.indicators] + [1])
     table = population_attributes(spark, warehouse, years, lookback)
     for p in plan.passes:
-        table = table.join(source_features(spark, warehouse, p, plan, years),
-                           ["person_id", "year"], "left")
+        table = table.join(
+            source_features(spark, warehouse, p, plan, years), ["person_id", "year"], "left"
+        )
     fills = {}
     if plan.events:
         if index is None:
             raise ValueError("the plan has events: pass the index-event table")
-        table = table.join(person_year_counts(index, list(plan.events)), ["person_id", "year"],
-                           "left")
+        table = table.join(
+            person_year_counts(index, list(plan.events)), ["person_id", "year"], "left"
+        )
         for e in plan.events:
             for name in (index_count(e.id), followed_count(e.id)):
                 fills[name] = F.coalesce(F.col(name), F.lit(0))
@@ -264,22 +303,30 @@ def build_person_year(spark: SparkSession, warehouse: Warehouse, plan: Plan, yea
         else:
             value = any_of(d.any_of) if d.any_of is not None else all_of(d.all_of)
         table = table.withColumn(f.id, value)
-    table = table.withColumns({f"age_{name}": age_band(scheme)
-                               for name, scheme in plan.age_schemes.items()})
+    table = table.withColumns(
+        {f"age_{name}": age_band(scheme) for name, scheme in plan.age_schemes.items()}
+    )
     for area, _ in plan.area_sets:
         table = _with_area(spark, table, plan, area)
     return table
 
 
 def _with_area(spark: SparkSession, table: DataFrame, plan: Plan, area: str) -> DataFrame:
-    mapping = spark.createDataFrame(list(plan.area_members[area]),
-                                    f"nis string, area_{area} string")
+    mapping = spark.createDataFrame(
+        list(plan.area_members[area]), f"nis string, area_{area} string"
+    )
     return table.join(F.broadcast(mapping), "nis", "left")
 
 
 def person_year_columns(plan: Plan) -> list[str]:
     """Every column of the person-year table, for tests and docs."""
-    base = ["person_id", "year", *[lvl.column for lvl in LEVELS if lvl.column], *ATTRIBUTES,
-            "insured_years", "age5"]
+    base = [
+        "person_id",
+        "year",
+        *[lvl.column for lvl in LEVELS if lvl.column],
+        *ATTRIBUTES,
+        "insured_years",
+        "age5",
+    ]
     events = [c for e in plan.events for c in (index_count(e.id), followed_count(e.id))]
     return base + [f.id for f in plan.features] + events

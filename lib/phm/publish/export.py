@@ -30,18 +30,28 @@ def geo_names() -> pd.DataFrame:
     arrondissements have no English name). Brussels-Capital is ``04000`` at both the province
     and the region level."""
     m = municipalities()[["nis", "name_nl", "name_fr"]].assign(geo_level="municipality")
-    a = arrondissements()[["arr_nis", "name_nl", "name_fr"]].rename(columns={"arr_nis": "nis"}) \
+    a = (
+        arrondissements()[["arr_nis", "name_nl", "name_fr"]]
+        .rename(columns={"arr_nis": "nis"})
         .assign(geo_level="arrondissement")
+    )
     pr = provinces_regions()
     levels = pr["level"].map({"country": "belgium", "region": "region", "province": "province"})
     p = pr[["nis", "name_nl", "name_fr", "name_en"]].assign(geo_level=levels)
     names = pd.concat([m, a, p], ignore_index=True)
-    return names.rename(columns={"nis": "geo_code", "name_nl": "geo_name_nl",
-                                 "name_fr": "geo_name_fr", "name_en": "geo_name_en"})
+    return names.rename(
+        columns={
+            "nis": "geo_code",
+            "name_nl": "geo_name_nl",
+            "name_fr": "geo_name_fr",
+            "name_en": "geo_name_en",
+        }
+    )
 
 
-def export_results(spark: SparkSession, warehouse: Warehouse, out: Path,
-                   ids: list[str] | None = None) -> list[Path]:
+def export_results(
+    spark: SparkSession, warehouse: Warehouse, out: Path, ids: list[str] | None = None
+) -> list[Path]:
     if not warehouse.exists(spark, "results"):
         raise WarehouseError(f"no results in {warehouse.root}: run `phm run` first")
     results = warehouse.read(spark, "results")
@@ -56,19 +66,32 @@ def export_results(spark: SparkSession, warehouse: Warehouse, out: Path,
     written: list[Path] = []
     present = sorted(r.indicator_id for r in results.select("indicator_id").distinct().collect())
     for ind in present:
-        rows = (results.where(F.col("indicator_id") == ind)
-                .drop("numerator_persons", "denominator_persons").toPandas())
+        rows = (
+            results.where(F.col("indicator_id") == ind)
+            .drop("numerator_persons", "denominator_persons")
+            .toPandas()
+        )
         hashes = sorted(rows["spec_hash"].unique())
-        meta = metadata.where((F.col("indicator_id") == ind) & F.col("spec_hash").isin(hashes)) \
-            .drop("spec_yaml").toPandas()
+        meta = (
+            metadata.where((F.col("indicator_id") == ind) & F.col("spec_hash").isin(hashes))
+            .drop("spec_yaml")
+            .toPandas()
+        )
         frame = published_frame(rows, names)
         csv_path = out / f"{ind}.csv"
         frame.to_csv(csv_path, index=False)
         json_path = out / f"{ind}.json"
-        json_path.write_text(json.dumps({
-            "indicator": json.loads(meta.to_json(orient="records", date_format="iso")),
-            "values": json.loads(frame.to_json(orient="records")),
-        }, ensure_ascii=False, indent=1), encoding="utf-8")
+        json_path.write_text(
+            json.dumps(
+                {
+                    "indicator": json.loads(meta.to_json(orient="records", date_format="iso")),
+                    "values": json.loads(frame.to_json(orient="records")),
+                },
+                ensure_ascii=False,
+                indent=1,
+            ),
+            encoding="utf-8",
+        )
         written += [csv_path, json_path]
     return written
 
@@ -77,12 +100,23 @@ def published_frame(rows: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame:
     """Results of one indicator as a flat table: one column per breakdown dimension."""
     rows = rows.copy()
     rows.loc[rows["suppressed"], [c for c in VALUE_COLUMNS if c in rows]] = None
-    breakdowns = pd.DataFrame([dict(b) if b is not None else {} for b in rows["breakdown"]],
-                              index=rows.index)
+    breakdowns = pd.DataFrame(
+        [dict(b) if b is not None else {} for b in rows["breakdown"]], index=rows.index
+    )
     rows = pd.concat([rows.drop(columns=["breakdown"]), breakdowns], axis=1)
     rows = rows.merge(names, on=["geo_level", "geo_code"], how="left")
-    keys = ["indicator_id", "indicator_version", "period", "geo_level", "geo_code",
-            "geo_name_nl", "geo_name_fr", "geo_name_en", *sorted(breakdowns.columns)]
+    keys = [
+        "indicator_id",
+        "indicator_version",
+        "period",
+        "geo_level",
+        "geo_code",
+        "geo_name_nl",
+        "geo_name_fr",
+        "geo_name_en",
+        *sorted(breakdowns.columns),
+    ]
     rest = [c for c in rows.columns if c not in keys]
-    return rows[keys + rest].sort_values(keys[:5] + sorted(breakdowns.columns),
-                                         na_position="first", kind="stable")
+    return rows[keys + rest].sort_values(
+        keys[:5] + sorted(breakdowns.columns), na_position="first", kind="stable"
+    )

@@ -37,22 +37,39 @@ def add_missing_columns(spark: SparkSession, warehouse: Warehouse, table: Table)
         spark.sql(f"ALTER TABLE delta.`{warehouse.path(table.name)}` ADD COLUMNS ({columns})")
 
 
-def replace_slice(spark: SparkSession, warehouse: Warehouse, table: Table, rows: DataFrame,
-                  indicator_ids: list[str], periods: list[int]) -> None:
+def replace_slice(
+    spark: SparkSession,
+    warehouse: Warehouse,
+    table: Table,
+    rows: DataFrame,
+    indicator_ids: list[str],
+    periods: list[int],
+) -> None:
     """Replace the rows of these indicators and periods in ONE Delta transaction."""
-    replace_where(spark, warehouse, table, rows,
-                  f"indicator_id IN ({_sql_list(indicator_ids)}) AND "
-                  f"period IN ({', '.join(str(int(p)) for p in periods)})")
+    replace_where(
+        spark,
+        warehouse,
+        table,
+        rows,
+        f"indicator_id IN ({_sql_list(indicator_ids)}) AND "
+        f"period IN ({', '.join(str(int(p)) for p in periods)})",
+    )
 
 
-def replace_scenarios(spark: SparkSession, warehouse: Warehouse, table: Table, rows: DataFrame,
-                      scenario_ids: list[str]) -> None:
+def replace_scenarios(
+    spark: SparkSession,
+    warehouse: Warehouse,
+    table: Table,
+    rows: DataFrame,
+    scenario_ids: list[str],
+) -> None:
     """Replace every row of these scenarios (all variants and years) in ONE transaction."""
     replace_where(spark, warehouse, table, rows, f"scenario_id IN ({_sql_list(scenario_ids)})")
 
 
-def replace_where(spark: SparkSession, warehouse: Warehouse, table: Table, rows: DataFrame,
-                  predicate: str) -> None:
+def replace_where(
+    spark: SparkSession, warehouse: Warehouse, table: Table, rows: DataFrame, predicate: str
+) -> None:
     check_stage(rows, table, f"publish {table.name}")  # the schema only: no Spark job
     rows = rows.select(*table.column_names)
     writer = rows.write.format("delta")
@@ -63,53 +80,92 @@ def replace_where(spark: SparkSession, warehouse: Warehouse, table: Table, rows:
         writer.mode("overwrite").save(warehouse.path(table.name))
 
 
-def write_results(spark: SparkSession, warehouse: Warehouse, results: DataFrame,
-                  indicator_ids: list[str], periods: list[int]) -> None:
+def write_results(
+    spark: SparkSession,
+    warehouse: Warehouse,
+    results: DataFrame,
+    indicator_ids: list[str],
+    periods: list[int],
+) -> None:
     replace_slice(spark, warehouse, RESULTS, results, indicator_ids, periods)
 
 
-def write_risk_models(spark: SparkSession, warehouse: Warehouse, rows: list[dict],
-                      indicator_ids: list[str], periods: list[int]) -> None:
+def write_risk_models(
+    spark: SparkSession,
+    warehouse: Warehouse,
+    rows: list[dict],
+    indicator_ids: list[str],
+    periods: list[int],
+) -> None:
     """Model coefficients of the compared indicators (their old rows for these periods go)."""
     frame = spark.createDataFrame(rows, RISK_MODELS.schema)
     replace_slice(spark, warehouse, RISK_MODELS, frame, indicator_ids, periods)
 
 
-def metadata_rows(catalogue: Catalogue, indicators: list[Indicator], hashes: dict[str, str]
-                  ) -> list[dict]:
+def metadata_rows(
+    catalogue: Catalogue, indicators: list[Indicator], hashes: dict[str, str]
+) -> list[dict]:
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     out = []
     for ind in indicators:
         features = catalogue.features_for([ind])
         std = ind.standardisation
-        out.append({
-            "indicator_id": ind.id, "indicator_version": ind.version,
-            "spec_hash": hashes[ind.id], "status": ind.status, "theme": ind.theme,
-            "owner": ind.owner, "collections": list(ind.collections), "grain": ind.grain,
-            "event": (catalogue.events[ind.events].model_dump_json(exclude={"label"})
-                      if ind.events else None),
-            "hospital_comparison": (ind.hospital_comparison.model_dump_json()
-                                    if ind.hospital_comparison else None),
-            **{f"label_{lang}": getattr(ind.label, lang) for lang in ("nl", "fr", "en")},
-            **{f"definition_{lang}": getattr(ind.definition, lang) for lang in ("nl", "fr", "en")},
-            "measure": ind.measure.kind, "per": float(ind.measure.per), "unit": ind.measure.unit,
-            "decimals": ind.measure.decimals, "confidence_interval": ind.measure.interval,
-            "standardisation": std.method if std.method != "direct" else f"direct:{std.reference}",
-            "min_count": ind.disclosure.min_count,
-            "geography": list(ind.breakdowns.geography)
-            + [f"area:{a}" for a in ind.breakdowns.areas],
-            "breakdowns": ["+".join(s) or "total" for s in ind.breakdowns.sets],
-            "features": {f.id: f.version for f in features},
-            "codelists": {c: catalogue.codelists[c].version for c in sorted(
-                {f.codes for f in features if f.codes}
-                | set(event_codelists(catalogue.events[ind.events]) if ind.events else []))},
-            "sources": sorted({"population"} | {f.source for f in features if f.source}
-                              | _event_sources(catalogue, ind)),
-            "references": list(ind.references),
-            "changelog": json.dumps([c.model_dump(mode="json") for c in ind.changelog]),
-            "spec_yaml": catalogue.sources[("indicators", ind.id)].path.read_text(encoding="utf-8"),
-            "updated_at": now,
-        })
+        out.append(
+            {
+                "indicator_id": ind.id,
+                "indicator_version": ind.version,
+                "spec_hash": hashes[ind.id],
+                "status": ind.status,
+                "theme": ind.theme,
+                "owner": ind.owner,
+                "collections": list(ind.collections),
+                "grain": ind.grain,
+                "event": (
+                    catalogue.events[ind.events].model_dump_json(exclude={"label"})
+                    if ind.events
+                    else None
+                ),
+                "hospital_comparison": (
+                    ind.hospital_comparison.model_dump_json() if ind.hospital_comparison else None
+                ),
+                **{f"label_{lang}": getattr(ind.label, lang) for lang in ("nl", "fr", "en")},
+                **{
+                    f"definition_{lang}": getattr(ind.definition, lang)
+                    for lang in ("nl", "fr", "en")
+                },
+                "measure": ind.measure.kind,
+                "per": float(ind.measure.per),
+                "unit": ind.measure.unit,
+                "decimals": ind.measure.decimals,
+                "confidence_interval": ind.measure.interval,
+                "standardisation": std.method
+                if std.method != "direct"
+                else f"direct:{std.reference}",
+                "min_count": ind.disclosure.min_count,
+                "geography": list(ind.breakdowns.geography)
+                + [f"area:{a}" for a in ind.breakdowns.areas],
+                "breakdowns": ["+".join(s) or "total" for s in ind.breakdowns.sets],
+                "features": {f.id: f.version for f in features},
+                "codelists": {
+                    c: catalogue.codelists[c].version
+                    for c in sorted(
+                        {f.codes for f in features if f.codes}
+                        | set(event_codelists(catalogue.events[ind.events]) if ind.events else [])
+                    )
+                },
+                "sources": sorted(
+                    {"population"}
+                    | {f.source for f in features if f.source}
+                    | _event_sources(catalogue, ind)
+                ),
+                "references": list(ind.references),
+                "changelog": json.dumps([c.model_dump(mode="json") for c in ind.changelog]),
+                "spec_yaml": catalogue.sources[("indicators", ind.id)].path.read_text(
+                    encoding="utf-8"
+                ),
+                "updated_at": now,
+            }
+        )
     return out
 
 
@@ -129,9 +185,14 @@ def write_metadata(spark: SparkSession, warehouse: Warehouse, rows: list[dict]) 
     add_missing_columns(spark, warehouse, METADATA)
     from delta.tables import DeltaTable
 
-    (DeltaTable.forPath(spark, path).alias("t")
-     .merge(frame.alias("s"), "t.indicator_id = s.indicator_id AND t.spec_hash = s.spec_hash")
-     .whenMatchedUpdateAll().whenNotMatchedInsertAll().execute())
+    (
+        DeltaTable.forPath(spark, path)
+        .alias("t")
+        .merge(frame.alias("s"), "t.indicator_id = s.indicator_id AND t.spec_hash = s.spec_hash")
+        .whenMatchedUpdateAll()
+        .whenNotMatchedInsertAll()
+        .execute()
+    )
 
 
 def append_ledger(spark: SparkSession, warehouse: Warehouse, row: dict) -> None:
@@ -140,8 +201,9 @@ def append_ledger(spark: SparkSession, warehouse: Warehouse, row: dict) -> None:
     for key in ("spec_hashes", "input_versions", "timings"):
         full[key] = full[key] or {}
     full["periods"] = full["periods"] or []
-    spark.createDataFrame([full], RUNS.schema).write.format("delta").mode("append") \
-        .option("mergeSchema", "true").save(warehouse.path(RUNS.name))
+    spark.createDataFrame([full], RUNS.schema).write.format("delta").mode("append").option(
+        "mergeSchema", "true"
+    ).save(warehouse.path(RUNS.name))
 
 
 def with_timestamp(results: DataFrame, run_id: str) -> DataFrame:

@@ -78,8 +78,10 @@ class Aggregate:
         if not self.reads_of and f.of:
             return f"aggregate {self.name!r} takes no 'of'"
         if self.sources is not None and f.source not in self.sources:
-            return (f"aggregate {self.name!r} reads {' or '.join(self.sources)}: give source: "
-                    f"{self.sources[0]}")
+            return (
+                f"aggregate {self.name!r} reads {' or '.join(self.sources)}: give source: "
+                f"{self.sources[0]}"
+            )
         windowed = _listing(n for n, a in AGGREGATES.items() if a.over_years)
         if f.window_years > 1 and not self.over_years:
             return f"window_years > 1 only adds up {windowed} over the years"
@@ -102,8 +104,9 @@ class Aggregate:
         """The aggregate over a person-year's rows, in one group-by."""
         raise NotImplementedError
 
-    def per_code(self, f: Feature, cond: Column | None, *, code: Column, year: Column,
-                 date: Column) -> tuple[Column, Callable[[Column], Column]]:
+    def per_code(
+        self, f: Feature, cond: Column | None, *, code: Column, year: Column, date: Column
+    ) -> tuple[Column, Callable[[Column], Column]]:
         """Two levels: the aggregate per person, year and ``code``, and the function that
         combines those per person and year. ``year`` is the period year a row counts for and
         ``date`` the row's date."""
@@ -128,8 +131,9 @@ class Count(Aggregate):
 
         return F.count(_when(cond, F.lit(1)))
 
-    def per_code(self, f: Feature, cond: Column | None, *, code: Column, year: Column,
-                 date: Column) -> tuple[Column, Callable[[Column], Column]]:
+    def per_code(
+        self, f: Feature, cond: Column | None, *, code: Column, year: Column, date: Column
+    ) -> tuple[Column, Callable[[Column], Column]]:
         from pyspark.sql import functions as F
 
         return F.count(_when(cond, F.lit(1))), lambda x: F.sum(x)
@@ -149,8 +153,9 @@ class Sum(Aggregate):
 
         return F.sum(_when(cond, _of(f))).cast("double")
 
-    def per_code(self, f: Feature, cond: Column | None, *, code: Column, year: Column,
-                 date: Column) -> tuple[Column, Callable[[Column], Column]]:
+    def per_code(
+        self, f: Feature, cond: Column | None, *, code: Column, year: Column, date: Column
+    ) -> tuple[Column, Callable[[Column], Column]]:
         from pyspark.sql import functions as F
 
         return F.sum(_when(cond, _of(f))), lambda x: F.sum(x).cast("double")
@@ -170,8 +175,9 @@ class CountDistinct(Aggregate):
 
         return F.count_distinct(_when(cond, _of(f)))
 
-    def per_code(self, f: Feature, cond: Column | None, *, code: Column, year: Column,
-                 date: Column) -> tuple[Column, Callable[[Column], Column]]:
+    def per_code(
+        self, f: Feature, cond: Column | None, *, code: Column, year: Column, date: Column
+    ) -> tuple[Column, Callable[[Column], Column]]:
         from pyspark.sql import functions as F
 
         # distinct codes: present per code, then counted
@@ -198,8 +204,9 @@ class AnyRow(Aggregate):
 
         return F.bool_or(cond if cond is not None else F.lit(True))
 
-    def per_code(self, f: Feature, cond: Column | None, *, code: Column, year: Column,
-                 date: Column) -> tuple[Column, Callable[[Column], Column]]:
+    def per_code(
+        self, f: Feature, cond: Column | None, *, code: Column, year: Column, date: Column
+    ) -> tuple[Column, Callable[[Column], Column]]:
         from pyspark.sql import functions as F
 
         return F.max(_present(cond)), lambda x: F.max(x) > 0
@@ -223,8 +230,9 @@ class Max(Aggregate):
 
         return F.max(_when(cond, _of(f))).cast("double")
 
-    def per_code(self, f: Feature, cond: Column | None, *, code: Column, year: Column,
-                 date: Column) -> tuple[Column, Callable[[Column], Column]]:
+    def per_code(
+        self, f: Feature, cond: Column | None, *, code: Column, year: Column, date: Column
+    ) -> tuple[Column, Callable[[Column], Column]]:
         from pyspark.sql import functions as F
 
         return F.max(_when(cond, _of(f))), lambda x: F.max(x).cast("double")
@@ -232,29 +240,37 @@ class Max(Aggregate):
 
 class ProportionOfDaysCovered(Aggregate):
     name = "pdc"
-    doc = ("proportion of days covered (0-1) from the first delivery in the year to 31 "
-           "December, each delivery covering 'of' days (ddd), overlapping supplies shifted")
+    doc = (
+        "proportion of days covered (0-1) from the first delivery in the year to 31 "
+        "December, each delivery covering 'of' days (ddd), overlapping supplies shifted"
+    )
     reads_of = numeric_of = True
     sources = ("pharmacy",)
 
     def check(self, f: Feature) -> str | None:
         if f.of and (f.source != "pharmacy" or not f.codes):
-            return ("aggregate 'pdc' reads pharmacy deliveries of a code list: give "
-                    "source: pharmacy and codes")
+            return (
+                "aggregate 'pdc' reads pharmacy deliveries of a code list: give "
+                "source: pharmacy and codes"
+            )
         return super().check(f)
 
     def describe(self, f: Feature) -> str:
         return f"proportion of days covered ({f.of} = days, overlaps shifted)"
 
-    def per_code(self, f: Feature, cond: Column | None, *, code: Column, year: Column,
-                 date: Column) -> tuple[Column, Callable[[Column], Column]]:
+    def per_code(
+        self, f: Feature, cond: Column | None, *, code: Column, year: Column, date: Column
+    ) -> tuple[Column, Callable[[Column], Column]]:
         from pyspark.sql import functions as F
 
-        supply = F.struct(F.datediff(date, F.make_date(year, F.lit(1), F.lit(1))).alias("d"),
-                          F.coalesce(_of(f).cast("double"), F.lit(0.0)).alias("s"))
-        return (F.collect_list(_when(cond, supply)),
-                lambda x: proportion_of_days_covered(F.array_sort(F.flatten(F.collect_list(x))),
-                                                     year))
+        supply = F.struct(
+            F.datediff(date, F.make_date(year, F.lit(1), F.lit(1))).alias("d"),
+            F.coalesce(_of(f).cast("double"), F.lit(0.0)).alias("s"),
+        )
+        return (
+            F.collect_list(_when(cond, supply)),
+            lambda x: proportion_of_days_covered(F.array_sort(F.flatten(F.collect_list(x))), year),
+        )
 
 
 def proportion_of_days_covered(supplies: Column, year: Column) -> Column:
@@ -266,10 +282,12 @@ def proportion_of_days_covered(supplies: Column, year: Column) -> Column:
     the days covered are the total supplied minus what spills past 31 December."""
     from pyspark.sql import functions as F
 
-    year_days = F.datediff(F.make_date(year + 1, F.lit(1), F.lit(1)),
-                           F.make_date(year, F.lit(1), F.lit(1)))
-    end = F.aggregate(supplies, F.lit(-1.0e9),
-                      lambda acc, x: F.greatest(x["d"].cast("double"), acc) + x["s"])
+    year_days = F.datediff(
+        F.make_date(year + 1, F.lit(1), F.lit(1)), F.make_date(year, F.lit(1), F.lit(1))
+    )
+    end = F.aggregate(
+        supplies, F.lit(-1.0e9), lambda acc, x: F.greatest(x["d"].cast("double"), acc) + x["s"]
+    )
     total = F.aggregate(supplies, F.lit(0.0), lambda acc, x: acc + x["s"])
     covered = total - F.greatest(F.lit(0.0), end - year_days)
     period = year_days - supplies[0]["d"]

@@ -65,8 +65,10 @@ class SmallDenominator(HidingRule):
 
 class SmallNumerator(HidingRule):
     name = "small_numerator"
-    doc = ("between 1 and min_count - 1 persons behind the numerator, true or perturbed (0 "
-           "persons too unless zero_is_safe; 0 stays 0 under perturbation)")
+    doc = (
+        "between 1 and min_count - 1 persons behind the numerator, true or perturbed (0 "
+        "persons too unless zero_is_safe; 0 stays 0 under perturbation)"
+    )
 
     def hides(self, counts: Counts, settings: Settings) -> np.ndarray:
         m = settings.min_count

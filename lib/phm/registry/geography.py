@@ -24,8 +24,12 @@ class GeoLevel:
 LEVELS: tuple[GeoLevel, ...] = (
     GeoLevel("municipality", "nis", "nis", doc="581 municipalities (2019-2024 boundaries)"),
     GeoLevel("arrondissement", "arr_nis", "arr_nis", doc="43 administrative arrondissements"),
-    GeoLevel("province", "prov_nis", "prov_nis",
-             doc="10 provinces and Brussels-Capital (04000) as one province-level unit"),
+    GeoLevel(
+        "province",
+        "prov_nis",
+        "prov_nis",
+        doc="10 provinces and Brussels-Capital (04000) as one province-level unit",
+    ),
     GeoLevel("region", "reg_nis", "reg_nis", doc="Flanders, Wallonia, Brussels-Capital"),
     GeoLevel("belgium", None, None, code="01000", doc="the country"),
 )

@@ -126,15 +126,15 @@ class Measure:
         """The value in words, for ``phm explain`` (``per``: '' or ' x 100')."""
         raise NotImplementedError
 
-    def standardised_interval(self, dsr: np.ndarray, cells: pd.DataFrame, level: float
-                              ) -> Bounds:
+    def standardised_interval(self, dsr: np.ndarray, cells: pd.DataFrame, level: float) -> Bounds:
         """Bounds of a directly standardised value ``dsr`` from the cells' variance terms
         (columns ``dsr_var_poisson``, ``dsr_var_binomial``, ``dsr_var_mean``, ``dsr_w_max``,
         ``den`` of the CELLS stage table)."""
         from phm.stats import intervals
 
-        return intervals.fay_feuer(dsr, cells["dsr_var_poisson"].to_numpy(float),
-                                   cells["dsr_w_max"].to_numpy(float), level)
+        return intervals.fay_feuer(
+            dsr, cells["dsr_var_poisson"].to_numpy(float), cells["dsr_w_max"].to_numpy(float), level
+        )
 
 
 class Proportion(Measure):
@@ -146,12 +146,12 @@ class Proportion(Measure):
     def value_text(self, denominator: str, denominator_sum: str | None, per: str) -> str:
         return f"numerator / population{per}"
 
-    def standardised_interval(self, dsr: np.ndarray, cells: pd.DataFrame, level: float
-                              ) -> Bounds:
+    def standardised_interval(self, dsr: np.ndarray, cells: pd.DataFrame, level: float) -> Bounds:
         from phm.stats import intervals
 
-        return intervals.wilson_effective(dsr, cells["dsr_var_binomial"].to_numpy(float),
-                                          cells["den"].to_numpy(float), level)
+        return intervals.wilson_effective(
+            dsr, cells["dsr_var_binomial"].to_numpy(float), cells["den"].to_numpy(float), level
+        )
 
 
 class Rate(Measure):
@@ -161,9 +161,11 @@ class Rate(Measure):
     person_time = True
 
     def value_text(self, denominator: str, denominator_sum: str | None, per: str) -> str:
-        return {"persons": f"numerator / persons of the population{per}",
-                "person_years": f"numerator / person-years insured{per}",
-                "person_days": f"numerator / person-days insured{per}"}[denominator]
+        return {
+            "persons": f"numerator / persons of the population{per}",
+            "person_years": f"numerator / person-years insured{per}",
+            "person_days": f"numerator / person-days insured{per}",
+        }[denominator]
 
 
 class Mean(Measure):
@@ -174,8 +176,7 @@ class Mean(Measure):
     def value_text(self, denominator: str, denominator_sum: str | None, per: str) -> str:
         return f"numerator / persons of the population{per} (persons with 0 count as 0)"
 
-    def standardised_interval(self, dsr: np.ndarray, cells: pd.DataFrame, level: float
-                              ) -> Bounds:
+    def standardised_interval(self, dsr: np.ndarray, cells: pd.DataFrame, level: float) -> Bounds:
         import numpy as np
         from scipy import stats
 

@@ -25,18 +25,26 @@ class Source:
     row: str = "a row"  # what one row is, in words
 
 
-HEALTH_CARE = Source("health_care", "service_date", {"nomenclature": "nomen_code"},
-                     follow_up=True, row="a claim")
-PHARMACY = Source("pharmacy", "delivery_date", {"atc": "atc5", "cnk": "cnk"}, per_code="atc5",
-                  row="a delivery")
-HOSPITAL_STAY = Source("hospital_stay", "admission_date",
-                       {"diagnosis_group": "main_diagnosis_group"}, episodes=True,
-                       follow_up=True, row="an episode")
+HEALTH_CARE = Source(
+    "health_care", "service_date", {"nomenclature": "nomen_code"}, follow_up=True, row="a claim"
+)
+PHARMACY = Source(
+    "pharmacy", "delivery_date", {"atc": "atc5", "cnk": "cnk"}, per_code="atc5", row="a delivery"
+)
+HOSPITAL_STAY = Source(
+    "hospital_stay",
+    "admission_date",
+    {"diagnosis_group": "main_diagnosis_group"},
+    episodes=True,
+    follow_up=True,
+    row="an episode",
+)
 
 SOURCES: dict[str, Source] = {s.name: s for s in (HEALTH_CARE, PHARMACY, HOSPITAL_STAY)}
 # the table whose rows are chained into hospital episodes (index events)
 STAYS = next(s.name for s in SOURCES.values() if s.episodes)
 # code-list system -> (table, code column)
 CODE_SYSTEMS: dict[str, tuple[str, str]] = {
-    system: (s.name, column) for s in SOURCES.values() for system, column in s.code_systems.items()}
+    system: (s.name, column) for s in SOURCES.values() for system, column in s.code_systems.items()
+}
 FOLLOW_UP_SOURCES = tuple(s.name for s in SOURCES.values() if s.follow_up)

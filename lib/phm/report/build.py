@@ -40,30 +40,41 @@ def build_report(data: ReportData, out: Path, progress: Progress | None = None) 
     for meta in metadata.to_dict("records"):
         ind = meta["indicator_id"]
         rows = results[results.indicator_id == ind]
-        _write(out / "indicators" / f"{ind}.html",
-               sections.indicator_page(ind, meta, rows, data.risk_models))
+        _write(
+            out / "indicators" / f"{ind}.html",
+            sections.indicator_page(ind, meta, rows, data.risk_models),
+        )
         collections = meta.get("collections")
         collections = list(collections) if collections is not None and len(collections) else ["–"]
         for collection in collections:
             groups.setdefault((str(meta.get("theme") or "–"), str(collection)), []).append(
-                (ind, meta))
+                (ind, meta)
+            )
     stage(f"{len(metadata)} indicator page(s)")
 
     units = geo.units()
     cells = sections.latest_totals(results)
     for unit in units.to_dict("records"):
-        _write(out / "geo" / f"{unit['geo_level']}-{unit['geo_code']}.html",
-               sections.geo_page(unit, cells, metadata))
+        _write(
+            out / "geo" / f"{unit['geo_level']}-{unit['geo_code']}.html",
+            sections.geo_page(unit, cells, metadata),
+        )
     stage(f"{len(units)} geography page(s)")
 
     if data.has_simulations:
         scenarios = sorted(data.simulation_results.scenario_id.unique())
         for scenario in scenarios:
-            _write(out / "scenarios" / f"{scenario}.html",
-                   sections.scenario_page(scenario, data.simulation_results,
-                                          data.simulation_diagnostics))
-        links = "<ul>" + "".join(f'<li><a href="scenarios/{s}.html">{s}</a></li>'
-                                 for s in scenarios) + "</ul>"
+            _write(
+                out / "scenarios" / f"{scenario}.html",
+                sections.scenario_page(
+                    scenario, data.simulation_results, data.simulation_diagnostics
+                ),
+            )
+        links = (
+            "<ul>"
+            + "".join(f'<li><a href="scenarios/{s}.html">{s}</a></li>' for s in scenarios)
+            + "</ul>"
+        )
         stage(f"{len(scenarios)} scenario page(s)")
     else:
         links = f'<p class="muted">{t("no_scenarios")}</p>'
@@ -73,14 +84,17 @@ def build_report(data: ReportData, out: Path, progress: Progress | None = None) 
     return index
 
 
-def build_from_warehouse(spark, warehouse, out: Path, *, include_drafts: bool = False,
-                         progress: Progress | None = None) -> Path:
+def build_from_warehouse(
+    spark, warehouse, out: Path, *, include_drafts: bool = False, progress: Progress | None = None
+) -> Path:
     """Read the published tables of ``warehouse`` and write the report into ``out``."""
     from phm.report.data import load
 
     start = time.perf_counter()
     data = load(spark, warehouse, include_drafts=include_drafts)
     if progress:
-        progress(f"published tables read: {len(data.results)} result rows, "
-                 f"{len(data.metadata)} indicator(s) ({time.perf_counter() - start:.1f} s)")
+        progress(
+            f"published tables read: {len(data.results)} result rows, "
+            f"{len(data.metadata)} indicator(s) ({time.perf_counter() - start:.1f} s)"
+        )
     return build_report(data, out, progress)

@@ -22,6 +22,7 @@ SIMULATION_TABLES = ("simulation_results", "simulation_models", "simulation_diag
 class ReportData:
     """Published tables of one warehouse as pandas frames (simulation frames ``None`` when the
     warehouse holds none). ``results`` keeps, per indicator, the latest spec hash only."""
+
     results: pd.DataFrame
     metadata: pd.DataFrame
     risk_models: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -34,8 +35,9 @@ class ReportData:
         return self.simulation_results is not None and not self.simulation_results.empty
 
 
-def latest_versions(results: pd.DataFrame, metadata: pd.DataFrame,
-                    include_drafts: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+def latest_versions(
+    results: pd.DataFrame, metadata: pd.DataFrame, include_drafts: bool = False
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per indicator, the spec hash of its most recently computed rows: results of that hash and
     its metadata row. Drafts (computed for review) are left out unless ``include_drafts``."""
     if results.empty:
@@ -45,8 +47,7 @@ def latest_versions(results: pd.DataFrame, metadata: pd.DataFrame,
     latest = order.groupby("indicator_id", sort=True)["spec_hash"].last()
     keep = r.set_index(["indicator_id", "spec_hash"]).index.isin(list(latest.items()))
     r = r[keep]
-    m = metadata[metadata.set_index(["indicator_id", "spec_hash"]).index
-                 .isin(list(latest.items()))]
+    m = metadata[metadata.set_index(["indicator_id", "spec_hash"]).index.isin(list(latest.items()))]
     if not include_drafts:
         m = m[m.status != "draft"]
         r = r[r.indicator_id.isin(m.indicator_id)]
@@ -64,8 +65,13 @@ def load(spark, warehouse, include_drafts: bool = False) -> ReportData:
             results[column] = None
     metadata = warehouse.read(spark, "indicator_metadata").drop("spec_yaml").toPandas()
     results, metadata = latest_versions(results, metadata, include_drafts)
-    risk = (warehouse.read(spark, "risk_models").toPandas()
-            if warehouse.exists(spark, "risk_models") else pd.DataFrame())
-    sims = {name: warehouse.read(spark, name).toPandas() if warehouse.exists(spark, name)
-            else None for name in SIMULATION_TABLES}
+    risk = (
+        warehouse.read(spark, "risk_models").toPandas()
+        if warehouse.exists(spark, "risk_models")
+        else pd.DataFrame()
+    )
+    sims = {
+        name: warehouse.read(spark, name).toPandas() if warehouse.exists(spark, name) else None
+        for name in SIMULATION_TABLES
+    }
     return ReportData(results, metadata, risk, **sims)

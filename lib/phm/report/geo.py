@@ -17,8 +17,10 @@ from importlib import resources
 
 import pandas as pd
 
-LEVEL_FILES = {"municipality": "be_municipalities_2019_2024.geojson",
-               "arrondissement": "be_arrondissements_2019_2024.geojson"}
+LEVEL_FILES = {
+    "municipality": "be_municipalities_2019_2024.geojson",
+    "arrondissement": "be_arrondissements_2019_2024.geojson",
+}
 MAP_WIDTH = 600.0  # SVG user units
 TOLERANCE = 0.35  # Douglas-Peucker tolerance, SVG user units (~0.1 mm on screen)
 COS_LAT = math.cos(math.radians(50.5))
@@ -29,6 +31,7 @@ LEVELS = ("belgium", "region", "province", "arrondissement", "municipality")
 @dataclass(frozen=True)
 class MapShapes:
     """Projected outlines of one level: ``paths`` code -> SVG path data, names, viewBox."""
+
     level: str
     paths: dict[str, str]
     names: dict[str, tuple[str, str]]
@@ -99,8 +102,11 @@ def shapes(level: str) -> MapShapes:
     features = collection["features"]
 
     def polygons(geometry):
-        return geometry["coordinates"] if geometry["type"] == "MultiPolygon" \
+        return (
+            geometry["coordinates"]
+            if geometry["type"] == "MultiPolygon"
             else [geometry["coordinates"]]
+        )
 
     lons, lats = [], []
     for f in features:
@@ -121,8 +127,9 @@ def shapes(level: str) -> MapShapes:
         parts = []
         for poly in polygons(f["geometry"]):
             for ring in poly:
-                projected = [((lon - lon0) * COS_LAT * scale, (lat1 - lat) * scale)
-                             for lon, lat in ring]
+                projected = [
+                    ((lon - lon0) * COS_LAT * scale, (lat1 - lat) * scale) for lon, lat in ring
+                ]
                 d = _ring_path(projected)
                 if d:
                     parts.append(d)
@@ -141,20 +148,47 @@ def units() -> pd.DataFrame:
     """Every geography unit: ``geo_level``, ``geo_code``, names NL/FR/EN and its parents
     (``arr_code``, ``prov_code``, ``reg_code``; empty when not applicable)."""
     m = _csv("be_municipalities_2019_2024.csv")
-    mun = pd.DataFrame({"geo_level": "municipality", "geo_code": m.nis, "name_nl": m.name_nl,
-                        "name_fr": m.name_fr, "name_en": "", "arr_code": m.arr_nis,
-                        "prov_code": m.prov_nis, "reg_code": m.reg_nis})
+    mun = pd.DataFrame(
+        {
+            "geo_level": "municipality",
+            "geo_code": m.nis,
+            "name_nl": m.name_nl,
+            "name_fr": m.name_fr,
+            "name_en": "",
+            "arr_code": m.arr_nis,
+            "prov_code": m.prov_nis,
+            "reg_code": m.reg_nis,
+        }
+    )
     a = _csv("be_arrondissements.csv")
-    arr = pd.DataFrame({"geo_level": "arrondissement", "geo_code": a.arr_nis,
-                        "name_nl": a.name_nl, "name_fr": a.name_fr, "name_en": "",
-                        "arr_code": "", "prov_code": a.prov_nis, "reg_code": a.reg_nis})
+    arr = pd.DataFrame(
+        {
+            "geo_level": "arrondissement",
+            "geo_code": a.arr_nis,
+            "name_nl": a.name_nl,
+            "name_fr": a.name_fr,
+            "name_en": "",
+            "arr_code": "",
+            "prov_code": a.prov_nis,
+            "reg_code": a.reg_nis,
+        }
+    )
     pr = _csv("be_provinces_regions.csv")
     level = pr.level.map({"country": "belgium", "region": "region", "province": "province"})
     reg = pr.parent_reg_nis.where(pr.level == "province", "")
     reg = reg.where((pr.level != "province") | (reg != ""), pr.nis)  # Brussels: itself
-    top = pd.DataFrame({"geo_level": level, "geo_code": pr.nis, "name_nl": pr.name_nl,
-                        "name_fr": pr.name_fr, "name_en": pr.name_en, "arr_code": "",
-                        "prov_code": "", "reg_code": reg})
+    top = pd.DataFrame(
+        {
+            "geo_level": level,
+            "geo_code": pr.nis,
+            "name_nl": pr.name_nl,
+            "name_fr": pr.name_fr,
+            "name_en": pr.name_en,
+            "arr_code": "",
+            "prov_code": "",
+            "reg_code": reg,
+        }
+    )
     out = pd.concat([mun, arr, top], ignore_index=True).fillna("")
     for col in ("name_en",):
         out[col] = out[col].where(out[col] != "", out.name_nl)
@@ -172,5 +206,7 @@ def unit_name(level: str, code: str, lang: str = "nl") -> str:
 @lru_cache(maxsize=None)
 def unit_names() -> dict[tuple[str, str], dict[str, str]]:
     """(level, code) -> {"nl", "fr", "en"} names (English falls back on Dutch)."""
-    return {(r.geo_level, r.geo_code): {"nl": r.name_nl, "fr": r.name_fr, "en": r.name_en}
-            for r in units().itertuples(index=False)}
+    return {
+        (r.geo_level, r.geo_code): {"nl": r.name_nl, "fr": r.name_fr, "en": r.name_en}
+        for r in units().itertuples(index=False)
+    }

@@ -22,12 +22,13 @@ UI = {
     "indicators": ("Indicatoren", "Indicateurs", "Indicators"),
     "geography": ("Geografie", "Géographie", "Geography"),
     "scenarios": ("Financieringsscenario's", "Scénarios de financement", "Financing scenarios"),
-    "no_scenarios": ("Dit magazijn bevat geen gepubliceerde financieringsscenario's "
-                     "(tabel simulation_results ontbreekt).",
-                     "Cet entrepôt ne contient aucun scénario de financement publié "
-                     "(table simulation_results absente).",
-                     "This warehouse holds no published financing scenarios "
-                     "(no simulation_results table)."),
+    "no_scenarios": (
+        "Dit magazijn bevat geen gepubliceerde financieringsscenario's "
+        "(tabel simulation_results ontbreekt).",
+        "Cet entrepôt ne contient aucun scénario de financement publié "
+        "(table simulation_results absente).",
+        "This warehouse holds no published financing scenarios (no simulation_results table).",
+    ),
     "definition": ("Definitie", "Définition", "Definition"),
     "unit": ("Eenheid", "Unité", "Unit"),
     "method": ("Methode", "Méthode", "Method"),
@@ -42,34 +43,56 @@ UI = {
     "area": ("Gebied", "Zone", "Area"),
     "code": ("Code", "Code", "Code"),
     "map_municipality": ("Kaart per gemeente", "Carte par commune", "Map by municipality"),
-    "map_arrondissement": ("Kaart per arrondissement", "Carte par arrondissement",
-                           "Map by arrondissement"),
+    "map_arrondissement": (
+        "Kaart per arrondissement",
+        "Carte par arrondissement",
+        "Map by arrondissement",
+    ),
     "municipality_table": ("Tabel per gemeente", "Tableau par commune", "Table by municipality"),
-    "trend": ("Evolutie per gewest en België", "Évolution par région et Belgique",
-              "Trend by region and Belgium"),
-    "hospitals": ("Vergelijking van ziekenhuizen", "Comparaison des hôpitaux",
-                  "Hospital comparison"),
-    "funnel_note": ("Trechterdiagram: O/E (waargenomen / verwacht) tegen het verwachte aantal; "
-                    "buiten de buitenste grens = uitschieter.",
-                    "Graphique en entonnoir : O/E (observé / attendu) selon le nombre attendu ; "
-                    "au-delà de la limite extérieure = valeur aberrante.",
-                    "Funnel plot: O/E (observed / expected) against the expected count; "
-                    "outside the outer limit = outlier."),
-    "risk_model": ("Risicomodel (coëfficiënten)", "Modèle de risque (coefficients)",
-                   "Risk model (coefficients)"),
-    "classes": ("Klassen: kwantielen over alle periodes, dus een kleur betekent elk jaar "
-                "dezelfde waarde.",
-                "Classes : quantiles sur toutes les périodes, une couleur signifie donc la même "
-                "valeur chaque année.",
-                "Classes: quantiles over all periods, so a colour means the same value in every "
-                "year."),
-    "mapped_std": ("De kaart toont de gestandaardiseerde waarde.",
-                   "La carte montre la valeur standardisée.",
-                   "The map shows the standardised value."),
-    "mapped_crude": ("De kaart toont de ruwe waarde.", "La carte montre la valeur brute.",
-                     "The map shows the crude value."),
-    "profile": ("Profiel (laatste periode, totaal)", "Profil (dernière période, total)",
-                "Profile (latest period, total)"),
+    "trend": (
+        "Evolutie per gewest en België",
+        "Évolution par région et Belgique",
+        "Trend by region and Belgium",
+    ),
+    "hospitals": (
+        "Vergelijking van ziekenhuizen",
+        "Comparaison des hôpitaux",
+        "Hospital comparison",
+    ),
+    "funnel_note": (
+        "Trechterdiagram: O/E (waargenomen / verwacht) tegen het verwachte aantal; "
+        "buiten de buitenste grens = uitschieter.",
+        "Graphique en entonnoir : O/E (observé / attendu) selon le nombre attendu ; "
+        "au-delà de la limite extérieure = valeur aberrante.",
+        "Funnel plot: O/E (observed / expected) against the expected count; "
+        "outside the outer limit = outlier.",
+    ),
+    "risk_model": (
+        "Risicomodel (coëfficiënten)",
+        "Modèle de risque (coefficients)",
+        "Risk model (coefficients)",
+    ),
+    "classes": (
+        "Klassen: kwantielen over alle periodes, dus een kleur betekent elk jaar dezelfde waarde.",
+        "Classes : quantiles sur toutes les périodes, une couleur signifie donc la même "
+        "valeur chaque année.",
+        "Classes: quantiles over all periods, so a colour means the same value in every year.",
+    ),
+    "mapped_std": (
+        "De kaart toont de gestandaardiseerde waarde.",
+        "La carte montre la valeur standardisée.",
+        "The map shows the standardised value.",
+    ),
+    "mapped_crude": (
+        "De kaart toont de ruwe waarde.",
+        "La carte montre la valeur brute.",
+        "The map shows the crude value.",
+    ),
+    "profile": (
+        "Profiel (laatste periode, totaal)",
+        "Profil (dernière période, total)",
+        "Profile (latest period, total)",
+    ),
     "indicator": ("Indicator", "Indicateur", "Indicator"),
     "arrondissement": ("Arrondissement", "Arrondissement", "Arrondissement"),
     "province": ("Provincie", "Province", "Province"),
@@ -81,22 +104,29 @@ UI = {
     "provinces": ("Provincies", "Provinces", "Provinces"),
     "regions": ("Gewesten", "Régions", "Regions"),
     "no_data": ("geen gegevens", "pas de données", "no data"),
-    "data_source": ("Gegevens: gepubliceerde cellen van de ziekteverzekeringsgegevens (IMA-AIM), "
-                    "na statistische geheimhouding (cellen van minder dan 5 personen worden "
-                    "niet gepubliceerd).",
-                    "Données : cellules publiées des données de l'assurance maladie (IMA-AIM), "
-                    "après contrôle de la divulgation (les cellules de moins de 5 personnes ne "
-                    "sont pas publiées).",
-                    "Data: published cells of Belgian health-insurance data (IMA-AIM), after "
-                    "disclosure control (cells of fewer than 5 persons are not published)."),
+    "data_source": (
+        "Gegevens: gepubliceerde cellen van de ziekteverzekeringsgegevens (IMA-AIM), "
+        "na statistische geheimhouding (cellen van minder dan 5 personen worden "
+        "niet gepubliceerd).",
+        "Données : cellules publiées des données de l'assurance maladie (IMA-AIM), "
+        "après contrôle de la divulgation (les cellules de moins de 5 personnes ne "
+        "sont pas publiées).",
+        "Data: published cells of Belgian health-insurance data (IMA-AIM), after "
+        "disclosure control (cells of fewer than 5 persons are not published).",
+    ),
     "variant": ("Variant", "Variante", "Variant"),
     "expected": ("verwacht", "attendu", "expected"),
     "actual": ("werkelijk", "réel", "actual"),
-    "pilot_chart": ("Verwachte (met 95%-interval) en werkelijke kosten per pilootzone",
-                    "Coût attendu (avec intervalle à 95 %) et coût réel par zone pilote",
-                    "Expected (with 95% interval) and actual cost per pilot area"),
-    "predictive": ("Voorspellende ratio's (werkelijk / verwacht)",
-                   "Ratios prédictifs (réel / attendu)", "Predictive ratios (actual / expected)"),
+    "pilot_chart": (
+        "Verwachte (met 95%-interval) en werkelijke kosten per pilootzone",
+        "Coût attendu (avec intervalle à 95 %) et coût réel par zone pilote",
+        "Expected (with 95% interval) and actual cost per pilot area",
+    ),
+    "predictive": (
+        "Voorspellende ratio's (werkelijk / verwacht)",
+        "Ratios prédictifs (réel / attendu)",
+        "Predictive ratios (actual / expected)",
+    ),
     "year": ("Jaar", "Année", "Year"),
     "draft": ("ontwerp", "projet", "draft"),
     "theme": ("Thema", "Thème", "Theme"),
@@ -110,13 +140,16 @@ def t(key: str, tag: str = "span") -> str:
 
 
 def tri(texts: dict[str, str], tag: str = "span") -> str:
-    return "".join(f'<{tag} class="l-{lang}" lang="{lang}">{escape(str(texts[lang] or ""))}'
-                   f'</{tag}>' for lang in LANGS)
+    return "".join(
+        f'<{tag} class="l-{lang}" lang="{lang}">{escape(str(texts[lang] or ""))}</{tag}>'
+        for lang in LANGS
+    )
 
 
 def meta_text(meta, field: str) -> dict[str, str]:
-    return {lang: str(meta.get(f"{field}_{lang}") or meta.get(f"{field}_en") or "")
-            for lang in LANGS}
+    return {
+        lang: str(meta.get(f"{field}_{lang}") or meta.get(f"{field}_en") or "") for lang in LANGS
+    }
 
 
 CSS = """
@@ -155,8 +188,9 @@ SCRIPT = (
 
 def page(title: dict[str, str], body: str, *, root: str = "") -> str:
     """A whole page: ``root`` is the relative path back to the report's folder."""
-    switch = "".join(f'<button type="button" data-set-lang="{lang}">{lang.upper()}</button>'
-                     for lang in LANGS)
+    switch = "".join(
+        f'<button type="button" data-set-lang="{lang}">{lang.upper()}</button>' for lang in LANGS
+    )
     plain = escape(" / ".join(dict.fromkeys(title[lang] for lang in LANGS)))
     return (
         '<!DOCTYPE html>\n<html lang="nl" data-lang="nl"><head><meta charset="utf-8">'
@@ -215,17 +249,25 @@ def metadata_block(meta) -> str:
     return "<dl>" + "".join(f"<dt>{t(k)}</dt><dd>{v}</dd>" for k, v in rows) + "</dl>"
 
 
-def table(headers: Sequence[str], rows: Iterable[Sequence[str]], numeric: Sequence[int] = ()
-          ) -> str:
+def table(
+    headers: Sequence[str], rows: Iterable[Sequence[str]], numeric: Sequence[int] = ()
+) -> str:
     """An HTML table; ``headers`` are HTML, cells are HTML."""
     head = "".join(f"<th>{h}</th>" for h in headers)
     body = []
     for r in rows:
-        body.append("<tr>" + "".join(
-            f'<td class="n">{c}</td>' if i in numeric else f"<td>{c}</td>"
-            for i, c in enumerate(r)) + "</tr>")
-    return (f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody></table></div>")
+        body.append(
+            "<tr>"
+            + "".join(
+                f'<td class="n">{c}</td>' if i in numeric else f"<td>{c}</td>"
+                for i, c in enumerate(r)
+            )
+            + "</tr>"
+        )
+    return (
+        f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
 
 
 def suppressed_note() -> str:
@@ -234,20 +276,24 @@ def suppressed_note() -> str:
 
 def index_page(groups: dict[tuple[str, str], list], *, geo_links: str, scenarios: str) -> str:
     """``groups``: (theme, collection) -> [(indicator id, metadata row)]."""
-    out = [f'<p class="muted">{t("data_source")}</p><p class="licence">{tri(LICENCE)}</p>',
-           f"<h2>{t('indicators')}</h2>"]
+    out = [
+        f'<p class="muted">{t("data_source")}</p><p class="licence">{tri(LICENCE)}</p>',
+        f"<h2>{t('indicators')}</h2>",
+    ]
     last_theme = None
     for (theme, collection), items in sorted(groups.items()):
         if theme != last_theme:
             out.append(f"<h3>{t('theme')}: {escape(theme.replace('_', ' '))}</h3>")
             last_theme = theme
-        out.append(f"<h4>{t('collection')}: {escape(collection)}</h4><ul class=\"ind\">")
+        out.append(f'<h4>{t("collection")}: {escape(collection)}</h4><ul class="ind">')
         for ind, meta in items:
-            badge = f' <span class="badge">{t("draft")}</span>' \
-                if meta.get("status") == "draft" else ""
+            badge = (
+                f' <span class="badge">{t("draft")}</span>' if meta.get("status") == "draft" else ""
+            )
             out.append(
                 f'<li><a href="indicators/{escape(ind)}.html">{tri(meta_text(meta, "label"))}</a>'
-                f"{badge}{metadata_block(meta)}</li>")
+                f"{badge}{metadata_block(meta)}</li>"
+            )
         out.append("</ul>")
     out.append(f"<h2>{t('geography')}</h2>{geo_links}")
     out.append(f"<h2>{t('scenarios')}</h2>{scenarios}")

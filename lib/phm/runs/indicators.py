@@ -37,8 +37,15 @@ from phm.disclosure.policy import redact_in_plans
 from phm.errors import InputError, WarehouseError
 from phm.publish.tables import RESULTS, RISK_MODELS
 from phm.registry.sources import STAYS
-from phm.publish.write import (append_ledger, metadata_rows, replace_where, with_timestamp,
-                               write_metadata, write_results, write_risk_models)
+from phm.publish.write import (
+    append_ledger,
+    metadata_rows,
+    replace_where,
+    with_timestamp,
+    write_metadata,
+    write_results,
+    write_risk_models,
+)
 from phm.spec.catalogue import Catalogue, load_catalogue
 from phm.spec.models import Indicator
 
@@ -69,8 +76,9 @@ def available_years(spark: SparkSession, warehouse: Warehouse) -> list[int]:
     return sorted(int(r.year) for r in years)
 
 
-def data_starts(spark: SparkSession, warehouse: Warehouse, plan: Plan, have: list[int]
-                ) -> dict[str, int]:
+def data_starts(
+    spark: SparkSession, warehouse: Warehouse, plan: Plan, have: list[int]
+) -> dict[str, int]:
     """First year of the population (``have``: its years) and of every source table a
     windowed feature reads (the min of its partition column; an empty table is left out)."""
     starts = {"population": min(have)}
@@ -81,28 +89,42 @@ def data_starts(spark: SparkSession, warehouse: Warehouse, plan: Plan, have: lis
     return starts
 
 
-def data_ends(spark: SparkSession, warehouse: Warehouse, plan: Plan,
-              data_end: dt.date | None = None) -> dict[str, dt.date]:
+def data_ends(
+    spark: SparkSession, warehouse: Warehouse, plan: Plan, data_end: dt.date | None = None
+) -> dict[str, dt.date]:
     """Last day of data of every source table a seasonal feature reads (``data_end`` when
     given, else 31 December of its last year, as for events)."""
     tables = sorted({p.table for p in plan.passes if any(f.season for f in p.features)})
     return {t: data_end or last_day_of_data(spark, warehouse, t) for t in tables}
 
 
-def covered_years(spark: SparkSession, warehouse: Warehouse, plan: Plan, years: list[int],
-                  have: list[int], *, asked: bool,
-                  data_end: dt.date | None = None) -> tuple[dict[str, list[int]], list[str]]:
+def covered_years(
+    spark: SparkSession,
+    warehouse: Warehouse,
+    plan: Plan,
+    years: list[int],
+    have: list[int],
+    *,
+    asked: bool,
+    data_end: dt.date | None = None,
+) -> tuple[dict[str, list[int]], list[str]]:
     """The years of each indicator whose look-backs the data cover, and a warning per period
     left out. Years ``asked`` for explicitly are all computed or the run is refused
     (:class:`InputError` naming each period, feature, window and missing years)."""
-    gaps = lookback_gaps(plan, years, data_starts(spark, warehouse, plan, have),
-                         data_ends(spark, warehouse, plan, data_end))
+    gaps = lookback_gaps(
+        plan,
+        years,
+        data_starts(spark, warehouse, plan, have),
+        data_ends(spark, warehouse, plan, data_end),
+    )
     if gaps and asked:
         raise InputError(
             "periods whose look-back reaches before the data (a shorter window would publish a "
-            "silently wrong number):\n  " + "\n  ".join(dict.fromkeys(map(str, gaps)))
+            "silently wrong number):\n  "
+            + "\n  ".join(dict.fromkeys(map(str, gaps)))
             + "\nAsk for later years (--years), leave these indicators out (--specs), or omit "
-            "--years to compute each indicator for the years its data cover.")
+            "--years to compute each indicator for the years its data cover."
+        )
     left_out = {(g.indicator, g.year) for g in gaps}
     computed = {i.id: [y for y in years if (i.id, y) not in left_out] for i in plan.indicators}
     warnings = list(dict.fromkeys(f"{g} - not computed" for g in gaps))
@@ -111,8 +133,9 @@ def covered_years(spark: SparkSession, warehouse: Warehouse, plan: Plan, years: 
     return computed, warnings
 
 
-def missing_cells(plan: Plan, computed: dict[str, list[int]], present: set[tuple[str, int, str]]
-                  ) -> list[str]:
+def missing_cells(
+    plan: Plan, computed: dict[str, list[int]], present: set[tuple[str, int, str]]
+) -> list[str]:
     """A warning per indicator, computed year and geography level (areas and hospitals
     included) without a single result row; ``present`` holds (indicator, year, level) of the
     rows published."""
@@ -124,8 +147,10 @@ def missing_cells(plan: Plan, computed: dict[str, list[int]], present: set[tuple
         for year in computed.get(ind.id, []):
             empty = [lvl for lvl in levels if (ind.id, year, lvl) not in present]
             if empty:
-                out.append(f"{ind.id} {year}: no cell at level(s) {', '.join(empty)} "
-                           "(empty population or no data in the year?)")
+                out.append(
+                    f"{ind.id} {year}: no cell at level(s) {', '.join(empty)} "
+                    "(empty population or no data in the year?)"
+                )
     return out
 
 
@@ -142,7 +167,8 @@ def _slices(computed: dict[str, list[int]]) -> str:
     return " OR ".join(
         f"(indicator_id IN ({', '.join(_quoted(i) for i in ids)}) AND "
         f"period IN ({', '.join(str(int(y)) for y in years)}))"
-        for years, ids in groups.items())
+        for years, ids in groups.items()
+    )
 
 
 def input_versions(spark: SparkSession, warehouse: Warehouse, tables: list[str]) -> dict[str, int]:
@@ -155,15 +181,22 @@ def input_versions(spark: SparkSession, warehouse: Warehouse, tables: list[str])
     return out
 
 
-def _materialise(spark: SparkSession, warehouse: Warehouse, frame: DataFrame, name: str
-                 ) -> DataFrame:
-    (frame.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
-     .partitionBy("year").save(warehouse.path(name)))
+def _materialise(
+    spark: SparkSession, warehouse: Warehouse, frame: DataFrame, name: str
+) -> DataFrame:
+    (
+        frame.write.format("delta")
+        .mode("overwrite")
+        .option("overwriteSchema", "true")
+        .partitionBy("year")
+        .save(warehouse.path(name))
+    )
     return warehouse.read(spark, name)
 
 
-def event_data_end(spark: SparkSession, warehouse: Warehouse, plan: Plan,
-                   data_end: dt.date | None = None) -> dict[str, dt.date]:
+def event_data_end(
+    spark: SparkSession, warehouse: Warehouse, plan: Plan, data_end: dt.date | None = None
+) -> dict[str, dt.date]:
     """Last day of data per event: the earlier end of the stays and of its follow-up source
     (each table read once), or ``data_end`` when given."""
     if data_end is not None:
@@ -183,9 +216,17 @@ class Computed:
     timings: dict[str, float]
 
 
-def compute(spark: SparkSession, warehouse: Warehouse, plan: Plan, years: list[int],
-            secret: str, *, materialise: bool = True, data_end: dt.date | None = None,
-            progress: Progress = lambda _: None) -> Computed:
+def compute(
+    spark: SparkSession,
+    warehouse: Warehouse,
+    plan: Plan,
+    years: list[int],
+    secret: str,
+    *,
+    materialise: bool = True,
+    data_end: dt.date | None = None,
+    progress: Progress = lambda _: None,
+) -> Computed:
     """Indicator cells for ``years``, with the cell keys ``secret`` gives; materialises the
     working tables (index events, person-year) unless ``materialise`` is False."""
     timings: dict[str, float] = {}
@@ -224,12 +265,20 @@ def compute(spark: SparkSession, warehouse: Warehouse, plan: Plan, years: list[i
     return Computed(cells, models, timings)
 
 
-def compute_cells(spark: SparkSession, warehouse: Warehouse, plan: Plan, years: list[int],
-                  secret: str, *, materialise: bool = True, data_end: dt.date | None = None
-                  ) -> DataFrame:
+def compute_cells(
+    spark: SparkSession,
+    warehouse: Warehouse,
+    plan: Plan,
+    years: list[int],
+    secret: str,
+    *,
+    materialise: bool = True,
+    data_end: dt.date | None = None,
+) -> DataFrame:
     """The cells of :func:`compute` alone."""
-    return compute(spark, warehouse, plan, years, secret, materialise=materialise,
-                   data_end=data_end).cells
+    return compute(
+        spark, warehouse, plan, years, secret, materialise=materialise, data_end=data_end
+    ).cells
 
 
 @dataclass(frozen=True)
@@ -252,13 +301,24 @@ class Scope:
     def sources(self) -> list[str]:
         """The tables the run reads."""
         plan = self.plan
-        return sorted({"population", *[p.table for p in plan.passes],
-                       *[t for e in plan.events for t in (STAYS, e.follow_up.source)]})
+        return sorted(
+            {
+                "population",
+                *[p.table for p in plan.passes],
+                *[t for e in plan.events for t in (STAYS, e.follow_up.source)],
+            }
+        )
 
 
-def run_scope(spark: SparkSession, warehouse: Warehouse, catalogue: Catalogue,
-              ids: list[str] | None, years: list[int] | None,
-              collections: list[str] | None, data_end: dt.date | None) -> Scope:
+def run_scope(
+    spark: SparkSession,
+    warehouse: Warehouse,
+    catalogue: Catalogue,
+    ids: list[str] | None,
+    years: list[int] | None,
+    collections: list[str] | None,
+    data_end: dt.date | None,
+) -> Scope:
     """The indicators asked for, and the years each can be computed for: years asked for
     explicitly must all be covered (else :class:`InputError`); by default every population
     year is tried and the periods whose look-backs the data do not cover are left out."""
@@ -269,10 +329,12 @@ def run_scope(spark: SparkSession, warehouse: Warehouse, catalogue: Catalogue,
     years = sorted(set(years or have))
     missing = [y for y in years if y not in have]
     if missing:
-        raise WarehouseError(f"no population rows for year(s) {missing} in {warehouse.root}; "
-                             f"available: {have}")
-    computed, warnings = covered_years(spark, warehouse, plan, years, have,
-                                       asked=asked, data_end=data_end)
+        raise WarehouseError(
+            f"no population rows for year(s) {missing} in {warehouse.root}; available: {have}"
+        )
+    computed, warnings = covered_years(
+        spark, warehouse, plan, years, have, asked=asked, data_end=data_end
+    )
     if any(computed[i.id] != years for i in indicators):  # some periods left out
         indicators = [i for i in indicators if computed[i.id]]
         plan = build_plan(catalogue, indicators)
@@ -281,12 +343,19 @@ def run_scope(spark: SparkSession, warehouse: Warehouse, catalogue: Catalogue,
     return Scope(indicators, plan, years, computed, warnings)
 
 
-def run_indicators(spark: SparkSession, warehouse: Warehouse, specs: Path | str | Catalogue,
-                   ids: list[str] | None = None, years: list[int] | None = None,
-                   run_id: str | None = None, *, collections: list[str] | None = None,
-                   data_end: dt.date | None = None,
-                   protection: Protection | None = None,
-                   progress: Progress = lambda _: None) -> RunReport:
+def run_indicators(
+    spark: SparkSession,
+    warehouse: Warehouse,
+    specs: Path | str | Catalogue,
+    ids: list[str] | None = None,
+    years: list[int] | None = None,
+    run_id: str | None = None,
+    *,
+    collections: list[str] | None = None,
+    data_end: dt.date | None = None,
+    protection: Protection | None = None,
+    progress: Progress = lambda _: None,
+) -> RunReport:
     """Compute and publish indicators (by id and/or collection; all when neither is given).
     ``data_end`` overrides the last day of data used by the events' data-end rule;
     ``protection`` the warehouse's cell-key secret and the default perturbation table;
@@ -298,26 +367,40 @@ def run_indicators(spark: SparkSession, warehouse: Warehouse, specs: Path | str 
     scope = run_scope(spark, warehouse, catalogue, ids, years, collections, data_end)
     plan, years, computed = scope.plan, scope.years, scope.computed
     run_id = run_id or time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-    report = RunReport(run_id, years, [i.id for i in scope.indicators], computed=computed,
-                       warnings=list(scope.warnings))
-    ledger = {"run_id": run_id, "periods": years, "spec_hashes": plan.hashes,
-              "input_versions": input_versions(spark, warehouse, scope.sources),
-              "code_version": phm.__version__, "disclosure": protection.describe()}
+    report = RunReport(
+        run_id,
+        years,
+        [i.id for i in scope.indicators],
+        computed=computed,
+        warnings=list(scope.warnings),
+    )
+    ledger = {
+        "run_id": run_id,
+        "periods": years,
+        "spec_hashes": plan.hashes,
+        "input_versions": input_versions(spark, warehouse, scope.sources),
+        "code_version": phm.__version__,
+        "disclosure": protection.describe(),
+    }
     append_ledger(spark, warehouse, {**ledger, "status": "started"})
     start = time.perf_counter()
     try:
-        done = compute(spark, warehouse, plan, years, protection.secret, data_end=data_end,
-                       progress=progress)
+        done = compute(
+            spark, warehouse, plan, years, protection.secret, data_end=data_end, progress=progress
+        )
         report.timings.update(done.timings)
         cells, models = done.cells, done.models
         if not scope.uniform:  # the periods left out of some indicators
             cells = cells.where(F.expr(_slices(computed)))
             models = [m for m in models if m.period in computed[m.indicator_id]]
-        progress(f"cells, statistics, disclosure control and publication "
-                 f"({len(scope.indicators)} indicator(s))")
+        progress(
+            f"cells, statistics, disclosure control and publication "
+            f"({len(scope.indicators)} indicator(s))"
+        )
         t0 = time.perf_counter()
-        results = with_timestamp(with_period_columns(finalise(cells, plan, protection), plan),
-                                 run_id)
+        results = with_timestamp(
+            with_period_columns(finalise(cells, plan, protection), plan), run_id
+        )
         write_metadata(spark, warehouse, metadata_rows(catalogue, scope.indicators, plan.hashes))
         publish(spark, warehouse, scope, results, risk_model_rows(models, plan.hashes, run_id))
         report.timings["aggregate_publish"] = round(time.perf_counter() - t0, 2)
@@ -325,21 +408,43 @@ def run_indicators(spark: SparkSession, warehouse: Warehouse, specs: Path | str 
         report.result_rows = sum(int(r.n) for r in counts)
         report.suppressed_rows = sum(int(r.s or 0) for r in counts)
         report.warnings += missing_cells(
-            plan, computed, {(r.indicator_id, int(r.period), r.geo_level) for r in counts})
+            plan, computed, {(r.indicator_id, int(r.period), r.geo_level) for r in counts}
+        )
     except Exception as exc:
-        append_ledger(spark, warehouse, {**ledger, "status": "failed", "error": str(exc)[:2000],
-                                         "timings": report.timings,
-                                         "warnings": report.warnings or None})
+        append_ledger(
+            spark,
+            warehouse,
+            {
+                **ledger,
+                "status": "failed",
+                "error": str(exc)[:2000],
+                "timings": report.timings,
+                "warnings": report.warnings or None,
+            },
+        )
         raise
     report.timings["total"] = round(time.perf_counter() - start, 2)
-    append_ledger(spark, warehouse, {**ledger, "status": "succeeded", "timings": report.timings,
-                                     "result_rows": report.result_rows,
-                                     "warnings": report.warnings or None})
+    append_ledger(
+        spark,
+        warehouse,
+        {
+            **ledger,
+            "status": "succeeded",
+            "timings": report.timings,
+            "result_rows": report.result_rows,
+            "warnings": report.warnings or None,
+        },
+    )
     return report
 
 
-def publish(spark: SparkSession, warehouse: Warehouse, scope: Scope, results: DataFrame,
-            risk_rows: list[dict]) -> None:
+def publish(
+    spark: SparkSession,
+    warehouse: Warehouse,
+    scope: Scope,
+    results: DataFrame,
+    risk_rows: list[dict],
+) -> None:
     """Replace exactly the (indicator, period) pairs the run computed, results and risk
     models each in ONE Delta transaction."""
     compared = [i.id for i in scope.indicators if i.hospital_comparison]
@@ -347,9 +452,13 @@ def publish(spark: SparkSession, warehouse: Warehouse, scope: Scope, results: Da
         if scope.uniform:
             write_risk_models(spark, warehouse, risk_rows, compared, scope.years)
         else:
-            replace_where(spark, warehouse, RISK_MODELS,
-                          spark.createDataFrame(risk_rows, RISK_MODELS.schema),
-                          _slices({i: scope.computed[i] for i in compared}))
+            replace_where(
+                spark,
+                warehouse,
+                RISK_MODELS,
+                spark.createDataFrame(risk_rows, RISK_MODELS.schema),
+                _slices({i: scope.computed[i] for i in compared}),
+            )
     if scope.uniform:
         write_results(spark, warehouse, results, [i.id for i in scope.indicators], scope.years)
     else:
@@ -358,19 +467,31 @@ def publish(spark: SparkSession, warehouse: Warehouse, scope: Scope, results: Da
 
 def published_counts(spark: SparkSession, warehouse: Warehouse, run_id: str) -> list:
     """Rows and suppressed rows per (indicator, period, level) the run published."""
-    return (warehouse.read(spark, "results")
-            .where(F.col("run_id") == run_id)
-            .groupBy("indicator_id", "period", "geo_level")
-            .agg(F.count("*").alias("n"), F.sum(F.col("suppressed").cast("int")).alias("s"))
-            .collect())
+    return (
+        warehouse.read(spark, "results")
+        .where(F.col("run_id") == run_id)
+        .groupBy("indicator_id", "period", "geo_level")
+        .agg(F.count("*").alias("n"), F.sum(F.col("suppressed").cast("int")).alias("s"))
+        .collect()
+    )
 
 
 def risk_model_rows(models: list[FittedModel], hashes: dict[str, str], run_id: str) -> list[dict]:
     rows = []
     for m in models:
         for term, coef, se in zip(m.model.spec.columns, m.model.coef, m.model.se):
-            rows.append({"indicator_id": m.indicator_id, "spec_hash": hashes[m.indicator_id],
-                         "period": m.period, "term": term, "coefficient": float(coef),
-                         "std_error": float(se), "stays": m.stays, "events": m.events,
-                         "converged": bool(m.model.converged), "run_id": run_id})
+            rows.append(
+                {
+                    "indicator_id": m.indicator_id,
+                    "spec_hash": hashes[m.indicator_id],
+                    "period": m.period,
+                    "term": term,
+                    "coefficient": float(coef),
+                    "std_error": float(se),
+                    "stays": m.stays,
+                    "events": m.events,
+                    "converged": bool(m.model.converged),
+                    "run_id": run_id,
+                }
+            )
     return rows

@@ -26,8 +26,7 @@ from phm.publish.write import append_ledger, replace_scenarios
 from phm.runs.indicators import available_years, input_versions
 from phm.simulations.design import kind_of
 from phm.simulations.guarantee import YearResult, simulate_variant
-from phm.simulations.population import (person_years, scenario_rows,
-                                        source_tables)
+from phm.simulations.population import person_years, scenario_rows, source_tables
 from phm.simulations.publish import diagnostic_rows, model_rows, result_rows
 from phm.spec.catalogue import Catalogue
 from phm.spec.issues import suggest
@@ -53,8 +52,9 @@ def check_scenarios(catalogue: Catalogue, scenario_ids: list[str]) -> None:
             raise InputError(f"unknown scenario {sid!r}{suggest(sid, catalogue.simulations)}")
 
 
-def apply_overrides(catalogue: Catalogue, scenario_ids: list[str], settings: list[str]
-                    ) -> tuple[Catalogue, list[str]]:
+def apply_overrides(
+    catalogue: Catalogue, scenario_ids: list[str], settings: list[str]
+) -> tuple[Catalogue, list[str]]:
     """``--set path=value`` what-ifs: each scenario replaced by its overridden copy, under
     its own id (:func:`phm.spec.scenario.with_overrides`). Values are read as YAML (``0.8``,
     ``tweedie``, ``{rule: none}``, ``[2023, 2024]``)."""
@@ -91,8 +91,13 @@ def _first_error(exc: Exception) -> str:
     return str(exc)
 
 
-def simulate(spark: SparkSession, warehouse: Warehouse, catalogue: Catalogue,
-             scenario_id: str, secret: str | None = None) -> list[VariantResult]:
+def simulate(
+    spark: SparkSession,
+    warehouse: Warehouse,
+    catalogue: Catalogue,
+    scenario_id: str,
+    secret: str | None = None,
+) -> list[VariantResult]:
     """Every variant of a scenario (true figures; :func:`run_simulations` publishes them)."""
     check_scenarios(catalogue, [scenario_id])
     scenario = catalogue.simulations[scenario_id]
@@ -102,9 +107,11 @@ def simulate(spark: SparkSession, warehouse: Warehouse, catalogue: Catalogue,
     if missing:
         raise WarehouseError(
             f"{scenario_id} needs population year(s) {missing} in {warehouse.root} (guarantee "
-            "years, and the year before each for a prospective attribution)")
+            "years, and the year before each for a prospective attribution)"
+        )
     table = person_years(spark, warehouse, catalogue, scenario, years).persist(
-        StorageLevel.MEMORY_AND_DISK)
+        StorageLevel.MEMORY_AND_DISK
+    )
     shared: dict[str, DataFrame] = {}  # variants that attribute alike share their rows
     try:
         out = []
@@ -112,12 +119,19 @@ def simulate(spark: SparkSession, warehouse: Warehouse, catalogue: Catalogue,
             same = variant.model_dump_json(include={"attribution", "reference", "cost"})
             if same not in shared:
                 shared[same] = scenario_rows(table, catalogue, variant).persist(
-                    StorageLevel.MEMORY_AND_DISK)
+                    StorageLevel.MEMORY_AND_DISK
+                )
             kinds = {f: kind_of(f, catalogue) for f in variant.risk_model.factors}
             areas = sorted(catalogue.areas[variant.attribution.areas].areas)
             try:
-                years_out = simulate_variant(shared[same], variant, kinds, secret, areas,
-                                             frozenset(y for y in years if y - 1 in years))
+                years_out = simulate_variant(
+                    shared[same],
+                    variant,
+                    kinds,
+                    secret,
+                    areas,
+                    frozenset(y for y in years if y - 1 in years),
+                )
             except ValueError as exc:  # a model that cannot be fitted (collinear, bad outcome)
                 raise InputError(f"{scenario_id}, variant {name}: {exc}") from exc
             out.append(VariantResult(scenario_id, name, years_out))
@@ -135,18 +149,37 @@ class SimulationReport:
     results: pd.DataFrame  # as published
 
 
-def run_simulations(spark: SparkSession, warehouse: Warehouse, catalogue: Catalogue,
-                    scenario_ids: list[str], *, protection: Protection | None = None,
-                    run_id: str | None = None) -> SimulationReport:
+def run_simulations(
+    spark: SparkSession,
+    warehouse: Warehouse,
+    catalogue: Catalogue,
+    scenario_ids: list[str],
+    *,
+    protection: Protection | None = None,
+    run_id: str | None = None,
+) -> SimulationReport:
     protection = protection or default_protection(warehouse)
     redact_in_plans(spark, protection)
     run_id = run_id or time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     hashes = {s: catalogue.hash_of("simulations", s) for s in scenario_ids}
-    ledger = {"run_id": run_id, "periods": [], "spec_hashes": hashes,
-              "input_versions": input_versions(spark, warehouse, sorted(
-                  {t for s in scenario_ids
-                   for t in source_tables(catalogue, catalogue.simulations[s])})),
-              "code_version": phm.__version__, "disclosure": protection.describe()}
+    ledger = {
+        "run_id": run_id,
+        "periods": [],
+        "spec_hashes": hashes,
+        "input_versions": input_versions(
+            spark,
+            warehouse,
+            sorted(
+                {
+                    t
+                    for s in scenario_ids
+                    for t in source_tables(catalogue, catalogue.simulations[s])
+                }
+            ),
+        ),
+        "code_version": phm.__version__,
+        "disclosure": protection.describe(),
+    }
     append_ledger(spark, warehouse, {**ledger, "status": "started"})
     start = time.perf_counter()
     try:
@@ -154,11 +187,13 @@ def run_simulations(spark: SparkSession, warehouse: Warehouse, catalogue: Catalo
         for sid in scenario_ids:
             for v in simulate(spark, warehouse, catalogue, sid, protection.secret):
                 for year in v.years:
-                    results.append(result_rows(sid, v.variant, hashes[sid], year,
-                                               protection.ptable))
+                    results.append(
+                        result_rows(sid, v.variant, hashes[sid], year, protection.ptable)
+                    )
                     models.append(model_rows(sid, v.variant, hashes[sid], year))
-                    checks.append(diagnostic_rows(sid, v.variant, hashes[sid], year,
-                                                  protection.ptable))
+                    checks.append(
+                        diagnostic_rows(sid, v.variant, hashes[sid], year, protection.ptable)
+                    )
         published = pd.concat(results, ignore_index=True).assign(run_id=run_id)
         fitted = pd.concat(models, ignore_index=True).assign(run_id=run_id)
         diagnostics = pd.concat(checks, ignore_index=True).assign(run_id=run_id)
@@ -168,17 +203,25 @@ def run_simulations(spark: SparkSession, warehouse: Warehouse, catalogue: Catalo
     except Exception as exc:
         append_ledger(spark, warehouse, {**ledger, "status": "failed", "error": str(exc)[:2000]})
         raise
-    append_ledger(spark, warehouse, {**ledger, "status": "succeeded",
-                                     "timings": {"total": round(time.perf_counter() - start, 2)},
-                                     "result_rows": len(published)})
+    append_ledger(
+        spark,
+        warehouse,
+        {
+            **ledger,
+            "status": "succeeded",
+            "timings": {"total": round(time.perf_counter() - start, 2)},
+            "result_rows": len(published),
+        },
+    )
     return SimulationReport(run_id, scenario_ids, published)
 
 
 def _write(spark, warehouse, table, frame: pd.DataFrame, scenario_ids: list[str]) -> None:
     frame = frame[list(table.column_names)]
     records = [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
-    replace_scenarios(spark, warehouse, table, spark.createDataFrame(records, table.schema),
-                      scenario_ids)
+    replace_scenarios(
+        spark, warehouse, table, spark.createDataFrame(records, table.schema), scenario_ids
+    )
 
 
 def _plain(value):
@@ -188,8 +231,7 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else value
 
 
-def compare(spark: SparkSession, warehouse: Warehouse, first: str, second: str
-            ) -> pd.DataFrame:
+def compare(spark: SparkSession, warehouse: Warehouse, first: str, second: str) -> pd.DataFrame:
     """Two published scenario variants side by side, per pilot and year: expected, actual,
     gain, payout (or, for capitation, allocated and difference) of each, and ``B − A``.
     ``first``/``second`` name ``scenario`` or ``scenario@variant`` (a unique part of the
@@ -199,12 +241,13 @@ def compare(spark: SparkSession, warehouse: Warehouse, first: str, second: str
     published = warehouse.read(spark, SIMULATION_RESULTS.name).toPandas()
     a, b = (_variant_rows(published, ref) for ref in (first, second))
     figures = ["persons", "expected", "actual", "gain", "payout", "allocated", "difference"]
-    out = a[["area", "year", *figures]].merge(b[["area", "year", *figures]],
-                                              on=["area", "year"], how="outer",
-                                              suffixes=("_a", "_b"))
+    out = a[["area", "year", *figures]].merge(
+        b[["area", "year", *figures]], on=["area", "year"], how="outer", suffixes=("_a", "_b")
+    )
     for f in figures:
-        out[f"{f}_diff"] = (pd.to_numeric(out[f"{f}_b"], errors="coerce")
-                            - pd.to_numeric(out[f"{f}_a"], errors="coerce"))
+        out[f"{f}_diff"] = pd.to_numeric(out[f"{f}_b"], errors="coerce") - pd.to_numeric(
+            out[f"{f}_a"], errors="coerce"
+        )
     return out.sort_values(["area", "year"]).reset_index(drop=True)
 
 
@@ -213,12 +256,16 @@ def _variant_rows(published: pd.DataFrame, ref: str) -> pd.DataFrame:
     rows = published[published.scenario_id == scenario]
     if rows.empty:
         known = sorted(published.scenario_id.unique())
-        raise InputError(f"--compare {ref}: no published scenario {scenario!r}"
-                         f"{suggest(scenario, known)} (published: {', '.join(known) or 'none'})")
+        raise InputError(
+            f"--compare {ref}: no published scenario {scenario!r}"
+            f"{suggest(scenario, known)} (published: {', '.join(known) or 'none'})"
+        )
     variants = sorted(rows.variant.unique())
     chosen = [v for v in variants if v == part] or [v for v in variants if part in v]
     if len(chosen) != 1:
-        raise InputError(f"--compare {ref}: {'no' if not chosen else 'more than one'} variant "
-                         f"of {scenario} matches {part!r}; its variants: {', '.join(variants)} "
-                         "(write scenario@variant, a unique part of the name is enough)")
+        raise InputError(
+            f"--compare {ref}: {'no' if not chosen else 'more than one'} variant "
+            f"of {scenario} matches {part!r}; its variants: {', '.join(variants)} "
+            "(write scenario@variant, a unique part of the name is enough)"
+        )
     return rows[rows.variant == chosen[0]]

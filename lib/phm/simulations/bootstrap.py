@@ -30,7 +30,7 @@ from pyspark.sql import functions as F
 
 from phm.simulations.fit import Family, Fit, Patterns, fit
 
-_UNIT = 2 ** 53
+_UNIT = 2**53
 
 
 def _poisson_cdf(upto: int = 12) -> list[float]:
@@ -64,24 +64,46 @@ def uniform(person_hash_: Column, replicate: Column) -> Column:
 def replicate_sums(design: DataFrame, replicates: int) -> DataFrame:
     """Per (``pilot``, ``in_reference``, ``_pid``, ``b``): the resampled sums ``sw``, ``swy``,
     ``swc`` of rows with ``_h`` (person hash), ``_w``, ``_y``, ``_c`` (= c(y))."""
-    draws = (design.select("pilot", "in_reference", "_pid", "_h", "_w", "_y", "_c",
-                           F.explode(F.sequence(F.lit(0), F.lit(replicates - 1))).alias("b"))
-             .withColumn("m", poisson_weight(uniform(F.col("_h"), F.col("b"))))
-             .where(F.col("m") > 0))
+    draws = (
+        design.select(
+            "pilot",
+            "in_reference",
+            "_pid",
+            "_h",
+            "_w",
+            "_y",
+            "_c",
+            F.explode(F.sequence(F.lit(0), F.lit(replicates - 1))).alias("b"),
+        )
+        .withColumn("m", poisson_weight(uniform(F.col("_h"), F.col("b"))))
+        .where(F.col("m") > 0)
+    )
     mw = F.col("m") * F.col("_w")
     return draws.groupBy("pilot", "in_reference", "_pid", "b").agg(
-        F.sum(mw).alias("sw"), F.sum(mw * F.col("_y")).alias("swy"),
-        F.sum(mw * F.col("_c")).alias("swc"))
+        F.sum(mw).alias("sw"),
+        F.sum(mw * F.col("_y")).alias("swy"),
+        F.sum(mw * F.col("_c")).alias("swc"),
+    )
 
 
-def refit(sums: DataFrame, replicates: int, patterns: Patterns, pids: np.ndarray,
-          names: tuple[str, ...], fam: Family, point: Fit) -> tuple[pd.DataFrame, int]:
+def refit(
+    sums: DataFrame,
+    replicates: int,
+    patterns: Patterns,
+    pids: np.ndarray,
+    names: tuple[str, ...],
+    fam: Family,
+    point: Fit,
+) -> tuple[pd.DataFrame, int]:
     """Each replicate's model refitted on its reference sums: the predicted outcome of every
     pattern, rows (b, _pid, yhat), and the number of replicates that could not be fitted (say,
     a gamma model on a resample whose outcome is zero); those are left out of the intervals."""
-    reference = (sums.where("in_reference").groupBy("b", "_pid")
-                 .agg(F.sum("sw").alias("sw"), F.sum("swy").alias("swy"),
-                      F.sum("swc").alias("swc")).toPandas())
+    reference = (
+        sums.where("in_reference")
+        .groupBy("b", "_pid")
+        .agg(F.sum("sw").alias("sw"), F.sum("swy").alias("swy"), F.sum("swc").alias("swc"))
+        .toPandas()
+    )
     position = {pid: i for i, pid in enumerate(pids)}
     m = len(pids)
     out = []
@@ -96,15 +118,20 @@ def refit(sums: DataFrame, replicates: int, patterns: Patterns, pids: np.ndarray
             coef = _refit_drawn_levels(_nonempty(patterns.resampled(*arrays)), names, fam, point)
         except (ValueError, RuntimeError, np.linalg.LinAlgError):
             continue
-        out.append(pd.DataFrame({"b": int(b), "_pid": pids,
-                                 "yhat": replace(point, coef=coef).predict_x(patterns.x)}))
-    predictions = (pd.concat(out, ignore_index=True) if out
-                   else pd.DataFrame({"b": [], "_pid": [], "yhat": []}))
+        out.append(
+            pd.DataFrame(
+                {"b": int(b), "_pid": pids, "yhat": replace(point, coef=coef).predict_x(patterns.x)}
+            )
+        )
+    predictions = (
+        pd.concat(out, ignore_index=True)
+        if out
+        else pd.DataFrame({"b": [], "_pid": [], "yhat": []})
+    )
     return predictions, replicates - len(out)
 
 
-def _refit_drawn_levels(p: Patterns, names: tuple[str, ...], fam: Family,
-                        point: Fit) -> np.ndarray:
+def _refit_drawn_levels(p: Patterns, names: tuple[str, ...], fam: Family, point: Fit) -> np.ndarray:
     """The replicate's coefficients. A model column that is zero in every resampled pattern (a
     rare level nobody was drawn for) carries no information in this replicate: it keeps its
     point estimate, and the other coefficients are refitted (otherwise the design is singular
@@ -112,8 +139,13 @@ def _refit_drawn_levels(p: Patterns, names: tuple[str, ...], fam: Family,
     absent = np.zeros(len(names), dtype=bool)
     absent[1:] = ~np.any(p.x[:, 1:] != 0, axis=0)
     keep = ~absent
-    replicate = fit(replace(p, x=p.x[:, keep]), tuple(n for n, k in zip(names, keep) if k),
-                    fam, start=point.coef[keep], standard_errors=False)
+    replicate = fit(
+        replace(p, x=p.x[:, keep]),
+        tuple(n for n, k in zip(names, keep) if k),
+        fam,
+        start=point.coef[keep],
+        standard_errors=False,
+    )
     coef = point.coef.copy()
     coef[keep] = replicate.coef
     return coef
@@ -122,8 +154,9 @@ def _refit_drawn_levels(p: Patterns, names: tuple[str, ...], fam: Family,
 def _nonempty(p: Patterns) -> Patterns:
     """Patterns nobody was drawn for carry no information (and a zero weight)."""
     keep = p.sw > 0
-    return Patterns(p.x[keep], p.n[keep], p.sw[keep], p.swy[keep], p.swyy[keep], p.swc[keep],
-                    p.min_y)
+    return Patterns(
+        p.x[keep], p.n[keep], p.sw[keep], p.swy[keep], p.swyy[keep], p.swc[keep], p.min_y
+    )
 
 
 def pilot_replicates(sums: DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
@@ -131,10 +164,17 @@ def pilot_replicates(sums: DataFrame, predictions: pd.DataFrame) -> pd.DataFrame
     replicate's predictions to the pilots' resampled sums (in Spark: pilots × patterns ×
     replicates stays there)."""
     spark = sums.sparkSession
-    yhat = spark.createDataFrame(predictions.astype({"b": "int32", "_pid": "int64"}),
-                                 "b int, _pid long, yhat double")
-    return (sums.where(F.col("pilot").isNotNull()).join(F.broadcast(yhat), ["b", "_pid"])
-            .groupBy("pilot", "b")
-            .agg(F.sum("sw").alias("person_years"), F.sum("swy").alias("actual"),
-                 F.sum(F.col("sw") * F.col("yhat")).alias("expected"))
-            .toPandas())
+    yhat = spark.createDataFrame(
+        predictions.astype({"b": "int32", "_pid": "int64"}), "b int, _pid long, yhat double"
+    )
+    return (
+        sums.where(F.col("pilot").isNotNull())
+        .join(F.broadcast(yhat), ["b", "_pid"])
+        .groupBy("pilot", "b")
+        .agg(
+            F.sum("sw").alias("person_years"),
+            F.sum("swy").alias("actual"),
+            F.sum(F.col("sw") * F.col("yhat")).alias("expected"),
+        )
+        .toPandas()
+    )

@@ -42,14 +42,16 @@ def kind_of(factor: str, catalogue) -> str:
     return catalogue.variable_kind(factor) or "unknown"
 
 
-def build_terms(fitting: DataFrame, factors: list[str], interactions: list[list[str]],
-                kinds: dict[str, str]) -> list[Term]:
+def build_terms(
+    fitting: DataFrame, factors: list[str], interactions: list[list[str]], kinds: dict[str, str]
+) -> list[Term]:
     """The model's columns, in the order of ``factors`` then ``interactions``."""
     categorical = [f for f in factors if kinds[f] == "category"]
     levels: dict[str, list[str]] = {}
     if categorical:
-        row = fitting.agg(*[F.sort_array(F.collect_set(_level_of(f))).alias(f)
-                            for f in categorical]).first()
+        row = fitting.agg(
+            *[F.sort_array(F.collect_set(_level_of(f))).alias(f) for f in categorical]
+        ).first()
         levels = {f: list(row[f]) for f in categorical}
     per_factor: dict[str, list[Term]] = {}
     for f in factors:
@@ -59,20 +61,25 @@ def build_terms(fitting: DataFrame, factors: list[str], interactions: list[list[
         elif kind == "number":
             per_factor[f] = [Term(f, F.col(f).cast("double"))]
         elif kind == "category":
-            per_factor[f] = [Term(f"{f}={level}",
-                                  F.when(_level_of(f) == level, 1.0).otherwise(0.0))
-                             for level in levels[f][1:]]
+            per_factor[f] = [
+                Term(f"{f}={level}", F.when(_level_of(f) == level, 1.0).otherwise(0.0))
+                for level in levels[f][1:]
+            ]
         else:
             raise ValueError(f"risk factor {f!r}: unknown variable")
     terms = [t for f in factors for t in per_factor[f]]
     for a, b in interactions:
-        terms += [Term(f"{x.name}*{y.name}", x.expr * y.expr)
-                  for x in per_factor[a] for y in per_factor[b]]
+        terms += [
+            Term(f"{x.name}*{y.name}", x.expr * y.expr)
+            for x in per_factor[a]
+            for y in per_factor[b]
+        ]
     return terms
 
 
-def unseen_levels(rows: DataFrame, fitting: DataFrame, factors: list[str],
-                  kinds: dict[str, str]) -> dict[str, list[str]]:
+def unseen_levels(
+    rows: DataFrame, fitting: DataFrame, factors: list[str], kinds: dict[str, str]
+) -> dict[str, list[str]]:
     """Levels of categorical factors present in ``rows`` but not among the fitting rows."""
     out = {}
     for f in (f for f in factors if kinds[f] == "category"):

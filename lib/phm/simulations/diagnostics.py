@@ -63,32 +63,48 @@ def dimensions(columns: list[str]) -> dict[str, Column]:
 
 def levels_column(columns: list[str]) -> Column:
     """An array of (dimension, level) per row, exploded by :func:`predictive_ratios`."""
-    return F.array(*[F.struct(F.lit(name).alias("dimension"),
-                              F.coalesce(level, F.lit("unknown")).alias("level"))
-                     for name, level in dimensions(columns).items()])
+    return F.array(
+        *[
+            F.struct(
+                F.lit(name).alias("dimension"), F.coalesce(level, F.lit("unknown")).alias("level")
+            )
+            for name, level in dimensions(columns).items()
+        ]
+    )
 
 
-def predictive_ratios(design: DataFrame, predicted: Column, reference_mean: float,
-                      keyed: bool) -> pd.DataFrame:
+def predictive_ratios(
+    design: DataFrame, predicted: Column, reference_mean: float, keyed: bool
+) -> pd.DataFrame:
     """The table of the module docstring from rows with ``_w``, ``_y``, ``_levels``
     (:func:`levels_column`), ``pilot``, ``in_reference`` (and ``_key`` when ``keyed``)."""
     w, y, e = F.col("_w"), F.col("_y"), F.col("_e")
     rows = design.select(
         F.when(F.col("in_reference"), "reference").otherwise("pilots").alias("population"),
-        F.explode("_levels").alias("_l"), "_w", "_y", predicted.alias("_e"),
-        *(["_key"] if keyed else []))
-    sums = rows.groupBy("population", F.col("_l.dimension").alias("dimension"),
-                        F.col("_l.level").alias("level")).agg(
-        F.count(F.lit(1)).alias("persons"), F.sum(w).alias("person_years"),
-        F.sum(w * y).alias("actual"), F.sum(w * e).alias("expected"),
-        F.sum(w * w * y * y).alias("_wwyy"), F.sum(w * w * y * e).alias("_wwye"),
-        F.sum(w * w * e * e).alias("_wwee"), F.sum(w * F.abs(y - e)).alias("_abs_error"),
+        F.explode("_levels").alias("_l"),
+        "_w",
+        "_y",
+        predicted.alias("_e"),
+        *(["_key"] if keyed else []),
+    )
+    sums = rows.groupBy(
+        "population", F.col("_l.dimension").alias("dimension"), F.col("_l.level").alias("level")
+    ).agg(
+        F.count(F.lit(1)).alias("persons"),
+        F.sum(w).alias("person_years"),
+        F.sum(w * y).alias("actual"),
+        F.sum(w * e).alias("expected"),
+        F.sum(w * w * y * y).alias("_wwyy"),
+        F.sum(w * w * y * e).alias("_wwye"),
+        F.sum(w * w * e * e).alias("_wwee"),
+        F.sum(w * F.abs(y - e)).alias("_abs_error"),
         F.sum(w * F.abs(y - F.lit(reference_mean))).alias("_abs_deviation"),
-        *([F.sum("_key").alias("key")] if keyed else []))
+        *([F.sum("_key").alias("key")] if keyed else []),
+    )
     out = sums.orderBy("population", "dimension", "level").toPandas()
     n = out.persons.to_numpy(float)
     ratio = out.actual / out.expected.where(out.expected != 0)
-    square = out._wwyy - 2 * ratio * out._wwye + ratio ** 2 * out._wwee
+    square = out._wwyy - 2 * ratio * out._wwye + ratio**2 * out._wwee
     spread = np.sqrt(np.clip(square, 0, None) * n / np.maximum(n - 1, 1)) / out.expected
     out["ratio"] = ratio
     out["ratio_low"] = ratio - Z95 * spread

@@ -55,8 +55,14 @@ class Family:
         p = self.power
         if p == 2.0:
             return float(2 * np.sum((swy - mu * sw) / mu - (swc - sw * np.log(mu))))
-        return float(2 * np.sum(swc / ((1 - p) * (2 - p)) - swy * mu ** (1 - p) / (1 - p)
-                                + sw * mu ** (2 - p) / (2 - p)))
+        return float(
+            2
+            * np.sum(
+                swc / ((1 - p) * (2 - p))
+                - swy * mu ** (1 - p) / (1 - p)
+                + sw * mu ** (2 - p) / (2 - p)
+            )
+        )
 
 
 OLS = Family("ols")
@@ -78,13 +84,13 @@ def family(name: str, power: float | None = None) -> Family:
 class Patterns:
     """The sums of the rows sharing each design row ``x`` (intercept column first)."""
 
-    x: np.ndarray      # m × k
-    n: np.ndarray      # rows
-    sw: np.ndarray     # Σ w
-    swy: np.ndarray    # Σ w y
-    swyy: np.ndarray   # Σ w y²
-    swc: np.ndarray    # Σ w c(y)
-    min_y: float       # the smallest outcome (a gamma model needs y > 0)
+    x: np.ndarray  # m × k
+    n: np.ndarray  # rows
+    sw: np.ndarray  # Σ w
+    swy: np.ndarray  # Σ w y
+    swyy: np.ndarray  # Σ w y²
+    swc: np.ndarray  # Σ w c(y)
+    min_y: float  # the smallest outcome (a gamma model needs y > 0)
 
     keys: np.ndarray | None = None  # a key per pattern, when built with one
 
@@ -94,16 +100,29 @@ class Patterns:
         told apart by ``key`` when given (a hash of the design row, one per pattern: checked),
         else by the design row itself."""
         by = [key] if key else list(columns)
-        grouped = frame.groupby(by, sort=True, dropna=False).agg(
-            **{s: (s, "sum") for s in SUMS}, min_y=("min_y", "min"),
-            **{c: (c, "first") for c in (columns if key else [])}).reset_index()
+        grouped = (
+            frame.groupby(by, sort=True, dropna=False)
+            .agg(
+                **{s: (s, "sum") for s in SUMS},
+                min_y=("min_y", "min"),
+                **{c: (c, "first") for c in (columns if key else [])},
+            )
+            .reset_index()
+        )
         if key and len(grouped) != len(frame.drop_duplicates(list(columns))):
             raise ValueError("risk patterns: two design rows share a pattern key")
-        x = np.column_stack([np.ones(len(grouped)),
-                             grouped[list(columns)].to_numpy(float).reshape(len(grouped), -1)])
-        return cls(x, *(grouped[s].to_numpy(float) for s in SUMS),
-                   float(grouped.min_y.min()) if len(grouped) else np.inf,
-                   grouped[key].to_numpy() if key else None)
+        x = np.column_stack(
+            [
+                np.ones(len(grouped)),
+                grouped[list(columns)].to_numpy(float).reshape(len(grouped), -1),
+            ]
+        )
+        return cls(
+            x,
+            *(grouped[s].to_numpy(float) for s in SUMS),
+            float(grouped.min_y.min()) if len(grouped) else np.inf,
+            grouped[key].to_numpy() if key else None,
+        )
 
     def resampled(self, sw: np.ndarray, swy: np.ndarray, swc: np.ndarray) -> Patterns:
         """The same patterns with a bootstrap replicate's sums (``Σwy²`` is not resampled:
@@ -111,22 +130,35 @@ class Patterns:
         return replace(self, sw=sw, swy=swy, swc=swc, swyy=np.full(len(sw), np.nan))
 
 
-def pattern_sums(df: DataFrame, y: str, columns: list[str], fam: Family,
-                 weight: str | None = None, by: tuple[str, ...] = (),
-                 extra: dict[str, Column] | None = None) -> pd.DataFrame:
+def pattern_sums(
+    df: DataFrame,
+    y: str,
+    columns: list[str],
+    fam: Family,
+    weight: str | None = None,
+    by: tuple[str, ...] = (),
+    extra: dict[str, Column] | None = None,
+) -> pd.DataFrame:
     """One aggregation: per ``by`` group and distinct ``columns``, the :data:`SUMS`, ``min_y``
     and the ``extra`` aggregates. Refused beyond :data:`MAX_PATTERNS` rows (a national model
     has a few thousand patterns, times the pilots)."""
     _check(df, y, columns, weight)
     yc, w = F.col(y).cast("double"), F.col(weight).cast("double") if weight else F.lit(1.0)
     sums = df.groupBy(*by, *[F.col(c).cast("double").alias(c) for c in columns]).agg(
-        F.count(F.lit(1)).alias("n"), F.sum(w).alias("sw"), F.sum(w * yc).alias("swy"),
-        F.sum(w * yc * yc).alias("swyy"), F.sum(w * fam.contribution(yc)).alias("swc"),
-        F.min(yc).alias("min_y"), *[e.alias(k) for k, e in (extra or {}).items()])
+        F.count(F.lit(1)).alias("n"),
+        F.sum(w).alias("sw"),
+        F.sum(w * yc).alias("swy"),
+        F.sum(w * yc * yc).alias("swyy"),
+        F.sum(w * fam.contribution(yc)).alias("swc"),
+        F.min(yc).alias("min_y"),
+        *[e.alias(k) for k, e in (extra or {}).items()],
+    )
     frame = sums.limit(MAX_PATTERNS + 1).toPandas()
     if len(frame) > MAX_PATTERNS:
-        raise ValueError(f"risk model: more than {MAX_PATTERNS:,} distinct risk patterns "
-                         f"by group ({', '.join(columns)}): band the numeric factors")
+        raise ValueError(
+            f"risk model: more than {MAX_PATTERNS:,} distinct risk patterns "
+            f"by group ({', '.join(columns)}): band the numeric factors"
+        )
     return frame
 
 
@@ -138,10 +170,10 @@ class Fit:
     names: tuple[str, ...]
     coef: np.ndarray
     se: np.ndarray
-    n: int                # rows used
-    weight_sum: float     # Σ w
-    r2: float             # OLS: weighted R²; GLM: 1 - deviance / null deviance
-    scale: float          # OLS: residual variance; GLM: Pearson dispersion
+    n: int  # rows used
+    weight_sum: float  # Σ w
+    r2: float  # OLS: weighted R²; GLM: 1 - deviance / null deviance
+    scale: float  # OLS: residual variance; GLM: Pearson dispersion
     iterations: int = 1
 
     def predict_x(self, x: np.ndarray) -> np.ndarray:
@@ -167,8 +199,10 @@ def _check(df: DataFrame, y: str, columns: list[str], weight: str | None) -> Non
 
 def _enough_rows(n: float, k: int) -> None:
     if n <= k:
-        raise ValueError(f"risk model: {int(n)} reference rows for {k} coefficients "
-                         "(an empty or tiny reference population)")
+        raise ValueError(
+            f"risk model: {int(n)} reference rows for {k} coefficients "
+            "(an empty or tiny reference population)"
+        )
 
 
 def _solve(xx: np.ndarray, xz: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
@@ -180,8 +214,10 @@ def _solve(xx: np.ndarray, xz: np.ndarray, names: tuple[str, ...]) -> np.ndarray
         _, _, vt = np.linalg.svd(xx)
         null = vt[rank:]
         involved = [names[j] for j in range(len(names)) if np.abs(null[:, j]).max() > 1e-8]
-        raise ValueError(f"risk model: collinear factors {', '.join(involved)} "
-                         "(drop a reference level or a constant factor)")
+        raise ValueError(
+            f"risk model: collinear factors {', '.join(involved)} "
+            "(drop a reference level or a constant factor)"
+        )
     return np.linalg.solve(xx, xz)
 
 
@@ -189,8 +225,14 @@ def _gram(p: Patterns, weights: np.ndarray) -> np.ndarray:
     return (p.x * weights[:, None]).T @ p.x
 
 
-def fit(p: Patterns, names: tuple[str, ...], fam: Family, *, start: np.ndarray | None = None,
-        standard_errors: bool = True) -> Fit:
+def fit(
+    p: Patterns,
+    names: tuple[str, ...],
+    fam: Family,
+    *,
+    start: np.ndarray | None = None,
+    standard_errors: bool = True,
+) -> Fit:
     """The model ``fam`` of the patterns' outcome on their design rows."""
     if len(names) != p.x.shape[1]:
         raise ValueError(f"risk model: {len(names)} names for {p.x.shape[1]} columns")
@@ -207,7 +249,7 @@ def _ols(p: Patterns, names: tuple[str, ...], standard_errors: bool) -> Fit:
     se, r2, scale = np.full(k, np.nan), np.nan, np.nan
     if standard_errors:
         yy = float(p.swyy.sum())
-        sse = yy - 2 * coef @ xy + coef @ xx @ coef   # Σ w (y - Xb)²
+        sse = yy - 2 * coef @ xy + coef @ xx @ coef  # Σ w (y - Xb)²
         scale = sse / (n - k)
         sst = yy - float(p.swy.sum()) ** 2 / w
         se = np.sqrt(scale * np.diag(np.linalg.inv(xx)))
@@ -215,15 +257,24 @@ def _ols(p: Patterns, names: tuple[str, ...], standard_errors: bool) -> Fit:
     return Fit("ols", names, coef, se, int(n), w, float(r2), float(scale))
 
 
-def _glm(p: Patterns, names: tuple[str, ...], fam: Family, start: np.ndarray | None,
-         standard_errors: bool, tol: float = 1e-10, max_iter: int = 50) -> Fit:
+def _glm(
+    p: Patterns,
+    names: tuple[str, ...],
+    fam: Family,
+    start: np.ndarray | None,
+    standard_errors: bool,
+    tol: float = 1e-10,
+    max_iter: int = 50,
+) -> Fit:
     """IRLS with a log link: working weights ``w·mu^(2-p)``, working response
     ``eta + (y - mu)/mu``, from ``mu = mean(y)`` (or ``start``); converged when the relative
     change of the deviance is below ``tol``. Standard errors use the Pearson dispersion
     ``Σ w (y-mu)² / mu^p / (n - k)``, as statsmodels does by default."""
     if p.min_y < 0 or (fam.power == 2.0 and p.min_y <= 0):
-        raise ValueError(f"{fam.name} model: the outcome must be "
-                         f"{'positive' if fam.power == 2.0 else 'non-negative'}")
+        raise ValueError(
+            f"{fam.name} model: the outcome must be "
+            f"{'positive' if fam.power == 2.0 else 'non-negative'}"
+        )
     k, q = len(names), 2 - fam.power
     mean = p.swy.sum() / p.sw.sum()
     coef = np.zeros(k) if start is None else np.asarray(start, float).copy()
@@ -233,8 +284,8 @@ def _glm(p: Patterns, names: tuple[str, ...], fam: Family, start: np.ndarray | N
     for iteration in range(1, max_iter + 1):
         eta = p.x @ coef
         mu = np.exp(eta)
-        xx = _gram(p, p.sw * mu ** q)
-        xz = p.x.T @ (mu ** q * (eta * p.sw + (p.swy - mu * p.sw) / mu))
+        xx = _gram(p, p.sw * mu**q)
+        xz = p.x.T @ (mu**q * (eta * p.sw + (p.swy - mu * p.sw) / mu))
         coef = _solve(xx, xz, names)
         previous, deviance = deviance, fam.deviance(p.sw, p.swy, p.swc, mu)
         if previous is not None and abs(previous - deviance) <= tol * (abs(deviance) + tol):
@@ -245,9 +296,9 @@ def _glm(p: Patterns, names: tuple[str, ...], fam: Family, start: np.ndarray | N
     se, r2, scale = np.full(k, np.nan), np.nan, np.nan
     if standard_errors:
         mu = np.exp(p.x @ coef)
-        pearson = np.sum((p.swyy - 2 * mu * p.swy + mu * mu * p.sw) / mu ** fam.power)
+        pearson = np.sum((p.swyy - 2 * mu * p.swy + mu * mu * p.sw) / mu**fam.power)
         scale = pearson / (n - k)
-        se = np.sqrt(scale * np.diag(np.linalg.inv(_gram(p, p.sw * mu ** q))))
+        se = np.sqrt(scale * np.diag(np.linalg.inv(_gram(p, p.sw * mu**q))))
         null = fam.deviance(p.sw, p.swy, p.swc, np.full(len(mu), mean))
         r2 = 1 - fam.deviance(p.sw, p.swy, p.swc, mu) / null
     return Fit(fam.name, names, coef, se, int(n), w, float(r2), float(scale), iteration)

@@ -40,8 +40,9 @@ from phm.spec.scenario import PSEUDOPATHOLOGIES, Scenario
 def variables(catalogue: Catalogue, scenario: Scenario) -> list[str]:
     """The person-year variables to compute: the scenario's, and the pseudopathology flags
     of the diagnostics the catalogue has."""
-    return sorted(scenario_variables(scenario)
-                  | {p for p in PSEUDOPATHOLOGIES if p in catalogue.features})
+    return sorted(
+        scenario_variables(scenario) | {p for p in PSEUDOPATHOLOGIES if p in catalogue.features}
+    )
 
 
 def source_tables(catalogue: Catalogue, scenario: Scenario) -> list[str]:
@@ -50,21 +51,31 @@ def source_tables(catalogue: Catalogue, scenario: Scenario) -> list[str]:
     return sorted({"population", *[p.table for p in plan.passes]})
 
 
-def person_years(spark: SparkSession, warehouse: Warehouse, catalogue: Catalogue,
-                 scenario: Scenario, years: list[int]) -> DataFrame:
+def person_years(
+    spark: SparkSession,
+    warehouse: Warehouse,
+    catalogue: Catalogue,
+    scenario: Scenario,
+    years: list[int],
+) -> DataFrame:
     """Person-year table with every variable the scenario's variants read, for ``years`` (all
     present in the warehouse: :meth:`~phm.spec.scenario.Scenario.years_read`), with ``fraction`` added."""
     plan = feature_plan(catalogue, variables(catalogue, scenario))
     table = build_person_year(spark, warehouse, plan, years)
-    pop = warehouse.read(spark, "population").select("person_id", "year", "birth_year",
-                                                     "death_date")
-    return table.join(pop, ["person_id", "year"], "left").withColumn(
-        "fraction", insured_fraction()).drop("birth_year", "death_date")
+    pop = warehouse.read(spark, "population").select(
+        "person_id", "year", "birth_year", "death_date"
+    )
+    return (
+        table.join(pop, ["person_id", "year"], "left")
+        .withColumn("fraction", insured_fraction())
+        .drop("birth_year", "death_date")
+    )
 
 
 def insured_fraction() -> Column:
-    start = F.when(F.col("birth_year") == F.col("year"), F.make_date("year", F.lit(7), F.lit(1))) \
-        .otherwise(F.make_date("year", F.lit(1), F.lit(1)))
+    start = F.when(
+        F.col("birth_year") == F.col("year"), F.make_date("year", F.lit(7), F.lit(1))
+    ).otherwise(F.make_date("year", F.lit(1), F.lit(1)))
     end = F.coalesce(F.col("death_date"), F.make_date("year", F.lit(12), F.lit(31)))
     days = days_in_year()
     insured = F.greatest(F.datediff(end, start) + 1, F.lit(1))
@@ -79,39 +90,59 @@ def scenario_rows(table: DataFrame, catalogue: Catalogue, variant: Scenario) -> 
     spark = table.sparkSession
     area_of = spark.createDataFrame(members, "pilot string, nis string")
     situation = table.select(
-        "person_id", "year", "nis",
-        all_of(list(variant.attribution.target_group)).alias("in_group"))
+        "person_id", "year", "nis", all_of(list(variant.attribution.target_group)).alias("in_group")
+    )
     if variant.attribution.timing == "prospective":
-        before = situation.select("person_id", (F.col("year") + 1).alias("year"),
-                                  F.col("nis").alias("nis_before"),
-                                  F.col("in_group").alias("in_group_before"))
-        situation = (situation.join(before, ["person_id", "year"], "left")
-                     .select("person_id", "year",
-                             F.coalesce("nis_before", "nis").alias("nis"),
-                             F.when(F.col("nis_before").isNotNull(), F.col("in_group_before"))
-                             .otherwise(F.col("in_group")).alias("in_group")))
+        before = situation.select(
+            "person_id",
+            (F.col("year") + 1).alias("year"),
+            F.col("nis").alias("nis_before"),
+            F.col("in_group").alias("in_group_before"),
+        )
+        situation = situation.join(before, ["person_id", "year"], "left").select(
+            "person_id",
+            "year",
+            F.coalesce("nis_before", "nis").alias("nis"),
+            F.when(F.col("nis_before").isNotNull(), F.col("in_group_before"))
+            .otherwise(F.col("in_group"))
+            .alias("in_group"),
+        )
     located = situation.join(F.broadcast(area_of), "nis", "left")
     in_any = located.groupBy("person_id", "year").agg(
-        F.max(F.col("pilot").isNotNull()).alias("resident"))
-    pilots = (located.where(F.col("pilot").isNotNull() & F.col("in_group"))
-              .select("person_id", "year", "pilot"))
+        F.max(F.col("pilot").isNotNull()).alias("resident")
+    )
+    pilots = located.where(F.col("pilot").isNotNull() & F.col("in_group")).select(
+        "person_id", "year", "pilot"
+    )
     if variant.reference == "belgium":
         reference = table.select("person_id", "year", F.lit(True).alias("in_reference"))
     else:
         reference = in_any.select("person_id", "year", (~F.col("resident")).alias("in_reference"))
-    cost = reduce(lambda a, b: a + b,
-                  (F.coalesce(F.col(f).cast("double"), F.lit(0.0)) for f in variant.cost.features))
+    cost = reduce(
+        lambda a, b: a + b,
+        (F.coalesce(F.col(f).cast("double"), F.lit(0.0)) for f in variant.cost.features),
+    )
     costed = table.withColumn("cost", cost)
-    prior = costed.select("person_id", (F.col("year") + 1).alias("year"),
-                          (F.col("cost") / F.col("fraction")).alias("prior_cost"))
-    base = (costed.join(prior, ["person_id", "year"], "left")
-            .join(reference, ["person_id", "year"]))
+    prior = costed.select(
+        "person_id",
+        (F.col("year") + 1).alias("year"),
+        (F.col("cost") / F.col("fraction")).alias("prior_cost"),
+    )
+    base = costed.join(prior, ["person_id", "year"], "left").join(reference, ["person_id", "year"])
     # one row per pilot of a pilot resident, one row (pilot null) for the reference
     attributed = base.join(pilots, ["person_id", "year"])
     outside = base.where("in_reference").withColumn("pilot", F.lit(None).cast("string"))
     if variant.reference == "belgium":
         # pilot residents are in the reference once, with their rows as pilot members apart
         attributed = attributed.withColumn("in_reference", F.lit(False))
-    columns = ["year", "person_id", "pilot", "in_reference", "cost", "fraction", "prior_cost",
-               *sorted(set(table.columns) - {"year", "person_id", "cost", "fraction"})]
+    columns = [
+        "year",
+        "person_id",
+        "pilot",
+        "in_reference",
+        "cost",
+        "fraction",
+        "prior_cost",
+        *sorted(set(table.columns) - {"year", "person_id", "cost", "fraction"}),
+    ]
     return attributed.select(*columns).unionByName(outside.select(*columns))

@@ -21,14 +21,27 @@ from phm.simulations.guarantee import YearResult
 
 MIN_COUNT = 5  # IMA's rule, as for indicators
 # euro sums and person-years: scaled with the perturbed persons
-SCALED = ("person_years", "actual", "expected", "expected_low", "expected_high", "gain",
-          "gain_low", "gain_high", "payout", "allocated", "difference", "difference_low",
-          "difference_high")
+SCALED = (
+    "person_years",
+    "actual",
+    "expected",
+    "expected_low",
+    "expected_high",
+    "gain",
+    "gain_low",
+    "gain_high",
+    "payout",
+    "allocated",
+    "difference",
+    "difference_low",
+    "difference_high",
+)
 RATIOS = ("oe_ratio", "oe_low", "oe_high")  # ratios of two scaled sums: unchanged
 
 
-def _perturbed(rows: pd.DataFrame, ptable: PTable, min_count: int
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _perturbed(
+    rows: pd.DataFrame, ptable: PTable, min_count: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Published persons (cell-key noise on ``persons`` with ``key``), whether each row is
     hidden (under ``min_count``, true or perturbed), and the factor that scales its sums."""
     true = rows.persons.to_numpy(np.int64)
@@ -37,8 +50,9 @@ def _perturbed(rows: pd.DataFrame, ptable: PTable, min_count: int
     return published, hidden, np.where(true > 0, published / np.maximum(true, 1), 1.0)
 
 
-def protect_pilots(pilots: pd.DataFrame, ptable: PTable, min_count: int = MIN_COUNT
-                   ) -> pd.DataFrame:
+def protect_pilots(
+    pilots: pd.DataFrame, ptable: PTable, min_count: int = MIN_COUNT
+) -> pd.DataFrame:
     """``pilots`` (with ``key``) as published: perturbed persons, scaled sums, hidden rows.
     A figure the scenario does not have (a payout under capitation, intervals without a
     bootstrap) is null."""
@@ -59,8 +73,9 @@ def protect_pilots(pilots: pd.DataFrame, ptable: PTable, min_count: int = MIN_CO
     return out
 
 
-def result_rows(scenario_id: str, variant: str, spec_hash: str, year: YearResult,
-                ptable: PTable) -> pd.DataFrame:
+def result_rows(
+    scenario_id: str, variant: str, spec_hash: str, year: YearResult, ptable: PTable
+) -> pd.DataFrame:
     rows = protect_pilots(year.pilots, ptable).rename(columns={"pilot": "area"})
     rows.insert(0, "scenario_id", scenario_id)
     rows.insert(1, "variant", variant)
@@ -69,20 +84,39 @@ def result_rows(scenario_id: str, variant: str, spec_hash: str, year: YearResult
     return rows
 
 
-def model_rows(scenario_id: str, variant: str, spec_hash: str, year: YearResult
-               ) -> pd.DataFrame:
+def model_rows(scenario_id: str, variant: str, spec_hash: str, year: YearResult) -> pd.DataFrame:
     fit = year.fit
-    return pd.DataFrame({
-        "scenario_id": scenario_id, "variant": variant, "spec_hash": spec_hash,
-        "year": year.year, "family": fit.family, "term": list(fit.names),
-        "coefficient": fit.coef, "std_error": fit.se, "r2": fit.r2, "scale": fit.scale,
-        "rows": fit.n, "person_years": fit.weight_sum, "iterations": fit.iterations,
-        "outlier_threshold": year.threshold, "replicates": year.replicates,
-        "cpm": year.reference_fit().cpm, "mape": year.reference_fit().mape})
+    return pd.DataFrame(
+        {
+            "scenario_id": scenario_id,
+            "variant": variant,
+            "spec_hash": spec_hash,
+            "year": year.year,
+            "family": fit.family,
+            "term": list(fit.names),
+            "coefficient": fit.coef,
+            "std_error": fit.se,
+            "r2": fit.r2,
+            "scale": fit.scale,
+            "rows": fit.n,
+            "person_years": fit.weight_sum,
+            "iterations": fit.iterations,
+            "outlier_threshold": year.threshold,
+            "replicates": year.replicates,
+            "cpm": year.reference_fit().cpm,
+            "mape": year.reference_fit().mape,
+        }
+    )
 
 
-def diagnostic_rows(scenario_id: str, variant: str, spec_hash: str, year: YearResult,
-                    ptable: PTable, min_count: int = MIN_COUNT) -> pd.DataFrame:
+def diagnostic_rows(
+    scenario_id: str,
+    variant: str,
+    spec_hash: str,
+    year: YearResult,
+    ptable: PTable,
+    min_count: int = MIN_COUNT,
+) -> pd.DataFrame:
     """Predictive ratios as published: persons perturbed with their cell key, sums scaled,
     groups under ``min_count`` persons (true or perturbed) hidden; ratios, CPM and MAPE are
     ratios of two scaled sums, so unchanged."""
@@ -92,8 +126,17 @@ def diagnostic_rows(scenario_id: str, variant: str, spec_hash: str, year: YearRe
     out["persons"] = published
     for column in ("person_years", "actual", "expected"):
         out[column] = np.round(out[column].to_numpy(float) * factor, 2)
-    for column in ("persons", "person_years", "actual", "expected", "ratio", "ratio_low",
-                   "ratio_high", "cpm", "mape"):
+    for column in (
+        "persons",
+        "person_years",
+        "actual",
+        "expected",
+        "ratio",
+        "ratio_low",
+        "ratio_high",
+        "cpm",
+        "mape",
+    ):
         values = out[column].astype(object)
         out[column] = values.where(~hidden & pd.notna(values), None)
     out["suppressed"] = hidden

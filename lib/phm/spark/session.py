@@ -83,7 +83,10 @@ def get_spark(app_name: str = "phm", *, for_tests: bool = False) -> SparkSession
         .config("spark.sql.shuffle.partitions", partitions)
         .config("spark.default.parallelism", partitions)
         .config("spark.ui.enabled", os.environ.get("PHM_SPARK_UI", "0") == "1")
-        .config("spark.sql.warehouse.dir", os.path.abspath(os.environ.get("PHM_SPARK_SQL_DIR", ".cache/spark-sql")))
+        .config(
+            "spark.sql.warehouse.dir",
+            os.path.abspath(os.environ.get("PHM_SPARK_SQL_DIR", ".cache/spark-sql")),
+        )
     )
     for key, value in {**DELTA_CONFS, **LOCAL_CONFS}.items():
         builder = builder.config(key, value)
@@ -128,6 +131,8 @@ def _check_delta(spark: SparkSession) -> None:
 def stop_spark() -> None:
     """Stop a session phm started itself; a cluster's or notebook's session is not ours to stop."""
     active = SparkSession.getActiveSession()
-    launched_by_platform = "PYSPARK_GATEWAY_PORT" in os.environ or "DATABRICKS_RUNTIME_VERSION" in os.environ
+    launched_by_platform = (
+        "PYSPARK_GATEWAY_PORT" in os.environ or "DATABRICKS_RUNTIME_VERSION" in os.environ
+    )
     if active is not None and not launched_by_platform:
         active.stop()

@@ -18,23 +18,32 @@ class Attribute:
     doc: str
 
 
-ATTRIBUTES: dict[str, Attribute] = {a.name: a for a in (
-    Attribute("age", "number", "Age at 31 December of the period year (year - birth_year)."),
-    Attribute("sex", "category", "'M' or 'F'."),
-    Attribute("bim", "flag", "Increased reimbursement (BIM/VT) at 31 December."),
-    Attribute("bim_basis", "category", "'benefit' or 'income'; null when not BIM."),
-    Attribute("insurer", "category", "Sickness fund code (100, 200, ... 900)."),
-    Attribute("nursing_home", "flag", "Resides in a nursing home at the end of the year or at death."),
-    Attribute("medical_house", "flag", "Enrolled in a medical house (GP forfait)."),
-    Attribute("gmd", "flag", "Has a global medical record (GMD/DMG)."),
-    Attribute("chronic_status", "flag", "Holds the status of chronic condition."),
-    Attribute("disability", "flag", "Recognised invalidity or disability."),
-    Attribute("died", "flag", "Died during the period year."),
-    Attribute("alive_at_end", "flag", "Alive at 31 December of the period year."),
-    Attribute("insured_previous_year", "flag", "Also in the population table the year before."),
-    Attribute("insured_days", "number", "Days insured in the period year (1 January or, when born "
-              "or arrived in the year, 1 July, to 31 December or death; both ends included)."),
-)}
+ATTRIBUTES: dict[str, Attribute] = {
+    a.name: a
+    for a in (
+        Attribute("age", "number", "Age at 31 December of the period year (year - birth_year)."),
+        Attribute("sex", "category", "'M' or 'F'."),
+        Attribute("bim", "flag", "Increased reimbursement (BIM/VT) at 31 December."),
+        Attribute("bim_basis", "category", "'benefit' or 'income'; null when not BIM."),
+        Attribute("insurer", "category", "Sickness fund code (100, 200, ... 900)."),
+        Attribute(
+            "nursing_home", "flag", "Resides in a nursing home at the end of the year or at death."
+        ),
+        Attribute("medical_house", "flag", "Enrolled in a medical house (GP forfait)."),
+        Attribute("gmd", "flag", "Has a global medical record (GMD/DMG)."),
+        Attribute("chronic_status", "flag", "Holds the status of chronic condition."),
+        Attribute("disability", "flag", "Recognised invalidity or disability."),
+        Attribute("died", "flag", "Died during the period year."),
+        Attribute("alive_at_end", "flag", "Alive at 31 December of the period year."),
+        Attribute("insured_previous_year", "flag", "Also in the population table the year before."),
+        Attribute(
+            "insured_days",
+            "number",
+            "Days insured in the period year (1 January or, when born "
+            "or arrived in the year, 1 July, to 31 December or death; both ends included).",
+        ),
+    )
+}
 
 # attributes that can be breakdown dimensions (age goes through named age schemes instead)
 BREAKDOWN_ATTRIBUTES = tuple(n for n, a in ATTRIBUTES.items() if a.kind != "number")

@@ -37,8 +37,17 @@ from phm.registry.aggregates import AGGREGATES
 from phm.registry.sources import CODE_SYSTEMS, SOURCES
 from phm.spec.attributes import ATTRIBUTES, BREAKDOWN_ATTRIBUTES
 from phm.spec.issues import Loc, SpecError, SpecIssue, display_path, dotted, suggest
-from phm.spec.models import (EPISODE_COLUMNS, AgeScheme, AreaSet, CodeList,
-                             Condition, Event, Feature, Indicator, Selection)
+from phm.spec.models import (
+    EPISODE_COLUMNS,
+    AgeScheme,
+    AreaSet,
+    CodeList,
+    Condition,
+    Event,
+    Feature,
+    Indicator,
+    Selection,
+)
 from phm.spec.scenario import SCENARIO_FACTORS, Scenario
 from phm.spec.yaml_source import YamlSource, read_yaml
 
@@ -71,22 +80,39 @@ class Catalogue:
     blocked: dict[tuple[str, str], set[str]] = field(default_factory=dict, repr=False)
 
     # -- lookups ---------------------------------------------------------------------------
-    def select(self, ids: Iterable[str] | None = None, *, include_drafts: bool = True,
-               collections: Iterable[str] | None = None) -> list[Indicator]:
+    def select(
+        self,
+        ids: Iterable[str] | None = None,
+        *,
+        include_drafts: bool = True,
+        collections: Iterable[str] | None = None,
+    ) -> list[Indicator]:
         """Indicators by id, plus those of the named collections (all non-retired when both
         are empty), in id order."""
         ids, collections = list(ids or []), list(collections or [])
         unknown = [i for i in ids if i not in self.indicators]
         known = {c for s in self.indicators.values() for c in s.collections}
-        issues = [SpecIssue("--specs", None, "", f"unknown indicator {u!r}"
-                            f"{suggest(u, self.indicators)}") for u in unknown]
-        issues += [SpecIssue("--collection", None, "", f"unknown collection {c!r}"
-                             f"{suggest(c, known)} (known: {', '.join(sorted(known))})")
-                   for c in collections if c not in known]
+        issues = [
+            SpecIssue("--specs", None, "", f"unknown indicator {u!r}{suggest(u, self.indicators)}")
+            for u in unknown
+        ]
+        issues += [
+            SpecIssue(
+                "--collection",
+                None,
+                "",
+                f"unknown collection {c!r}{suggest(c, known)} (known: {', '.join(sorted(known))})",
+            )
+            for c in collections
+            if c not in known
+        ]
         if issues:
             raise SpecError(issues)
-        live = [i for i, s in self.indicators.items() if s.status != "retired"
-                and (include_drafts or s.status == "published")]
+        live = [
+            i
+            for i, s in self.indicators.items()
+            if s.status != "retired" and (include_drafts or s.status == "published")
+        ]
         chosen = ids + [i for i in live if set(self.indicators[i].collections) & set(collections)]
         if not ids and not collections:
             chosen = live
@@ -110,7 +136,9 @@ class Catalogue:
 
     def features_for(self, indicators: Iterable[Indicator]) -> list[Feature]:
         """Every feature the indicators need, derived features' inputs included, inputs first."""
-        return self.features_named(n for ind in indicators for n in sorted(indicator_variables(ind)))
+        return self.features_named(
+            n for ind in indicators for n in sorted(indicator_variables(ind))
+        )
 
     def features_named(self, names: Iterable[str]) -> list[Feature]:
         """These features (names that are not features are skipped) and their inputs, inputs
@@ -137,21 +165,33 @@ class Catalogue:
         if isinstance(spec, Feature):
             if spec.codes:
                 deps.append(self.hash_of("codelists", spec.codes))
-            deps += [self.hash_of("features", f) for f in feature_inputs(spec) if f in self.features]
+            deps += [
+                self.hash_of("features", f) for f in feature_inputs(spec) if f in self.features
+            ]
         elif isinstance(spec, Event):
-            deps += [self.hash_of("codelists", c) for c in event_codelists(spec)
-                     if c in self.codelists]
+            deps += [
+                self.hash_of("codelists", c) for c in event_codelists(spec) if c in self.codelists
+            ]
         elif isinstance(spec, Indicator):
-            deps += [self.hash_of("features", f) for f in sorted(indicator_variables(spec))
-                     if f in self.features]
+            deps += [
+                self.hash_of("features", f)
+                for f in sorted(indicator_variables(spec))
+                if f in self.features
+            ]
             if spec.events and spec.events in self.events:
                 deps.append(self.hash_of("events", spec.events))
-            deps += [self.hash_of("age_schemes", d.split(":", 1)[1])
-                     for d in spec.breakdowns.dims if d.startswith("age:")]
+            deps += [
+                self.hash_of("age_schemes", d.split(":", 1)[1])
+                for d in spec.breakdowns.dims
+                if d.startswith("age:")
+            ]
             deps += [self.hash_of("areas", a) for a in spec.breakdowns.areas]
         elif isinstance(spec, Scenario):
-            deps += [self.hash_of("features", f) for f in sorted(scenario_variables(spec))
-                     if f in self.features]
+            deps += [
+                self.hash_of("features", f)
+                for f in sorted(scenario_variables(spec))
+                if f in self.features
+            ]
             if spec.attribution.areas in self.areas:
                 deps.append(self.hash_of("areas", spec.attribution.areas))
         payload = json.dumps([spec.model_dump(mode="json", by_alias=True), deps], sort_keys=True)
@@ -167,13 +207,15 @@ def feature_inputs(feature: Feature) -> list[str]:
 
 
 def event_codelists(event: Event) -> list[str]:
-    return [c for sel in (event.index, event.follow_up) for c in (sel.codes, sel.exclude_codes)
-            if c]
+    return [
+        c for sel in (event.index, event.follow_up) for c in (sel.codes, sel.exclude_codes) if c
+    ]
 
 
 def indicator_conditions(ind: Indicator) -> list[tuple[Loc, Condition]]:
-    out: list[tuple[Loc, Condition]] = [(("population", "where", i), c)
-                                        for i, c in enumerate(ind.population.where)]
+    out: list[tuple[Loc, Condition]] = [
+        (("population", "where", i), c) for i, c in enumerate(ind.population.where)
+    ]
     out += [(("population", "exclude", i), c) for i, c in enumerate(ind.population.exclude)]
     numerator = ind.numerator.where if ind.numerator else None
     out += [(("numerator", "where", i), c) for i, c in enumerate(numerator or [])]
@@ -203,8 +245,9 @@ def _safe_variants(sc: Scenario) -> dict[str, Scenario]:
 
 def indicator_variables(ind: Indicator) -> set[str]:
     names = {c.feature for _, c in indicator_conditions(ind)}
-    names |= {n for n in (ind.numerator.sum if ind.numerator else None,
-                          ind.measure.denominator_sum) if n}
+    names |= {
+        n for n in (ind.numerator.sum if ind.numerator else None, ind.measure.denominator_sum) if n
+    }
     names |= {d for d in ind.breakdowns.dims if not d.startswith("age:")}
     if ind.hospital_comparison:
         names |= {f for f in ind.hospital_comparison.risk_factors if f not in MODEL_ONLY_FACTORS}
@@ -236,14 +279,26 @@ def load_catalogue(root: Path | str) -> Catalogue:
                 continue
             if spec.id != path.stem:
                 cat.failed.setdefault(folder, set()).add(path.stem)
-                issues.append(SpecIssue(source.name, source.line_of(("id",)), "id",
-                                        f"id {spec.id!r} differs from the file name "
-                                        f"{path.stem!r}; name the file <id>.yaml"))
+                issues.append(
+                    SpecIssue(
+                        source.name,
+                        source.line_of(("id",)),
+                        "id",
+                        f"id {spec.id!r} differs from the file name "
+                        f"{path.stem!r}; name the file <id>.yaml",
+                    )
+                )
             bucket = getattr(cat, folder)
             if spec.id in bucket:
                 first = cat.sources[(folder, spec.id)].name
-                issues.append(SpecIssue(source.name, source.line_of(("id",)), "id",
-                                        f"{folder[:-1]} {spec.id!r} is already defined in {first}"))
+                issues.append(
+                    SpecIssue(
+                        source.name,
+                        source.line_of(("id",)),
+                        "id",
+                        f"{folder[:-1]} {spec.id!r} is already defined in {first}",
+                    )
+                )
                 continue
             bucket[spec.id] = spec
             cat.sources[(folder, spec.id)] = source
@@ -274,8 +329,15 @@ def _blocked_notes(cat: Catalogue) -> list[SpecIssue]:
         file = _failed_file(cat, kind, name)
         users = sorted(user_set)
         shown = ", ".join(users[:6]) + (f" and {len(users) - 6} more" if len(users) > 6 else "")
-        notes.append(SpecIssue(file, None, "", f"not loaded because of the error(s) above; "
-                               f"used by {shown} (checked without it)", "note"))
+        notes.append(
+            SpecIssue(
+                file,
+                None,
+                "",
+                f"not loaded because of the error(s) above; used by {shown} (checked without it)",
+                "note",
+            )
+        )
     return notes
 
 
@@ -292,9 +354,13 @@ def _spec_files(root: Path) -> tuple[dict[str, list[Path]], list[SpecIssue]]:
     error (a misspelled folder would otherwise hide its specs)."""
     files: dict[str, list[Path]] = {}
     issues: list[SpecIssue] = []
-    found = sorted(p for p in root.rglob("*") if p.suffix.lower() in YAML_SUFFIXES
-                   and p.is_file() and not any(part.startswith(".")
-                                                for part in p.relative_to(root).parts))
+    found = sorted(
+        p
+        for p in root.rglob("*")
+        if p.suffix.lower() in YAML_SUFFIXES
+        and p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
     for path in found:
         parts = path.relative_to(root).parts
         folder = parts[0] if len(parts) > 1 else None
@@ -305,22 +371,36 @@ def _spec_files(root: Path) -> tuple[dict[str, list[Path]], list[SpecIssue]]:
         if folder is None:
             message = f"not in a spec folder: put it in one of {known} (it is not read)"
         else:
-            message = (f"the file is not read: {folder!r} is not a spec folder"
-                       f"{suggest(folder, KINDS)} (spec folders: {known})")
+            message = (
+                f"the file is not read: {folder!r} is not a spec folder"
+                f"{suggest(folder, KINDS)} (spec folders: {known})"
+            )
         issues.append(SpecIssue(display_path(path), None, "", message))
     return files, issues
 
 
-_TYPE_NAMES = {dict: "a mapping", list: "a list", str: "a text", int: "a number",
-               float: "a number", bool: "true/false"}
+_TYPE_NAMES = {
+    dict: "a mapping",
+    list: "a list",
+    str: "a text",
+    int: "a number",
+    float: "a number",
+    bool: "true/false",
+}
 
 
 def _validate(source: YamlSource, model: type[BaseModel], issues: list[SpecIssue]) -> Any:
     if not isinstance(source.data, dict):
-        got = "an empty file" if source.data is None else \
-            _TYPE_NAMES.get(type(source.data), "a single value")
-        issues.append(SpecIssue(source.name, 1, "", f"expected a mapping of fields "
-                                f"(key: value lines), got {got}"))
+        got = (
+            "an empty file"
+            if source.data is None
+            else _TYPE_NAMES.get(type(source.data), "a single value")
+        )
+        issues.append(
+            SpecIssue(
+                source.name, 1, "", f"expected a mapping of fields (key: value lines), got {got}"
+            )
+        )
         return None
     try:
         return model.model_validate(source.data)
@@ -330,8 +410,9 @@ def _validate(source: YamlSource, model: type[BaseModel], issues: list[SpecIssue
         return None
 
 
-def _issue_from_pydantic(source: YamlSource, model: type[BaseModel],
-                         err: ErrorDetails) -> SpecIssue:
+def _issue_from_pydantic(
+    source: YamlSource, model: type[BaseModel], err: ErrorDetails
+) -> SpecIssue:
     # keep only the parts of the location that exist in the YAML (unions add type tags)
     loc: Loc = ()
     for part in err["loc"]:
@@ -348,8 +429,10 @@ def _issue_from_pydantic(source: YamlSource, model: type[BaseModel],
     elif err["type"] == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
         choices = [c.strip(" '") for c in expected.replace(" or ", ",").split(",")]
-        message = f"expected one of {expected}, got {err.get('input')!r}" \
-                  f"{suggest(str(err.get('input')), choices)}"
+        message = (
+            f"expected one of {expected}, got {err.get('input')!r}"
+            f"{suggest(str(err.get('input')), choices)}"
+        )
     else:
         message = _plain_message(err, message)
         if "input" in err and not isinstance(err["input"], (dict, list)):
@@ -370,8 +453,10 @@ def _plain_message(err: ErrorDetails, message: str) -> str:
         return f"expected a mapping (key: value lines), got {what}"
     if kind == "string_pattern_mismatch":
         if err.get("ctx", {}).get("pattern") == IDENT_PATTERN:
-            return ("expected a lower-case identifier: letters a-z, digits and _, starting with "
-                    "a letter")
+            return (
+                "expected a lower-case identifier: letters a-z, digits and _, starting with "
+                "a letter"
+            )
         return "the text does not have the expected form"
     return message.replace("NoneType", "nothing")
 
@@ -438,34 +523,69 @@ def _check_references(cat: Catalogue) -> list[SpecIssue]:
     return issues
 
 
-def _at(cat: Catalogue, kind: str, ident: str, loc: Loc, message: str,
-        severity: str = "error") -> SpecIssue:
+def _at(
+    cat: Catalogue, kind: str, ident: str, loc: Loc, message: str, severity: str = "error"
+) -> SpecIssue:
     source = cat.sources[(kind, ident)]
     return SpecIssue(source.name, source.line_of(loc), dotted(loc), message, severity)
 
 
-def _check_condition(cat: Catalogue, kind: str, ident: str, loc: Loc, cond: Condition
-                     ) -> list[SpecIssue]:
+def _check_condition(
+    cat: Catalogue, kind: str, ident: str, loc: Loc, cond: Condition
+) -> list[SpecIssue]:
     var_kind = cat.variable_kind(cond.feature)
     if var_kind is None and _failed(cat, "features", cond.feature, ident):
         return []
     if var_kind is None:
         known = list(cat.features) + list(ATTRIBUTES)
-        return [_at(cat, kind, ident, loc + ("feature",), f"unknown feature or attribute "
-                    f"{cond.feature!r}{suggest(cond.feature, known)}")]
+        return [
+            _at(
+                cat,
+                kind,
+                ident,
+                loc + ("feature",),
+                f"unknown feature or attribute {cond.feature!r}{suggest(cond.feature, known)}",
+            )
+        ]
     numeric_test = cond.at_least is not None or cond.at_most is not None or cond.top is not None
     if cond.top is not None and (kind != "indicators" or loc[:2] != ("numerator", "where")):
-        return [_at(cat, kind, ident, loc + ("top",), "'top' ranks the persons of an "
-                    "indicator's population: it goes in an indicator's numerator.where only")]
+        return [
+            _at(
+                cat,
+                kind,
+                ident,
+                loc + ("top",),
+                "'top' ranks the persons of an "
+                "indicator's population: it goes in an indicator's numerator.where only",
+            )
+        ]
     if numeric_test and var_kind != "number":
-        return [_at(cat, kind, ident, loc, f"{cond.feature!r} is a {var_kind}: test it with "
-                    "equals/in, not at_least/at_most/top")]
+        return [
+            _at(
+                cat,
+                kind,
+                ident,
+                loc,
+                f"{cond.feature!r} is a {var_kind}: test it with "
+                "equals/in, not at_least/at_most/top",
+            )
+        ]
     if var_kind == "flag" and cond.equals is not None and not isinstance(cond.equals, bool):
-        return [_at(cat, kind, ident, loc + ("equals",), f"{cond.feature!r} is a flag: expected "
-                    f"true or false, got {cond.equals!r}")]
+        return [
+            _at(
+                cat,
+                kind,
+                ident,
+                loc + ("equals",),
+                f"{cond.feature!r} is a flag: expected true or false, got {cond.equals!r}",
+            )
+        ]
     population = SOURCE_TABLES["population"]
-    if (var_kind == "category" and cond.feature in ATTRIBUTES
-            and cond.feature in population.column_names):
+    if (
+        var_kind == "category"
+        and cond.feature in ATTRIBUTES
+        and cond.feature in population.column_names
+    ):
         test = "equals" if cond.equals is not None else "in"
         value = cond.equals if cond.equals is not None else cond.in_
         message = _check_values("population", population.column(cond.feature), value)
@@ -483,9 +603,17 @@ def _check_feature(cat: Catalogue, fid: str, f: Feature) -> list[SpecIssue]:
                 continue
             if kind != "number":
                 what = "unknown feature" if kind is None else f"{kind} feature"
-                issues.append(_at(cat, "features", fid, ("derived", "sum_of", i), f"{what} "
-                                  f"{name!r}: sum_of adds numeric features"
-                                  f"{suggest(name, cat.features) if kind is None else ''}"))
+                issues.append(
+                    _at(
+                        cat,
+                        "features",
+                        fid,
+                        ("derived", "sum_of", i),
+                        f"{what} "
+                        f"{name!r}: sum_of adds numeric features"
+                        f"{suggest(name, cat.features) if kind is None else ''}",
+                    )
+                )
         return issues
     if f.derived is not None:
         conds = f.derived.any_of or f.derived.all_of or []
@@ -502,42 +630,101 @@ def _check_feature(cat: Catalogue, fid: str, f: Feature) -> list[SpecIssue]:
         if codelist is None and _failed(cat, "codelists", f.codes, fid):
             pass
         elif codelist is None:
-            issues.append(_at(cat, "features", fid, ("codes",), f"unknown code list {f.codes!r}"
-                              f"{suggest(f.codes, cat.codelists)}"))
+            issues.append(
+                _at(
+                    cat,
+                    "features",
+                    fid,
+                    ("codes",),
+                    f"unknown code list {f.codes!r}{suggest(f.codes, cat.codelists)}",
+                )
+            )
         else:
             want_table, column = CODE_SYSTEMS[codelist.system]
             if want_table != f.source:
-                issues.append(_at(cat, "features", fid, ("codes",), f"code list {f.codes!r} holds "
-                                  f"{codelist.system} codes, matched on {want_table}.{column}; "
-                                  f"this feature reads {f.source}"))
+                issues.append(
+                    _at(
+                        cat,
+                        "features",
+                        fid,
+                        ("codes",),
+                        f"code list {f.codes!r} holds "
+                        f"{codelist.system} codes, matched on {want_table}.{column}; "
+                        f"this feature reads {f.source}",
+                    )
+                )
     for col, value in f.where.items():
         if col not in columns:
-            issues.append(_at(cat, "features", fid, ("where", col), f"{f.source} has no column "
-                              f"{col!r}{suggest(col, columns)}"))
+            issues.append(
+                _at(
+                    cat,
+                    "features",
+                    fid,
+                    ("where", col),
+                    f"{f.source} has no column {col!r}{suggest(col, columns)}",
+                )
+            )
         else:
             message = _check_values(f.source, columns[col], value)
             if message:
                 issues.append(_at(cat, "features", fid, ("where", col), message))
     if f.of is not None:
         if f.of not in columns:
-            issues.append(_at(cat, "features", fid, ("of",), f"{f.source} has no column "
-                              f"{f.of!r}{suggest(f.of, columns)}"))
+            issues.append(
+                _at(
+                    cat,
+                    "features",
+                    fid,
+                    ("of",),
+                    f"{f.source} has no column {f.of!r}{suggest(f.of, columns)}",
+                )
+            )
         elif AGGREGATES[f.aggregate].numeric_of and not columns[f.of].dtype.numeric:
-            issues.append(_at(cat, "features", fid, ("of",), f"{f.aggregate} needs a numeric "
-                              f"column; {f.source}.{f.of} is {columns[f.of].dtype.ddl}"))
+            issues.append(
+                _at(
+                    cat,
+                    "features",
+                    fid,
+                    ("of",),
+                    f"{f.aggregate} needs a numeric "
+                    f"column; {f.source}.{f.of} is {columns[f.of].dtype.ddl}",
+                )
+            )
     per_code = SOURCES[f.source].per_code
     if per_code and f.aggregate == "count_distinct" and f.of != per_code:
         # such a table is aggregated per person, year and code first (thresholds per medicine)
-        issues.append(_at(cat, "features", fid, ("of",), f"on {f.source}, count_distinct "
-                          f"counts codes: expected of: {per_code}"))
+        issues.append(
+            _at(
+                cat,
+                "features",
+                fid,
+                ("of",),
+                f"on {f.source}, count_distinct counts codes: expected of: {per_code}",
+            )
+        )
     if f.having is not None:
         if per_code is None:
             having = " and ".join(s.name for s in SOURCES.values() if s.per_code)
-            issues.append(_at(cat, "features", fid, ("having",), "'having' (a threshold per "
-                              f"code) is available on {having} only"))
+            issues.append(
+                _at(
+                    cat,
+                    "features",
+                    fid,
+                    ("having",),
+                    f"'having' (a threshold per code) is available on {having} only",
+                )
+            )
         elif f.having.sum_of not in columns or not columns[f.having.sum_of].dtype.numeric:
-            issues.append(_at(cat, "features", fid, ("having", "sum_of"), f"expected a numeric "
-                              f"pharmacy column (ddd, packages, amounts), got {f.having.sum_of!r}"))
+            issues.append(
+                _at(
+                    cat,
+                    "features",
+                    fid,
+                    ("having", "sum_of"),
+                    f"expected a numeric "
+                    f"pharmacy column (ddd, packages, amounts), got {f.having.sum_of!r}",
+                )
+            )
     return issues
 
 
@@ -554,8 +741,15 @@ def _check_event(cat: Catalogue, eid: str, event: Event) -> list[SpecIssue]:
     return issues
 
 
-def _check_selection(cat: Catalogue, kind: str, ident: str, loc: Loc, sel: Selection,
-                     source: str, columns: Mapping[str, object]) -> list[SpecIssue]:
+def _check_selection(
+    cat: Catalogue,
+    kind: str,
+    ident: str,
+    loc: Loc,
+    sel: Selection,
+    source: str,
+    columns: Mapping[str, object],
+) -> list[SpecIssue]:
     issues: list[SpecIssue] = []
     for key in ("codes", "exclude_codes"):
         name = getattr(sel, key)
@@ -565,21 +759,44 @@ def _check_selection(cat: Catalogue, kind: str, ident: str, loc: Loc, sel: Selec
         if codelist is None and _failed(cat, "codelists", name, ident):
             continue
         if codelist is None:
-            issues.append(_at(cat, kind, ident, loc + (key,), f"unknown code list {name!r}"
-                              f"{suggest(name, cat.codelists)}"))
+            issues.append(
+                _at(
+                    cat,
+                    kind,
+                    ident,
+                    loc + (key,),
+                    f"unknown code list {name!r}{suggest(name, cat.codelists)}",
+                )
+            )
             continue
         want_table, code_column = CODE_SYSTEMS[codelist.system]
         if want_table != source:
-            issues.append(_at(cat, kind, ident, loc + (key,), f"code list {name!r} holds "
-                              f"{codelist.system} codes, matched on {want_table}.{code_column}; "
-                              f"this event reads {source}"))
+            issues.append(
+                _at(
+                    cat,
+                    kind,
+                    ident,
+                    loc + (key,),
+                    f"code list {name!r} holds "
+                    f"{codelist.system} codes, matched on {want_table}.{code_column}; "
+                    f"this event reads {source}",
+                )
+            )
     for key in ("where", "exclude"):
         for col, value in getattr(sel, key).items():
             if col not in columns:
                 what = "a hospital episode" if SOURCES[source].episodes else source
-                issues.append(_at(cat, kind, ident, loc + (key, col), f"{what} has no column "
-                                  f"{col!r}{suggest(col, columns)} (columns: "
-                                  f"{', '.join(sorted(columns))})"))
+                issues.append(
+                    _at(
+                        cat,
+                        kind,
+                        ident,
+                        loc + (key, col),
+                        f"{what} has no column "
+                        f"{col!r}{suggest(col, columns)} (columns: "
+                        f"{', '.join(sorted(columns))})",
+                    )
+                )
                 continue
             column = _column_of(source, col)
             message = _check_values(source, column, value) if column is not None else None
@@ -611,8 +828,10 @@ def _check_values(source: str, column: Column, value: Any) -> str | None:
                 return f"{where} is true or false, got {v!r}"
         elif column.values:
             if v not in column.values:
-                return (f"{where} has no value {v!r}{suggest(str(v), column.values)} "
-                        f"(values: {', '.join(column.values)})")
+                return (
+                    f"{where} has no value {v!r}{suggest(str(v), column.values)} "
+                    f"(values: {', '.join(column.values)})"
+                )
         elif column.dtype == STR and isinstance(v, bool):
             return f"{where} holds text, got {v!r}"
     return None
@@ -626,9 +845,16 @@ def _check_cycles(cat: Catalogue) -> list[SpecIssue]:
         if state.get(name) == 2 or name not in cat.features:
             return
         if state.get(name) == 1:
-            cycle = path[path.index(name):] + [name]
-            issues.append(_at(cat, "features", name, ("derived",),
-                              f"derived features form a cycle: {' -> '.join(cycle)}"))
+            cycle = path[path.index(name) :] + [name]
+            issues.append(
+                _at(
+                    cat,
+                    "features",
+                    name,
+                    ("derived",),
+                    f"derived features form a cycle: {' -> '.join(cycle)}",
+                )
+            )
             return
         state[name] = 1
         for dep in feature_inputs(cat.features[name]):
@@ -644,32 +870,68 @@ def _check_indicator(cat: Catalogue, iid: str, ind: Indicator) -> list[SpecIssue
     issues: list[SpecIssue] = []
     for loc, cond in indicator_conditions(ind):
         issues += _check_condition(cat, "indicators", iid, loc, cond)
-    if ind.events is not None and ind.events not in cat.events \
-            and not _failed(cat, "events", ind.events, iid):
-        issues.append(_at(cat, "indicators", iid, ("events",), f"unknown event {ind.events!r}"
-                          f"{suggest(ind.events, cat.events)}"))
+    if (
+        ind.events is not None
+        and ind.events not in cat.events
+        and not _failed(cat, "events", ind.events, iid)
+    ):
+        issues.append(
+            _at(
+                cat,
+                "indicators",
+                iid,
+                ("events",),
+                f"unknown event {ind.events!r}{suggest(ind.events, cat.events)}",
+            )
+        )
     if ind.hospital_comparison is not None:
         for i, factor in enumerate(ind.hospital_comparison.risk_factors):
-            if factor not in MODEL_ONLY_FACTORS and cat.variable_kind(factor) is None \
-                    and not _failed(cat, "features", factor, iid):
+            if (
+                factor not in MODEL_ONLY_FACTORS
+                and cat.variable_kind(factor) is None
+                and not _failed(cat, "features", factor, iid)
+            ):
                 known = list(cat.features) + list(ATTRIBUTES) + list(MODEL_ONLY_FACTORS)
-                issues.append(_at(cat, "indicators", iid,
-                                  ("hospital_comparison", "risk_factors", i),
-                                  f"unknown risk factor {factor!r}{suggest(factor, known)}; "
-                                  "expected 'age5', a person attribute or a feature"))
-    for loc, name in ((("numerator", "sum"), ind.numerator.sum if ind.numerator else None),
-                      (("measure", "denominator_sum"), ind.measure.denominator_sum)):
+                issues.append(
+                    _at(
+                        cat,
+                        "indicators",
+                        iid,
+                        ("hospital_comparison", "risk_factors", i),
+                        f"unknown risk factor {factor!r}{suggest(factor, known)}; "
+                        "expected 'age5', a person attribute or a feature",
+                    )
+                )
+    for loc, name in (
+        (("numerator", "sum"), ind.numerator.sum if ind.numerator else None),
+        (("measure", "denominator_sum"), ind.measure.denominator_sum),
+    ):
         if name is None:
             continue
         kind = cat.variable_kind(name)
         if kind is None and _failed(cat, "features", name, iid):
             continue
         if kind is None:
-            issues.append(_at(cat, "indicators", iid, loc, f"unknown feature {name!r}"
-                              f"{suggest(name, cat.features)}"))
+            issues.append(
+                _at(
+                    cat,
+                    "indicators",
+                    iid,
+                    loc,
+                    f"unknown feature {name!r}{suggest(name, cat.features)}",
+                )
+            )
         elif kind not in ("number", "flag"):  # a flag adds 1 when true (deaths)
-            issues.append(_at(cat, "indicators", iid, loc, f"{name!r} is a {kind}; a sum needs a "
-                              "numeric feature (count, sum, ...) or a flag (counts 1)"))
+            issues.append(
+                _at(
+                    cat,
+                    "indicators",
+                    iid,
+                    loc,
+                    f"{name!r} is a {kind}; a sum needs a "
+                    "numeric feature (count, sum, ...) or a flag (counts 1)",
+                )
+            )
     for i, item in enumerate(ind.breakdowns.by):
         for dim in [item] if isinstance(item, str) else item:
             message = _check_dim(cat, dim, iid)
@@ -677,11 +939,26 @@ def _check_indicator(cat: Catalogue, iid: str, ind: Indicator) -> list[SpecIssue
                 issues.append(_at(cat, "indicators", iid, ("breakdowns", "by", i), message))
     for i, area in enumerate(ind.breakdowns.areas):
         if area not in cat.areas and not _failed(cat, "areas", area, iid):
-            issues.append(_at(cat, "indicators", iid, ("breakdowns", "areas", i), f"unknown area "
-                              f"set {area!r}{suggest(area, cat.areas)}"))
+            issues.append(
+                _at(
+                    cat,
+                    "indicators",
+                    iid,
+                    ("breakdowns", "areas", i),
+                    f"unknown area set {area!r}{suggest(area, cat.areas)}",
+                )
+            )
     if ind.population.sex and "sex" in ind.breakdowns.dims:
-        issues.append(_at(cat, "indicators", iid, ("breakdowns", "by"), "the population has one "
-                          "sex only: a breakdown by sex repeats the total", "warning"))
+        issues.append(
+            _at(
+                cat,
+                "indicators",
+                iid,
+                ("breakdowns", "by"),
+                "the population has one sex only: a breakdown by sex repeats the total",
+                "warning",
+            )
+        )
     return issues
 
 
@@ -697,8 +974,11 @@ def _check_dim(cat: Catalogue, dim: str, referrer: str) -> str | None:
         return None
     if dim == "age":
         return "break down by age through a named scheme: 'age:<scheme>' such as 'age:atlas'"
-    known = list(BREAKDOWN_ATTRIBUTES) + [f"age:{s}" for s in cat.age_schemes] + \
-        [f for f in cat.features if cat.variable_kind(f) == "flag"]
+    known = (
+        list(BREAKDOWN_ATTRIBUTES)
+        + [f"age:{s}" for s in cat.age_schemes]
+        + [f for f in cat.features if cat.variable_kind(f) == "flag"]
+    )
     if cat.variable_kind(dim) == "number":
         return f"{dim!r} is a number; break down by flags or categories only"
     return f"unknown breakdown {dim!r}{suggest(dim, known)}"
@@ -714,14 +994,28 @@ def _check_areas(cat: Catalogue, aid: str, area_set: AreaSet) -> list[SpecIssue]
         for i, nis in enumerate(area.municipalities):
             if nis in seen:
                 # areas of one set partition (part of) the country, so an area is a geography level
-                issues.append(_at(cat, "areas", aid, ("areas", code, "municipalities", i),
-                                  f"municipality {nis} is already in area {seen[nis]!r}; areas of "
-                                  "one set must not overlap (make a second set instead)"))
+                issues.append(
+                    _at(
+                        cat,
+                        "areas",
+                        aid,
+                        ("areas", code, "municipalities", i),
+                        f"municipality {nis} is already in area {seen[nis]!r}; areas of "
+                        "one set must not overlap (make a second set instead)",
+                    )
+                )
             seen.setdefault(nis, code)
             if nis not in known:
-                issues.append(_at(cat, "areas", aid, ("areas", code, "municipalities", i),
-                                  f"unknown municipality NIS code {nis!r} (2019-2024 codes)"
-                                  f"{suggest(nis, known)}"))
+                issues.append(
+                    _at(
+                        cat,
+                        "areas",
+                        aid,
+                        ("areas", code, "municipalities", i),
+                        f"unknown municipality NIS code {nis!r} (2019-2024 codes)"
+                        f"{suggest(nis, known)}",
+                    )
+                )
     return issues
 
 
@@ -739,8 +1033,9 @@ def _published_users(cat: Catalogue) -> dict[str, list[str]]:
     return {k: sorted(v) for k, v in out.items()}
 
 
-def _check_codelist(cat: Catalogue, cid: str, cl: CodeList,
-                    published: Sequence[str] = ()) -> list[SpecIssue]:
+def _check_codelist(
+    cat: Catalogue, cid: str, cl: CodeList, published: Sequence[str] = ()
+) -> list[SpecIssue]:
     """Codes absent from the shipped reference tables are warnings: real lists may hold codes
     the synthetic warehouse never uses. A list of which no code is known, read by a published
     indicator, is an error (the indicator would be 0 everywhere) unless it says so with
@@ -749,8 +1044,16 @@ def _check_codelist(cat: Catalogue, cid: str, cl: CodeList,
 
     if cl.allow_absent != (cl.reason is not None):
         loc = ("allow_absent",) if cl.allow_absent else ("reason",)
-        return [_at(cat, "codelists", cid, loc, "allow_absent: true and reason go together: "
-                    "give both (why none of the codes is in the reference tables) or neither")]
+        return [
+            _at(
+                cat,
+                "codelists",
+                cid,
+                loc,
+                "allow_absent: true and reason go together: "
+                "give both (why none of the codes is in the reference tables) or neither",
+            )
+        ]
 
     if cl.system == "nomenclature":
         known = set(nomenclature()["nomen_code"])
@@ -764,13 +1067,29 @@ def _check_codelist(cat: Catalogue, cid: str, cl: CodeList,
     else:
         missing = []
     if missing and len(missing) == len(cl.codes) and published and not cl.allow_absent:
-        return [_at(cat, "codelists", cid, ("codes",), f"none of the {len(cl.codes)} codes is "
-                    f"in the reference tables, so the published indicator(s) "
-                    f"{', '.join(published)} would be 0 everywhere; fix the codes, or add "
-                    "'allow_absent: true' and a 'reason' when that is expected")]
+        return [
+            _at(
+                cat,
+                "codelists",
+                cid,
+                ("codes",),
+                f"none of the {len(cl.codes)} codes is "
+                f"in the reference tables, so the published indicator(s) "
+                f"{', '.join(published)} would be 0 everywhere; fix the codes, or add "
+                "'allow_absent: true' and a 'reason' when that is expected",
+            )
+        ]
     if missing:
-        return [_at(cat, "codelists", cid, ("codes",), f"{len(missing)} code(s) not in the "
-                    f"reference tables: {missing[:5]}", "warning")]
+        return [
+            _at(
+                cat,
+                "codelists",
+                cid,
+                ("codes",),
+                f"{len(missing)} code(s) not in the reference tables: {missing[:5]}",
+                "warning",
+            )
+        ]
     return []
 
 
@@ -784,19 +1103,35 @@ def _check_scenario(cat: Catalogue, sid: str, sc: Scenario) -> list[SpecIssue]:
         for err in exc.errors():
             path = ".".join(str(p) for p in err["loc"])
             at = next((g for g in sc.grid if path.startswith(g) or g.startswith(path)), None)
-            out.append(_at(cat, "simulations", sid, ("grid", at) if at else ("grid",),
-                           f"a variant is invalid at {path}: "
-                           f"{str(err['msg']).removeprefix('Value error, ')}"))
+            out.append(
+                _at(
+                    cat,
+                    "simulations",
+                    sid,
+                    ("grid", at) if at else ("grid",),
+                    f"a variant is invalid at {path}: "
+                    f"{str(err['msg']).removeprefix('Value error, ')}",
+                )
+            )
         return out
     issues: list[SpecIssue] = []
-    if sc.attribution.areas not in cat.areas \
-            and not _failed(cat, "areas", sc.attribution.areas, sid):
-        issues.append(_at(cat, "simulations", sid, ("attribution", "areas"),
-                          f"unknown area set {sc.attribution.areas!r}"
-                          f"{suggest(sc.attribution.areas, cat.areas)}"))
+    if sc.attribution.areas not in cat.areas and not _failed(
+        cat, "areas", sc.attribution.areas, sid
+    ):
+        issues.append(
+            _at(
+                cat,
+                "simulations",
+                sid,
+                ("attribution", "areas"),
+                f"unknown area set {sc.attribution.areas!r}"
+                f"{suggest(sc.attribution.areas, cat.areas)}",
+            )
+        )
     for i, cond in enumerate(sc.attribution.target_group):
-        issues += _check_condition(cat, "simulations", sid, ("attribution", "target_group", i),
-                                   cond)
+        issues += _check_condition(
+            cat, "simulations", sid, ("attribution", "target_group", i), cond
+        )
     seen: set[tuple[Loc, str]] = set()
     for name, variant in variants.items():
         where = () if name == "base" else ("grid",)
@@ -807,15 +1142,37 @@ def _check_scenario(cat: Catalogue, sid: str, sc: Scenario) -> list[SpecIssue]:
                 continue
             if kind != "number" and (loc, feature) not in seen:
                 seen.add((loc, feature))
-                issues.append(_at(cat, "simulations", sid, loc, f"cost feature {feature!r}: "
-                                  + ("expected a numeric feature, it is a " + kind if kind
-                                     else f"unknown feature{suggest(feature, cat.features)}")))
+                issues.append(
+                    _at(
+                        cat,
+                        "simulations",
+                        sid,
+                        loc,
+                        f"cost feature {feature!r}: "
+                        + (
+                            "expected a numeric feature, it is a " + kind
+                            if kind
+                            else f"unknown feature{suggest(feature, cat.features)}"
+                        ),
+                    )
+                )
         for i, factor in enumerate(variant.risk_model.factors):
             loc = where or ("risk_model", "factors", i)
-            if (factor not in SCENARIO_FACTORS and cat.variable_kind(factor) is None
-                    and (loc, factor) not in seen and not _failed(cat, "features", factor, sid)):
+            if (
+                factor not in SCENARIO_FACTORS
+                and cat.variable_kind(factor) is None
+                and (loc, factor) not in seen
+                and not _failed(cat, "features", factor, sid)
+            ):
                 seen.add((loc, factor))
                 known = [*cat.features, *ATTRIBUTES, *SCENARIO_FACTORS]
-                issues.append(_at(cat, "simulations", sid, loc, f"unknown risk factor "
-                                  f"{factor!r}{suggest(factor, known)}"))
+                issues.append(
+                    _at(
+                        cat,
+                        "simulations",
+                        sid,
+                        loc,
+                        f"unknown risk factor {factor!r}{suggest(factor, known)}",
+                    )
+                )
     return issues

@@ -34,8 +34,9 @@ class SpecError(PhmError):
     of its file."""
 
     def __init__(self, issues: Iterable[SpecIssue]):
-        self.issues = sorted(issues, key=lambda i: (i.file, i.severity == "note", i.line or 0,
-                                                    i.field))
+        self.issues = sorted(
+            issues, key=lambda i: (i.file, i.severity == "note", i.line or 0, i.field)
+        )
         n = sum(i.severity != "note" for i in self.issues)
         head = f"{n} problem{'s' if n != 1 else ''} in the specs:"
         super().__init__("\n".join([head, *(f"  {i}" for i in self.issues)]))

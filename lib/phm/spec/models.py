@@ -21,12 +21,26 @@ from phm.registry.measures import DENOMINATORS, INTERVALS, MEASURES
 from phm.registry.sources import CODE_SYSTEMS, FOLLOW_UP_SOURCES, STAYS
 from phm.registry.sources import SOURCES as SOURCE_REGISTRY
 
-Ident = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", min_length=2, max_length=64,
-                             description="Lower-case identifier: letters, digits and _.")]
+Ident = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z][a-z0-9_]*$",
+        min_length=2,
+        max_length=64,
+        description="Lower-case identifier: letters, digits and _.",
+    ),
+]
 Scalar = bool | int | float | str
 
-THEMES = ("demography", "prevention", "health_status", "care_consumption", "accessibility",
-          "organisation", "quality_of_care")
+THEMES = (
+    "demography",
+    "prevention",
+    "health_status",
+    "care_consumption",
+    "accessibility",
+    "organisation",
+    "quality_of_care",
+)
 SOURCES = tuple(SOURCE_REGISTRY)
 # names the registries allow (JSON Schema enums), built from the registries at import time: a
 # type checker cannot know them, so it sees plain strings (pydantic sees the Literal enums)
@@ -84,14 +98,24 @@ class Condition(Model):
     at_most: float | None = None
     equals: Scalar | None = None
     in_: list[Scalar] | None = Field(default=None, alias="in")
-    top: float | None = Field(default=None, gt=0, lt=1, description=(
-        "The person's value is among the top share of the indicator's population in the "
-        "period year (0.01 = top 1%; ties at the cut are all in). Numerator conditions only."))
+    top: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        description=(
+            "The person's value is among the top share of the indicator's population in the "
+            "period year (0.01 = top 1%; ties at the cut are all in). Numerator conditions only."
+        ),
+    )
 
     @model_validator(mode="after")
     def _one_test(self) -> Condition:
-        kinds = [self.at_least is not None or self.at_most is not None,
-                 self.equals is not None, self.in_ is not None, self.top is not None]
+        kinds = [
+            self.at_least is not None or self.at_most is not None,
+            self.equals is not None,
+            self.in_ is not None,
+            self.top is not None,
+        ]
         if sum(kinds) != 1:
             raise ValueError("give exactly one test: at_least/at_most, equals, in or top")
         if self.in_ is not None and not self.in_:
@@ -142,8 +166,10 @@ class Season(Model):
     @property
     def label(self) -> str:
         months = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
-        return (f"{months[self.from_month - 1]} Y - {months[self.to_month - 1]} "
-                f"{'Y+1' if self.crosses_year else 'Y'}")
+        return (
+            f"{months[self.from_month - 1]} Y - {months[self.to_month - 1]} "
+            f"{'Y+1' if self.crosses_year else 'Y'}"
+        )
 
 
 class Feature(Model):
@@ -160,24 +186,40 @@ class Feature(Model):
     source: SourceName | None = None
     codes: Ident | None = Field(default=None, description="Code list id selecting source rows.")
     where: dict[str, Scalar | list[Scalar]] = Field(
-        default_factory=dict, description="Column filters: column -> value or list of values.")
-    aggregate: AggregateName | None = Field(default=None, description="; ".join(
-        f"{name}: {a.doc}" for name, a in AGGREGATES.items()) + ".")
+        default_factory=dict, description="Column filters: column -> value or list of values."
+    )
+    aggregate: AggregateName | None = Field(
+        default=None,
+        description="; ".join(f"{name}: {a.doc}" for name, a in AGGREGATES.items()) + ".",
+    )
     of: str | None = Field(default=None, description="Column for sum / count_distinct / max.")
     having: Having | None = None
-    window_years: int = Field(default=1, ge=1, le=5, description=(
-        "Years the feature looks back over, the period year included (2 = this year and the "
-        "previous one). Only for count, sum and any."))
-    season: Season | None = Field(default=None, description=(
-        "Read the rows dated in a season instead of the calendar year (flu vaccination: "
-        "October to March of the next year)."))
+    window_years: int = Field(
+        default=1,
+        ge=1,
+        le=5,
+        description=(
+            "Years the feature looks back over, the period year included (2 = this year and the "
+            "previous one). Only for count, sum and any."
+        ),
+    )
+    season: Season | None = Field(
+        default=None,
+        description=(
+            "Read the rows dated in a season instead of the calendar year (flu vaccination: "
+            "October to March of the next year)."
+        ),
+    )
     derived: Derived | None = None
 
     @model_validator(mode="after")
     def _shape(self) -> Feature:
         if self.derived is not None:
-            extra = [k for k in ("source", "codes", "aggregate", "of", "having")
-                     if getattr(self, k) is not None] + (["where"] if self.where else [])
+            extra = [
+                k
+                for k in ("source", "codes", "aggregate", "of", "having")
+                if getattr(self, k) is not None
+            ] + (["where"] if self.where else [])
             if extra:
                 raise ValueError(f"a derived feature takes no {', '.join(extra)}")
             if self.window_years != 1:
@@ -203,11 +245,17 @@ class Selection(Model):
 
     codes: Ident | None = Field(default=None, description="Code list the rows must match.")
     where: dict[str, Scalar | list[Scalar]] = Field(
-        default_factory=dict, description="Column filters, all must hold: column -> value(s).")
-    exclude_codes: Ident | None = Field(default=None, description=(
-        "Code list whose rows are left out (e.g. planned care: chemotherapy, dialysis)."))
+        default_factory=dict, description="Column filters, all must hold: column -> value(s)."
+    )
+    exclude_codes: Ident | None = Field(
+        default=None,
+        description=(
+            "Code list whose rows are left out (e.g. planned care: chemotherapy, dialysis)."
+        ),
+    )
     exclude: dict[str, Scalar | list[Scalar]] = Field(
-        default_factory=dict, description="Column filters, any one leaves the row out.")
+        default_factory=dict, description="Column filters, any one leaves the row out."
+    )
 
 
 # Columns of a hospital episode (classic stays chained across transfers), what index and
@@ -256,9 +304,11 @@ class FollowUp(Selection):
     @model_validator(mode="after")
     def _later_episode(self) -> FollowUp:
         if SOURCE_REGISTRY[self.source].episodes and self.window.from_days < 1:
-            raise ValueError("a later episode starts at least 1 day after the discharge (an "
-                             "admission on the discharge day is chained into the episode): "
-                             "window.from_days must be 1 or more")
+            raise ValueError(
+                "a later episode starts at least 1 day after the discharge (an "
+                "admission on the discharge day is chained into the episode): "
+                "window.from_days must be 1 or more"
+            )
         return self
 
 
@@ -299,10 +349,17 @@ class Population(Model):
     sex: Literal["M", "F"] | None = None
     alive_at_end: bool = Field(default=False, description="Leave out persons who died in the year.")
     insured_previous_year: bool = Field(
-        default=False, description="Keep only persons also in the population the year before.")
-    insured_years: int = Field(default=1, ge=1, le=10, description=(
-        "Keep only persons in the population in each of these years, the period year included "
-        "(3 = this year and the two before; 2 = insured_previous_year)."))
+        default=False, description="Keep only persons also in the population the year before."
+    )
+    insured_years: int = Field(
+        default=1,
+        ge=1,
+        le=10,
+        description=(
+            "Keep only persons in the population in each of these years, the period year included "
+            "(3 = this year and the two before; 2 = insured_previous_year)."
+        ),
+    )
     where: list[Condition] = Field(default_factory=list, description="All must hold.")
     exclude: list[Condition] = Field(default_factory=list, description="Any one excludes.")
 
@@ -311,10 +368,17 @@ class HospitalComparison(Model):
     """Per discharging hospital: observed vs expected follow-ups, the expected count from a
     logistic risk model fitted on every index stay of the year, with funnel-plot limits."""
 
-    risk_factors: list[str] = Field(min_length=1, description=(
-        "Person-year variables of the model: 'age5' (5-year bands), 'sex', flags, numbers."))
-    funnel: list[float] = Field(default_factory=lambda: [0.95, 0.998], min_length=1,
-                                description="Control-limit levels (two-sided).")
+    risk_factors: list[str] = Field(
+        min_length=1,
+        description=(
+            "Person-year variables of the model: 'age5' (5-year bands), 'sex', flags, numbers."
+        ),
+    )
+    funnel: list[float] = Field(
+        default_factory=lambda: [0.95, 0.998],
+        min_length=1,
+        description="Control-limit levels (two-sided).",
+    )
 
     @field_validator("funnel")
     @classmethod
@@ -335,27 +399,37 @@ class Numerator(Model):
     @model_validator(mode="after")
     def _one(self) -> Numerator:
         if self.where is None and self.sum is None:
-            raise ValueError("give where (persons meeting conditions), sum, or both (a sum over "
-                             "the persons meeting the conditions)")
+            raise ValueError(
+                "give where (persons meeting conditions), sum, or both (a sum over "
+                "the persons meeting the conditions)"
+            )
         if self.where is not None and not self.where:
             raise ValueError("'where' needs at least one condition")
         return self
 
 
 class Measure(Model):
-    kind: MeasureName = Field(description="; ".join(
-        f"{name}: {m.doc}" for name, m in MEASURES.items()) + ".")
+    kind: MeasureName = Field(
+        description="; ".join(f"{name}: {m.doc}" for name, m in MEASURES.items()) + "."
+    )
     per: float = Field(default=1.0, gt=0, description="Multiplier: 100 for %, 1000 for per 1,000.")
     unit: str = Field(min_length=1, description="Unit as published, e.g. '%', 'per 1,000', 'EUR'.")
     decimals: int = Field(default=1, ge=0, le=6)
     denominator_sum: str | None = Field(
-        default=None, description="Ratio only: the feature summed in the denominator.")
+        default=None, description="Ratio only: the feature summed in the denominator."
+    )
     denominator: DenominatorName = Field(
-        default="persons", description=(
+        default="persons",
+        description=(
             "Rate only: persons, or person-time from the days insured in the year "
-            "(person_years: days / days in the year; person_days: days)."))
-    ci: IntervalName | None = Field(default=None, description="; ".join(
-        f"{name}: {i.doc}" for name, i in INTERVALS.items()) + " (default: the measure's first).")
+            "(person_years: days / days in the year; person_days: days)."
+        ),
+    )
+    ci: IntervalName | None = Field(
+        default=None,
+        description="; ".join(f"{name}: {i.doc}" for name, i in INTERVALS.items())
+        + " (default: the measure's first).",
+    )
     ci_level: float = Field(default=0.95, gt=0.5, lt=1)
 
     @model_validator(mode="after")
@@ -363,15 +437,16 @@ class Measure(Model):
         kind = MEASURES[self.kind]
         if kind.summed_denominator != (self.denominator_sum is not None):
             summed = " or ".join(n for n, m in MEASURES.items() if m.summed_denominator)
-            raise ValueError(f"denominator_sum is required for a {summed} and only for a "
-                             f"{summed}")
+            raise ValueError(f"denominator_sum is required for a {summed} and only for a {summed}")
         if self.denominator != "persons" and not kind.person_time:
             timed = " or ".join(repr(n) for n, m in MEASURES.items() if m.person_time)
-            raise ValueError(f"denominator {self.denominator!r} (person-time) goes with kind "
-                             f"{timed}")
+            raise ValueError(
+                f"denominator {self.denominator!r} (person-time) goes with kind {timed}"
+            )
         if self.ci is not None and self.ci not in kind.intervals:
-            raise ValueError(f"ci {self.ci!r} does not fit a {self.kind}; use one of "
-                             f"{sorted(kind.intervals)}")
+            raise ValueError(
+                f"ci {self.ci!r} does not fit a {self.kind}; use one of {sorted(kind.intervals)}"
+            )
         return self
 
     @property
@@ -384,15 +459,21 @@ class Breakdowns(Model):
 
     geography: list[GeoLevel] = Field(default_factory=lambda: list(GEO_LEVELS))
     areas: list[Ident] = Field(default_factory=list, description="Area-set ids (custom areas).")
-    by: list[str | list[str]] = Field(default_factory=list, description=(
-        "Breakdowns: 'sex', 'bim', 'age:<scheme>' or a person attribute; a list crosses them."))
+    by: list[str | list[str]] = Field(
+        default_factory=list,
+        description=(
+            "Breakdowns: 'sex', 'bim', 'age:<scheme>' or a person attribute; a list crosses them."
+        ),
+    )
 
     @field_validator("geography")
     @classmethod
     def _has_belgium(cls, v: list[str]) -> list[str]:
         if "belgium" not in v:
-            raise ValueError("include 'belgium': the national total is the reference of "
-                             "indirect standardisation and hospital comparisons")
+            raise ValueError(
+                "include 'belgium': the national total is the reference of "
+                "indirect standardisation and hospital comparisons"
+            )
         if len(set(v)) != len(v):
             raise ValueError("a level is listed twice")
         return v
@@ -414,20 +495,27 @@ class Breakdowns(Model):
 
 class Standardisation(Model):
     method: Literal["none", "direct", "indirect"] = "none"
-    reference: str | None = Field(default=None, description=(
-        "Direct: 'esp2013' or 'belgium_<year>' (age-sex reference population). Indirect: "
-        "reference rates are Belgium's, same year."))
+    reference: str | None = Field(
+        default=None,
+        description=(
+            "Direct: 'esp2013' or 'belgium_<year>' (age-sex reference population). Indirect: "
+            "reference rates are Belgium's, same year."
+        ),
+    )
 
     @model_validator(mode="after")
     def _reference(self) -> Standardisation:
         if self.method == "direct":
             if self.reference is None:
-                raise ValueError("direct standardisation needs a reference "
-                                 "('esp2013' or 'belgium_<year>')")
+                raise ValueError(
+                    "direct standardisation needs a reference ('esp2013' or 'belgium_<year>')"
+                )
             if not re.fullmatch(r"esp2013|belgium_20(19|20|21)", self.reference):
-                raise ValueError(f"unknown reference {self.reference!r}; expected 'esp2013' or "
-                                 "'belgium_<year>' for a year with Statbel figures shipped "
-                                 "(2019, 2020, 2021)")
+                raise ValueError(
+                    f"unknown reference {self.reference!r}; expected 'esp2013' or "
+                    "'belgium_<year>' for a year with Statbel figures shipped "
+                    "(2019, 2020, 2021)"
+                )
         elif self.reference is not None:
             raise ValueError(f"method {self.method!r} takes no reference")
         return self
@@ -447,18 +535,36 @@ class Indicator(Model):
     status: Literal["draft", "published", "retired"]
     owner: str = Field(min_length=2)
     changelog: list[ChangeEntry] = Field(min_length=1)
-    theme: Literal["demography", "prevention", "health_status", "care_consumption",
-                   "accessibility", "organisation", "quality_of_care"]
+    theme: Literal[
+        "demography",
+        "prevention",
+        "health_status",
+        "care_consumption",
+        "accessibility",
+        "organisation",
+        "quality_of_care",
+    ]
     label: Text
     definition: Text
     references: list[str] = Field(default_factory=list, description="Sources of the definition.")
-    collections: list[Ident] = Field(default_factory=lambda: ["atlas"], min_length=1,
-                                     description="Sets the indicator is published in.")
-    grain: Literal["person_year", "stay", "person"] = Field(default="person_year", description=(
-        "What is counted: persons (person_year), index stays of an event ('stay') or persons "
-        "with an index stay ('person')."))
-    events: Ident | None = Field(default=None, description=(
-        "Event id (grain stay or person): the proportion of index events with a follow-up."))
+    collections: list[Ident] = Field(
+        default_factory=lambda: ["atlas"],
+        min_length=1,
+        description="Sets the indicator is published in.",
+    )
+    grain: Literal["person_year", "stay", "person"] = Field(
+        default="person_year",
+        description=(
+            "What is counted: persons (person_year), index stays of an event ('stay') or persons "
+            "with an index stay ('person')."
+        ),
+    )
+    events: Ident | None = Field(
+        default=None,
+        description=(
+            "Event id (grain stay or person): the proportion of index events with a follow-up."
+        ),
+    )
     population: Population = Population()
     numerator: Numerator | None = None
     measure: Measure
@@ -466,12 +572,22 @@ class Indicator(Model):
     standardisation: Standardisation = Standardisation()
     disclosure: Disclosure = Disclosure()
     hospital_comparison: HospitalComparison | None = None
-    pooled_years: int = Field(default=1, ge=1, le=5, description=(
-        "Years pooled into one period (3: period Y adds up the numerators and denominators of "
-        "Y-2, Y-1 and Y), for small areas."))
-    change: bool = Field(default=False, description=(
-        "Also publish the change versus the previous period (the period pooled_years before) "
-        "with its interval."))
+    pooled_years: int = Field(
+        default=1,
+        ge=1,
+        le=5,
+        description=(
+            "Years pooled into one period (3: period Y adds up the numerators and denominators of "
+            "Y-2, Y-1 and Y), for small areas."
+        ),
+    )
+    change: bool = Field(
+        default=False,
+        description=(
+            "Also publish the change versus the previous period (the period pooled_years before) "
+            "with its interval."
+        ),
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Indicator:
@@ -479,8 +595,10 @@ class Indicator(Model):
         if self.pooled_years > 1 and self.hospital_comparison is not None:
             raise ValueError("a hospital comparison is fitted per year: pooled_years must be 1")
         if self.pooled_years > 1 and self.standardisation.method == "indirect":
-            raise ValueError("indirect standardisation takes Belgium's rates of one year: "
-                             "pooled_years must be 1 (or standardise directly)")
+            raise ValueError(
+                "indirect standardisation takes Belgium's rates of one year: "
+                "pooled_years must be 1 (or standardise directly)"
+            )
         versions = [c.version for c in self.changelog]
         if self.version not in versions:
             raise ValueError(f"the changelog has no entry for version {self.version}")
@@ -488,11 +606,15 @@ class Indicator(Model):
             if self.events is None:
                 raise ValueError(f"grain {self.grain!r} counts index events: give 'events'")
             if self.numerator is not None:
-                raise ValueError("an event indicator's numerator is the index events with a "
-                                 "follow-up: leave 'numerator' out")
+                raise ValueError(
+                    "an event indicator's numerator is the index events with a "
+                    "follow-up: leave 'numerator' out"
+                )
             if kind != "proportion":
-                raise ValueError("an event indicator is a proportion (of index events with a "
-                                 "follow-up): measure.kind must be 'proportion'")
+                raise ValueError(
+                    "an event indicator is a proportion (of index events with a "
+                    "follow-up): measure.kind must be 'proportion'"
+                )
             if self.hospital_comparison is not None and self.grain != "stay":
                 raise ValueError("hospital_comparison needs grain 'stay'")
             return self
@@ -508,8 +630,10 @@ class Indicator(Model):
         if not counts and self.numerator.sum is None:
             raise ValueError(f"a {kind} adds up a feature: give numerator.sum")
         if any(c.top is not None for c in self.population.where + self.population.exclude):
-            raise ValueError("'top' is relative to the indicator's population: use it in "
-                             "numerator.where, not in the population")
+            raise ValueError(
+                "'top' is relative to the indicator's population: use it in "
+                "numerator.where, not in the population"
+            )
         if self.standardisation.method != "none" and not MEASURES[kind].standardisable:
             raise ValueError(f"a {kind} of two sums cannot be age-sex standardised here")
         return self
@@ -529,11 +653,20 @@ class CodeList(Model):
     codes: list[str] = Field(min_length=1)
     references: list[str] = Field(default_factory=list)
     synthetic: bool = Field(default=False, description="Codes are placeholders, not the real list.")
-    allow_absent: bool = Field(default=False, description=(
-        "None of the codes is expected in the shipped reference tables (a real list the "
-        "synthetic warehouse never uses): a published indicator may use it. Needs 'reason'."))
-    reason: str | None = Field(default=None, min_length=3, description=(
-        "Why the codes are absent from the reference tables; goes with allow_absent: true."))
+    allow_absent: bool = Field(
+        default=False,
+        description=(
+            "None of the codes is expected in the shipped reference tables (a real list the "
+            "synthetic warehouse never uses): a published indicator may use it. Needs 'reason'."
+        ),
+    )
+    reason: str | None = Field(
+        default=None,
+        min_length=3,
+        description=(
+            "Why the codes are absent from the reference tables; goes with allow_absent: true."
+        ),
+    )
 
     @model_validator(mode="after")
     def _formats(self) -> CodeList:
@@ -544,9 +677,12 @@ class CodeList(Model):
             "diagnosis_group": [c for c in self.codes if not re.fullmatch(r"[a-z][a-z0-9_]*", c)],
         }[self.system]
         if bad:
-            expected = {"nomenclature": "6-digit codes", "atc": "ATC codes or prefixes (A10, "
-                        "A10B, A10BA02)", "cnk": "7-digit CNK codes",
-                        "diagnosis_group": "lower-case group names"}[self.system]
+            expected = {
+                "nomenclature": "6-digit codes",
+                "atc": "ATC codes or prefixes (A10, A10B, A10BA02)",
+                "cnk": "7-digit CNK codes",
+                "diagnosis_group": "lower-case group names",
+            }[self.system]
             raise ValueError(f"expected {expected}, got {bad[:5]}")
         if len(set(self.codes)) != len(self.codes):
             raise ValueError("a code is listed twice")
@@ -574,8 +710,10 @@ class AgeScheme(Model):
         expected = 0
         for i, band in enumerate(self.bands):
             if band.from_ != expected:
-                raise ValueError(f"band {i} starts at {band.from_}, expected {expected} "
-                                 "(bands must be contiguous from 0)")
+                raise ValueError(
+                    f"band {i} starts at {band.from_}, expected {expected} "
+                    "(bands must be contiguous from 0)"
+                )
             if band.to is None:
                 if i != len(self.bands) - 1:
                     raise ValueError(f"band {i} is open-ended but is not the last")

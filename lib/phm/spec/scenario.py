@@ -29,8 +29,13 @@ from phm.spec.models import Condition, Ident, Model, Text
 SCENARIO_FACTORS = ("age5_sex", "prior_cost_band")
 # the chronic conditions recognised from medication deliveries (the catalogue's treated_*
 # features: "pseudopathologies" in Belgian claims research) counted by the diagnostics
-PSEUDOPATHOLOGIES = ("treated_copd_asthma", "treated_depression", "treated_diabetes",
-                     "treated_dyslipidaemia", "treated_hypertension")
+PSEUDOPATHOLOGIES = (
+    "treated_copd_asthma",
+    "treated_depression",
+    "treated_diabetes",
+    "treated_dyslipidaemia",
+    "treated_hypertension",
+)
 
 
 class Attribution(Model):
@@ -39,10 +44,13 @@ class Attribution(Model):
 
     areas: Ident = Field(description="Area set whose areas are the pilots (e.g. pilot_regions).")
     target_group: list[Condition] = Field(
-        default_factory=list, description="Conditions every attributed person meets (all of).")
+        default_factory=list, description="Conditions every attributed person meets (all of)."
+    )
     timing: Literal["prospective", "concurrent"] = Field(
-        "prospective", description="prospective: residence and target group at 31 December of "
-        "the previous year; concurrent: in the year itself.")
+        "prospective",
+        description="prospective: residence and target group at 31 December of "
+        "the previous year; concurrent: in the year itself.",
+    )
 
 
 class Cost(Model):
@@ -56,12 +64,17 @@ class Cost(Model):
 class RiskModel(Model):
     family: Literal["ols", "gamma", "tweedie"] = "ols"
     variance_power: float | None = Field(
-        None, gt=1, lt=2, description="Tweedie variance power (1 < p < 2; tweedie only, "
-        "default 1.5).")
-    factors: list[str] = Field(min_length=1, description="Attributes, features or "
-                               + ", ".join(SCENARIO_FACTORS) + ".")
+        None,
+        gt=1,
+        lt=2,
+        description="Tweedie variance power (1 < p < 2; tweedie only, default 1.5).",
+    )
+    factors: list[str] = Field(
+        min_length=1, description="Attributes, features or " + ", ".join(SCENARIO_FACTORS) + "."
+    )
     interactions: list[list[str]] = Field(
-        default_factory=list, description="Pairs of factors whose product enters the model.")
+        default_factory=list, description="Pairs of factors whose product enters the model."
+    )
 
     @property
     def power(self) -> float | None:
@@ -89,10 +102,15 @@ class Outliers(Model):
     """Applied identically to fitting, expected and actual cost."""
 
     rule: Literal["none", "cap_quantile", "cap_amount", "exclude_above"] = "none"
-    quantile: float | None = Field(None, gt=0.5, lt=1, description="Of the reference "
-                                   "population's cost (cap_quantile, or exclude_above).")
-    amount: float | None = Field(None, gt=0, description="EUR per person-year (cap_amount, "
-                                 "or exclude_above).")
+    quantile: float | None = Field(
+        None,
+        gt=0.5,
+        lt=1,
+        description="Of the reference population's cost (cap_quantile, or exclude_above).",
+    )
+    amount: float | None = Field(
+        None, gt=0, description="EUR per person-year (cap_amount, or exclude_above)."
+    )
 
     @model_validator(mode="after")
     def _threshold(self) -> Outliers:
@@ -126,8 +144,12 @@ class Sharing(Model):
 
     share: float = Field(1.0, ge=0, le=1, description="Share of the gain paid out.")
     floor_at_zero: bool = Field(True, description="A loss is not charged to the pilot.")
-    corridor: float = Field(0.0, ge=0, lt=1, description="Gains within this fraction of "
-                            "expected cost (either side) are not shared.")
+    corridor: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="Gains within this fraction of expected cost (either side) are not shared.",
+    )
     cap_per_capita: float | None = Field(None, gt=0, description="EUR per person-year.")
 
 
@@ -169,8 +191,10 @@ class Scenario(Model):
     uncertainty: Uncertainty = Uncertainty()
     capitation: Capitation | None = None
     grid: dict[str, list[Any]] = Field(
-        default_factory=dict, description="Dotted field path -> values; the scenario expands "
-        "into one variant per combination (e.g. outliers.rule, risk_model.family).")
+        default_factory=dict,
+        description="Dotted field path -> values; the scenario expands "
+        "into one variant per combination (e.g. outliers.rule, risk_model.family).",
+    )
 
     @model_validator(mode="after")
     def _kind(self) -> Scenario:
@@ -196,8 +220,10 @@ class Scenario(Model):
         for variant in self.variants().values():
             years = set(variant.model_years())
             out |= years
-            if (variant.attribution.timing == "prospective"
-                    or "prior_cost_band" in variant.risk_model.factors):
+            if (
+                variant.attribution.timing == "prospective"
+                or "prior_cost_band" in variant.risk_model.factors
+            ):
                 out |= {y - 1 for y in years}
         return sorted(out)
 
@@ -230,11 +256,16 @@ def with_overrides(scenario: Scenario, overrides: dict[str, Any]) -> Scenario:
     for path, value in overrides.items():
         if path.split(".")[0] in ("id", "version", "kind", "label"):
             raise ValueError(f"{path}: only the method can change, not the identity")
-        varied = [g for g in scenario.grid
-                  if g == path or g.startswith(path + ".") or path.startswith(g + ".")]
+        varied = [
+            g
+            for g in scenario.grid
+            if g == path or g.startswith(path + ".") or path.startswith(g + ".")
+        ]
         if varied:  # the grid would silently win over the override
-            raise ValueError(f"{path}: the scenario's grid varies {', '.join(varied)}; "
-                             "compare its variants instead, or override another field")
+            raise ValueError(
+                f"{path}: the scenario's grid varies {', '.join(varied)}; "
+                "compare its variants instead, or override another field"
+            )
         set_path(data, path, value)
     name = ",".join(f"{p}={_short(v)}" for p, v in overrides.items())
     return Scenario.model_validate(data).model_copy(update={"id": f"{scenario.id}[{name}]"})

@@ -57,8 +57,9 @@ def json_schemas() -> dict[str, dict[str, Any]]:
         schema = model.model_json_schema(by_alias=True)
         schema["$schema"] = DRAFT
         schema["$id"] = f"{kind}.schema.json"
-        schema["title"] = (f"phm spec: {kind} ({model.__name__}, one file of "
-                           f"indicator_specs/{kind}/)")
+        schema["title"] = (
+            f"phm spec: {kind} ({model.__name__}, one file of indicator_specs/{kind}/)"
+        )
         out[kind] = schema
     return out
 

@@ -49,10 +49,19 @@ def read_yaml(path: Path) -> YamlSource:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line: int | None = raw[:exc.start].count(b"\n") + 1
-        raise SpecError([SpecIssue(name, line, "", f"the file is not UTF-8 text: byte "
-                                   f"{exc.start} (0x{raw[exc.start]:02x}) cannot be read; "
-                                   "save the file as UTF-8")]) from None
+        line: int | None = raw[: exc.start].count(b"\n") + 1
+        raise SpecError(
+            [
+                SpecIssue(
+                    name,
+                    line,
+                    "",
+                    f"the file is not UTF-8 text: byte "
+                    f"{exc.start} (0x{raw[exc.start]:02x}) cannot be read; "
+                    "save the file as UTF-8",
+                )
+            ]
+        ) from None
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
@@ -68,18 +77,35 @@ def read_yaml(path: Path) -> YamlSource:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        raise SpecError([SpecIssue(name, line, "", f"YAML syntax error: "
-                                   f"{_plain(exc.problem or exc.context or 'unreadable')}")]) \
-            from None
+        raise SpecError(
+            [
+                SpecIssue(
+                    name,
+                    line,
+                    "",
+                    f"YAML syntax error: {_plain(exc.problem or exc.context or 'unreadable')}",
+                )
+            ]
+        ) from None
     except yaml.reader.ReaderError as exc:
-        line = text[:exc.position].count("\n") + 1
+        line = text[: exc.position].count("\n") + 1
         char = exc.character
         code = ord(char) if isinstance(char, str) else char
-        raise SpecError([SpecIssue(name, line, "", f"character {char!r} (code {code}) at "
-                                   f"position {exc.position} is not allowed in YAML")]) from None
+        raise SpecError(
+            [
+                SpecIssue(
+                    name,
+                    line,
+                    "",
+                    f"character {char!r} (code {code}) at "
+                    f"position {exc.position} is not allowed in YAML",
+                )
+            ]
+        ) from None
     except RecursionError:
-        raise SpecError([SpecIssue(name, None, "", "the file is nested too deeply to be a "
-                                   "spec")]) from None
+        raise SpecError(
+            [SpecIssue(name, None, "", "the file is nested too deeply to be a spec")]
+        ) from None
     except yaml.YAMLError as exc:
         raise SpecError([SpecIssue(name, None, "", f"YAML error: {_plain(str(exc))}")]) from None
 
@@ -100,15 +126,30 @@ class _Loader(yaml.SafeLoader):  # type: ignore[misc]  # yaml is untyped here (n
     def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
-            raise SpecError([SpecIssue(self.spec_name, event.start_mark.line + 1, "",
-                                       f"alias *{event.anchor} is not supported: write the value "
-                                       "out (anchors and aliases are refused in specs)")])
+            raise SpecError(
+                [
+                    SpecIssue(
+                        self.spec_name,
+                        event.start_mark.line + 1,
+                        "",
+                        f"alias *{event.anchor} is not supported: write the value "
+                        "out (anchors and aliases are refused in specs)",
+                    )
+                ]
+            )
         self.depth += 1
         if self.depth > MAX_NESTING:
             event = self.peek_event()
-            raise SpecError([SpecIssue(self.spec_name, event.start_mark.line + 1, "",
-                                       f"nested more than {MAX_NESTING} levels deep: not a "
-                                       "spec")])
+            raise SpecError(
+                [
+                    SpecIssue(
+                        self.spec_name,
+                        event.start_mark.line + 1,
+                        "",
+                        f"nested more than {MAX_NESTING} levels deep: not a spec",
+                    )
+                ]
+            )
         try:
             return super().compose_node(parent, index)
         finally:
@@ -126,8 +167,16 @@ def _construct(loader: _Loader, node: yaml.Node, name: str) -> Any:
         raise
     except (ValueError, TypeError, OverflowError) as exc:
         # e.g. a date that does not exist (2019-13-45)
-        raise SpecError([SpecIssue(name, node.start_mark.line + 1, "", f"cannot read the value "
-                                   f"{_snippet(node)!r}: {_plain(str(exc))}")]) from None
+        raise SpecError(
+            [
+                SpecIssue(
+                    name,
+                    node.start_mark.line + 1,
+                    "",
+                    f"cannot read the value {_snippet(node)!r}: {_plain(str(exc))}",
+                )
+            ]
+        ) from None
 
 
 def _snippet(node: yaml.Node) -> str:
@@ -142,12 +191,28 @@ def _walk(loader: _Loader, node: yaml.Node, loc: Loc, source: YamlSource, name: 
         for key_node, value_node in node.value:
             line = key_node.start_mark.line + 1
             if not isinstance(key_node, yaml.ScalarNode):
-                raise SpecError([SpecIssue(name, line, dotted(loc), "a key must be a plain name, "
-                                           "not a list or a mapping")])
+                raise SpecError(
+                    [
+                        SpecIssue(
+                            name,
+                            line,
+                            dotted(loc),
+                            "a key must be a plain name, not a list or a mapping",
+                        )
+                    ]
+                )
             key = _construct(loader, key_node, name)
             if key in first_line:
-                raise SpecError([SpecIssue(name, line, ".".join(map(str, loc + (key,))),
-                                           f"duplicate key {key!r} (first given on line {first_line[key]})")])
+                raise SpecError(
+                    [
+                        SpecIssue(
+                            name,
+                            line,
+                            ".".join(map(str, loc + (key,))),
+                            f"duplicate key {key!r} (first given on line {first_line[key]})",
+                        )
+                    ]
+                )
             first_line[key] = line
             source.lines[loc + (key,)] = line
             out[key] = _walk(loader, value_node, loc + (key,), source, name)

@@ -38,9 +38,7 @@ def oe_limits(
     return _out(np.maximum(1.0 - half, 0.0)), _out(1.0 + half)
 
 
-def outlier_flags(
-    oe: ArrayLike, limits: dict[float, tuple[np.ndarray, np.ndarray]]
-) -> np.ndarray:
+def outlier_flags(oe: ArrayLike, limits: dict[float, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     """Flag each O/E against the limits of several levels (e.g. ``{0.95: ..., 0.998: ...}``).
 
     ``'above_<pct>'`` names the widest (highest-level) upper limit strictly exceeded,

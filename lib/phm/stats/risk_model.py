@@ -86,8 +86,11 @@ def _is_categorical(s: pd.Series, name: str, categorical: Collection[str]) -> bo
         return True
     if _is_boolish(s):
         return False
-    return (s.dtype == object or isinstance(s.dtype, (pd.StringDtype, pd.CategoricalDtype))
-            or pd.api.types.is_string_dtype(s.dtype))
+    return (
+        s.dtype == object
+        or isinstance(s.dtype, (pd.StringDtype, pd.CategoricalDtype))
+        or pd.api.types.is_string_dtype(s.dtype)
+    )
 
 
 def _numeric(s: pd.Series, name: str) -> np.ndarray:
@@ -96,8 +99,9 @@ def _numeric(s: pd.Series, name: str) -> np.ndarray:
     try:
         return filled.to_numpy(dtype=float)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"factor {name!r} is not numeric or bool; list it as categorical "
-                         f"({exc})") from None
+        raise ValueError(
+            f"factor {name!r} is not numeric or bool; list it as categorical ({exc})"
+        ) from None
 
 
 def _check_columns(patterns: pd.DataFrame, factors: Sequence[str]) -> None:
@@ -258,8 +262,9 @@ def fit_logistic(
         raise ValueError(f"{trials!r} and {events!r} must not be negative")
     if (y > n).any():
         bad = int(np.argmax(y > n))
-        raise ValueError(f"{events!r} exceeds {trials!r} (first at row {bad}: "
-                         f"{y[bad]:g} > {n[bad]:g})")
+        raise ValueError(
+            f"{events!r} exceeds {trials!r} (first at row {bad}: {y[bad]:g} > {n[bad]:g})"
+        )
     if n.sum() <= 0:
         raise ValueError(f"no trials: {trials!r} sums to 0, nothing to fit")
 
@@ -306,8 +311,14 @@ def fit_logistic(
     se = np.full(X.shape[1], np.nan)
     coef[keep] = b
     se[keep] = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-    return RiskModel(spec=spec, coef=coef, se=se, iterations=it, converged=converged,
-                     deviance=_deviance(Xk @ b, y, n))
+    return RiskModel(
+        spec=spec,
+        coef=coef,
+        se=se,
+        iterations=it,
+        converged=converged,
+        deviance=_deviance(Xk @ b, y, n),
+    )
 
 
 def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:

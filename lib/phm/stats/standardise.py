@@ -79,20 +79,27 @@ def reference_weights(
 
     if reference == "esp2013":
         esp = ref.esp2013()
-        bands = pd.DataFrame({
-            "age5": esp["age_from"].astype(int).to_numpy(),
-            "esp": esp["esp2013"].astype(float).to_numpy(),
-        })
+        bands = pd.DataFrame(
+            {
+                "age5": esp["age_from"].astype(int).to_numpy(),
+                "esp": esp["esp2013"].astype(float).to_numpy(),
+            }
+        )
         frame = pd.concat(
-            [bands.assign(sex=s, weight=bands["esp"] / 2.0) for s in SEXES], ignore_index=True)
+            [bands.assign(sex=s, weight=bands["esp"] / 2.0) for s in SEXES], ignore_index=True
+        )
     elif (m := _BELGIUM.fullmatch(reference)) is not None:
         pop = ref.population_age_sex_region(int(m.group(1)))
-        frame = (pop.assign(age5=pop["age_from"].astype(int),
-                            weight=pop["population"].astype(float))
-                 .groupby(["sex", "age5"], as_index=False)["weight"].sum())
+        frame = (
+            pop.assign(age5=pop["age_from"].astype(int), weight=pop["population"].astype(float))
+            .groupby(["sex", "age5"], as_index=False)["weight"]
+            .sum()
+        )
     else:
-        raise ValueError(f"unknown reference population {reference!r}; expected 'esp2013' or "
-                         "'belgium_<year>' such as 'belgium_2020'")
+        raise ValueError(
+            f"unknown reference population {reference!r}; expected 'esp2013' or "
+            "'belgium_<year>' such as 'belgium_2020'"
+        )
 
     lo = -np.inf if min_age is None else min_age
     hi = np.inf if max_age is None else max_age
@@ -104,11 +111,13 @@ def reference_weights(
 
     frame = frame.assign(sex=pd.Categorical(frame["sex"], categories=list(SEXES)))
     frame = frame.sort_values(["sex", "age5"]).reset_index(drop=True)
-    return pd.DataFrame({
-        "age5": frame["age5"].astype(int),
-        "sex": frame["sex"].astype(str),
-        "weight": frame["weight"] / frame["weight"].sum(),
-    })
+    return pd.DataFrame(
+        {
+            "age5": frame["age5"].astype(int),
+            "sex": frame["sex"].astype(str),
+            "weight": frame["weight"] / frame["weight"].sum(),
+        }
+    )
 
 
 def direct(

@@ -48,12 +48,16 @@ def cdf_table(
     return spark.createDataFrame(pdf)
 
 
-def sample(df: DataFrame, u: Column, table: DataFrame, keys: list[str], buckets: int = BUCKETS) -> DataFrame:
+def sample(
+    df: DataFrame, u: Column, table: DataFrame, keys: list[str], buckets: int = BUCKETS
+) -> DataFrame:
     """Add the table's value columns to every row of df, drawn with uniform u.
 
     ``buckets`` must be the value the table was built with.
     """
-    with_u = df.withColumn("_u", u).withColumn("_bucket", F.floor(F.col("_u") * buckets).cast("long"))
+    with_u = df.withColumn("_u", u).withColumn(
+        "_bucket", F.floor(F.col("_u") * buckets).cast("long")
+    )
     cond = [with_u["_bucket"] == table["_bucket"]] + [with_u[k] == table[k] for k in keys]
     joined = with_u.join(F.broadcast(table), cond, "inner").where(
         (F.col("_u") >= table["_lo"]) & (F.col("_u") < table["_hi"])

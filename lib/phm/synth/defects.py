@@ -55,8 +55,9 @@ def _orphan() -> dict[str, Column]:
     return {"person_id": F.concat(F.lit("orphan-"), F.xxhash64("person_id").cast("string"))}
 
 
-_NULL_PERSON = Defect("null_person_id", "NULL_PERSON_ID",
-                      lambda: {"person_id": F.lit(None).cast("string")})
+_NULL_PERSON = Defect(
+    "null_person_id", "NULL_PERSON_ID", lambda: {"person_id": F.lit(None).cast("string")}
+)
 _ORPHAN = Defect("orphan", "ORPHAN", _orphan)
 _DUPLICATE = Defect("duplicate", "DUPLICATE", None)
 
@@ -68,31 +69,44 @@ DEFECTS: dict[str, tuple[Defect, ...]] = {
     ),
     "health_care": (
         _NULL_PERSON,
-        Defect("unknown_nomen_code", "UNKNOWN_CODE",
-               lambda: {"nomen_code": F.lit(UNKNOWN_NOMEN_CODE)}),
-        Defect("negative_amount", "NEGATIVE_AMOUNT",
-               lambda: {"amount_reimbursed": _negative("amount_reimbursed")}),
-        Defect("service_after_accounting", "DATE_AFTER_ACCOUNTING",
-               lambda: _before("service_date")),
+        Defect(
+            "unknown_nomen_code", "UNKNOWN_CODE", lambda: {"nomen_code": F.lit(UNKNOWN_NOMEN_CODE)}
+        ),
+        Defect(
+            "negative_amount",
+            "NEGATIVE_AMOUNT",
+            lambda: {"amount_reimbursed": _negative("amount_reimbursed")},
+        ),
+        Defect(
+            "service_after_accounting", "DATE_AFTER_ACCOUNTING", lambda: _before("service_date")
+        ),
         _ORPHAN,
         _DUPLICATE,
     ),
     "pharmacy": (
         _NULL_PERSON,
         Defect("unknown_cnk", "UNKNOWN_CODE", lambda: {"cnk": F.lit(UNKNOWN_CNK)}),
-        Defect("negative_amount", "NEGATIVE_AMOUNT",
-               lambda: {"amount_reimbursed": _negative("amount_reimbursed")}),
-        Defect("delivery_after_accounting", "DATE_AFTER_ACCOUNTING",
-               lambda: _before("delivery_date")),
+        Defect(
+            "negative_amount",
+            "NEGATIVE_AMOUNT",
+            lambda: {"amount_reimbursed": _negative("amount_reimbursed")},
+        ),
+        Defect(
+            "delivery_after_accounting", "DATE_AFTER_ACCOUNTING", lambda: _before("delivery_date")
+        ),
         _ORPHAN,
         _DUPLICATE,
     ),
     "hospital_stay": (
         _NULL_PERSON,
-        Defect("discharge_before_admission", "DISCHARGE_BEFORE_ADMISSION",
-               lambda: {"admission_date": F.date_add(F.col("discharge_date"), 1)}),
-        Defect("admission_after_accounting", "DATE_AFTER_ACCOUNTING",
-               lambda: _before("admission_date")),
+        Defect(
+            "discharge_before_admission",
+            "DISCHARGE_BEFORE_ADMISSION",
+            lambda: {"admission_date": F.date_add(F.col("discharge_date"), 1)},
+        ),
+        Defect(
+            "admission_after_accounting", "DATE_AFTER_ACCOUNTING", lambda: _before("admission_date")
+        ),
         _ORPHAN,
         _DUPLICATE,
     ),

@@ -49,7 +49,12 @@ class Universe:
     pharmacy: DataFrame
 
     def tables(self) -> dict[str, DataFrame]:
-        return {"population": self.population, "hospital_stay": self.hospital_stay, "health_care": self.health_care, "pharmacy": self.pharmacy}
+        return {
+            "population": self.population,
+            "hospital_stay": self.hospital_stay,
+            "health_care": self.health_care,
+            "pharmacy": self.pharmacy,
+        }
 
 
 def default_as_of(years: list[int]) -> dt.date:
@@ -62,30 +67,51 @@ def check_parameters(persons: int, years: list[int], seed: int) -> None:
     if not years or years != list(range(years[0], years[-1] + 1)):
         raise InputError(f"--years must be consecutive years (got {years})")
     if years[0] < 2002 or years[-1] > 2100:
-        raise InputError(f"--years must lie in 2002-2100: IMA data start in 2002 (got {years[0]}-{years[-1]})")
+        raise InputError(
+            f"--years must lie in 2002-2100: IMA data start in 2002 (got {years[0]}-{years[-1]})"
+        )
     if seed < 0:
         raise InputError(f"--seed must be non-negative (got {seed})")
 
 
 def build_universe(
-    spark: SparkSession, staging: str, *, persons: int, years: list[int], seed: int, pilot_effect: PilotEffect | None = None, progress: Progress = lambda _: None
+    spark: SparkSession,
+    staging: str,
+    *,
+    persons: int,
+    years: list[int],
+    seed: int,
+    pilot_effect: PilotEffect | None = None,
+    progress: Progress = lambda _: None,
 ) -> Universe:
     """Compute persons and stays once into staging Delta tables; claims are derived lazily.
     ``pilot_effect`` scales the claims' and deliveries' amounts (stays carry no amounts)."""
     progress(f"simulating {persons:,} persons over {years[0]}-{years[-1]}")
     people = population.persons(spark, n_persons=persons, years=years, seed=seed)
     py_path, stays_path = f"{staging}/person_year", f"{staging}/stays"
-    population.person_years(people, years=years, seed=seed).write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(py_path)
+    population.person_years(people, years=years, seed=seed).write.format("delta").mode(
+        "overwrite"
+    ).option("overwriteSchema", "true").save(py_path)
     py = spark.read.format("delta").load(py_path)
     progress("simulating hospital stays")
-    stays.stays(spark, py, seed=seed, years=years).write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(stays_path)
+    stays.stays(spark, py, seed=seed, years=years).write.format("delta").mode("overwrite").option(
+        "overwriteSchema", "true"
+    ).save(stays_path)
     st = spark.read.format("delta").load(stays_path)
 
-    hospital_stay = stays.stay_rows(st).withColumn("accounting_month", lags.hospital_month(seed, F.col("discharge_date"), F.col("stay_id")))
-    health_care = claims.health_care(spark, py, st, seed=seed, years=years, pilot_effect=pilot_effect)
-    health_care = health_care.withColumn("accounting_month", lags.health_care_month(seed, F.col("service_date"), F.col("claim_id"))).drop("pid")
+    hospital_stay = stays.stay_rows(st).withColumn(
+        "accounting_month", lags.hospital_month(seed, F.col("discharge_date"), F.col("stay_id"))
+    )
+    health_care = claims.health_care(
+        spark, py, st, seed=seed, years=years, pilot_effect=pilot_effect
+    )
+    health_care = health_care.withColumn(
+        "accounting_month", lags.health_care_month(seed, F.col("service_date"), F.col("claim_id"))
+    ).drop("pid")
     deliveries = pharmacy.pharmacy(spark, py, seed=seed, pilot_effect=pilot_effect)
-    deliveries = deliveries.withColumn("accounting_month", lags.pharmacy_month(seed, F.col("delivery_date"), F.col("delivery_id"))).drop("pid")
+    deliveries = deliveries.withColumn(
+        "accounting_month", lags.pharmacy_month(seed, F.col("delivery_date"), F.col("delivery_id"))
+    ).drop("pid")
     return Universe(
         population=population.population_rows(py),
         hospital_stay=hospital_stay,
@@ -104,7 +130,16 @@ def _clear(warehouse: Warehouse) -> None:
     if not warehouse.is_local:
         return
     root = Path(warehouse.root)
-    for name in [*SOURCE_TABLES, "quarantine", "load_log", "ref_geography", "ref_nomenclature", "ref_products", "defects_manifest", "_phm"]:
+    for name in [
+        *SOURCE_TABLES,
+        "quarantine",
+        "load_log",
+        "ref_geography",
+        "ref_nomenclature",
+        "ref_products",
+        "defects_manifest",
+        "_phm",
+    ]:
         shutil.rmtree(root / name, ignore_errors=True)
 
 
@@ -132,9 +167,20 @@ def generate(
     _clear(warehouse)
     progress("writing reference tables")
     reference.write_reference_tables(spark, warehouse)
-    universe = build_universe(spark, warehouse.path(STAGING), persons=persons, years=years, seed=seed, pilot_effect=pilot_effect, progress=progress)
+    universe = build_universe(
+        spark,
+        warehouse.path(STAGING),
+        persons=persons,
+        years=years,
+        seed=seed,
+        pilot_effect=pilot_effect,
+        progress=progress,
+    )
     frames = {name: _conform(df, name) for name, df in universe.tables().items()}
-    frames = {name: (df if name == "population" else df.where(F.col("accounting_month") <= F.lit(as_of))) for name, df in frames.items()}
+    frames = {
+        name: (df if name == "population" else df.where(F.col("accounting_month") <= F.lit(as_of)))
+        for name, df in frames.items()
+    }
     report = GenerateReport(as_of=as_of)
     if defects:
         from phm.synth.defects import plant_defects, write_manifest
@@ -142,16 +188,26 @@ def generate(
         progress("planting defects")
         frames, manifest = plant_defects(frames, seed=seed, rate=defect_rate)
         write_manifest(manifest, warehouse)
-        report.defects_planted = spark.read.format("delta").load(warehouse.path("defects_manifest")).count()
+        report.defects_planted = (
+            spark.read.format("delta").load(warehouse.path("defects_manifest")).count()
+        )
     for name in ("population", "hospital_stay", "health_care", "pharmacy"):
         progress(f"loading {name}")
-        report.tables[name] = load_table(spark, warehouse, name, frames[name], load_id=f"{name}-initial")
+        report.tables[name] = load_table(
+            spark, warehouse, name, frames[name], load_id=f"{name}-initial"
+        )
     # the effect's municipalities are recorded, so --next-month re-applies it identically
     # whatever the area set's file says by then
     warehouse.write_state(
         {
-            "persons": persons, "years": years, "seed": seed, "as_of": as_of.isoformat(), "defects": defects, "defect_rate": defect_rate,
-            "pilot_effect": pilot_effect.to_state() if pilot_effect else None, "generator_version": GENERATOR_VERSION,
+            "persons": persons,
+            "years": years,
+            "seed": seed,
+            "as_of": as_of.isoformat(),
+            "defects": defects,
+            "defect_rate": defect_rate,
+            "pilot_effect": pilot_effect.to_state() if pilot_effect else None,
+            "generator_version": GENERATOR_VERSION,
         }
     )
     _drop_staging(warehouse)
@@ -159,22 +215,33 @@ def generate(
     return report
 
 
-def generate_next_month(spark: SparkSession, warehouse: Warehouse, *, progress: Progress = lambda _: None) -> GenerateReport:
+def generate_next_month(
+    spark: SparkSession, warehouse: Warehouse, *, progress: Progress = lambda _: None
+) -> GenerateReport:
     """Load the claims, deliveries and stays booked in the month after the warehouse's as-of."""
     state = warehouse.read_state()
     if not state:
-        raise WarehouseError(f"{warehouse.root} holds no generated warehouse (no {warehouse.root}/_phm/state.json); run `phm generate` first")
+        raise WarehouseError(
+            f"{warehouse.root} holds no generated warehouse (no {warehouse.root}/_phm/state.json); run `phm generate` first"
+        )
     started = time.perf_counter()
     month = dt.date.fromisoformat(state["as_of"])
     month = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
     universe = build_universe(
-        spark, warehouse.path(STAGING), persons=state["persons"], years=state["years"], seed=state["seed"],
-        pilot_effect=PilotEffect.from_state(state.get("pilot_effect")), progress=progress,
+        spark,
+        warehouse.path(STAGING),
+        persons=state["persons"],
+        years=state["years"],
+        seed=state["seed"],
+        pilot_effect=PilotEffect.from_state(state.get("pilot_effect")),
+        progress=progress,
     )
     report = GenerateReport(as_of=month)
     for name in ("hospital_stay", "health_care", "pharmacy"):
         progress(f"loading {name} booked in {month:%Y-%m}")
-        df = _conform(universe.tables()[name], name).where(F.col("accounting_month") == F.lit(month))
+        df = _conform(universe.tables()[name], name).where(
+            F.col("accounting_month") == F.lit(month)
+        )
         report.tables[name] = load_table(spark, warehouse, name, df, load_id=f"{name}-{month:%Y%m}")
     warehouse.write_state({**state, "as_of": month.isoformat()})
     _drop_staging(warehouse)

@@ -27,12 +27,16 @@ def month_start(date: Column) -> Column:
 
 
 def health_care_month(seed: int, date: Column, key: Column) -> Column:
-    lag = _lag_months(uniform(seed, "hc_lag", key), uniform(seed, "hc_lag2", key), P.HEALTH_CARE_LAG)
+    lag = _lag_months(
+        uniform(seed, "hc_lag", key), uniform(seed, "hc_lag2", key), P.HEALTH_CARE_LAG
+    )
     return F.add_months(month_start(date), lag)
 
 
 def hospital_month(seed: int, date: Column, key: Column) -> Column:
-    lag = _lag_months(uniform(seed, "stay_lag", key), uniform(seed, "stay_lag2", key), P.HOSPITAL_LAG)
+    lag = _lag_months(
+        uniform(seed, "stay_lag", key), uniform(seed, "stay_lag2", key), P.HOSPITAL_LAG
+    )
     return F.add_months(month_start(date), lag)
 
 

@@ -54,9 +54,33 @@ BIM_AGE_FACTOR = [(0, 18, 1.10), (18, 65, 0.85), (65, 80, 1.20), (80, 200, 1.60)
 BIM_BENEFIT_SHARE = 0.55  # [I] BIM on a social benefit vs income test
 MEDICAL_HOUSE_BY_REGION = {"02000": 0.040, "03000": 0.050, "04000": 0.085}  # [I] BE 4.7% [S]
 INSURERS_BY_REGION = {  # [I] market shares; codes [I]
-    "02000": [("100", 0.47), ("300", 0.20), ("500", 0.14), ("400", 0.07), ("200", 0.07), ("600", 0.03), ("900", 0.02)],
-    "03000": [("100", 0.30), ("300", 0.38), ("500", 0.16), ("400", 0.06), ("200", 0.05), ("600", 0.04), ("900", 0.01)],
-    "04000": [("100", 0.22), ("300", 0.27), ("500", 0.27), ("400", 0.07), ("200", 0.06), ("600", 0.10), ("900", 0.01)],
+    "02000": [
+        ("100", 0.47),
+        ("300", 0.20),
+        ("500", 0.14),
+        ("400", 0.07),
+        ("200", 0.07),
+        ("600", 0.03),
+        ("900", 0.02),
+    ],
+    "03000": [
+        ("100", 0.30),
+        ("300", 0.38),
+        ("500", 0.16),
+        ("400", 0.06),
+        ("200", 0.05),
+        ("600", 0.04),
+        ("900", 0.01),
+    ],
+    "04000": [
+        ("100", 0.22),
+        ("300", 0.27),
+        ("500", 0.27),
+        ("400", 0.07),
+        ("200", 0.06),
+        ("600", 0.10),
+        ("900", 0.01),
+    ],
 }
 GMD_BASE = 0.62  # [I] logistic intercept pieces chosen for ~78% GMD coverage
 GMD_AGE_SLOPE = 0.035
@@ -87,15 +111,65 @@ class Condition:
 # [I] parameters; targets [S] diabetes 7.1% treated (2021), hypertension 24.6%,
 # hypercholesterolaemia 16.2% (BCHI 2018); polypharmacy 13.5% emerges from these.
 CONDITIONS: tuple[Condition, ...] = (
-    Condition("diabetes", -6.95, 0.074, 10, drugs=(("A10BA02", 0.85), ("A10BK01", 0.30), ("A10BH01", 0.20), ("A10AE04", 0.18), ("A10BB09", 0.10))),
-    Condition("hypertension", -5.7, 0.080, 25, drugs=(("C09AA05", 0.60), ("C09CA01", 0.40), ("C08CA01", 0.50), ("C07AB07", 0.50), ("C03AA03", 0.30))),
-    Condition("lipids", -5.3, 0.080, 30, drugs=(("C10AA05", 0.45), ("C10AA07", 0.35), ("C10AA01", 0.20))),
-    Condition("heart_failure", -9.4, 0.090, 45, drugs=(("C03CA01", 0.80), ("B01AF02", 0.50), ("B01AF01", 0.30), ("C07AB07", 0.50))),
+    Condition(
+        "diabetes",
+        -6.95,
+        0.074,
+        10,
+        drugs=(
+            ("A10BA02", 0.85),
+            ("A10BK01", 0.30),
+            ("A10BH01", 0.20),
+            ("A10AE04", 0.18),
+            ("A10BB09", 0.10),
+        ),
+    ),
+    Condition(
+        "hypertension",
+        -5.7,
+        0.080,
+        25,
+        drugs=(
+            ("C09AA05", 0.60),
+            ("C09CA01", 0.40),
+            ("C08CA01", 0.50),
+            ("C07AB07", 0.50),
+            ("C03AA03", 0.30),
+        ),
+    ),
+    Condition(
+        "lipids", -5.3, 0.080, 30, drugs=(("C10AA05", 0.45), ("C10AA07", 0.35), ("C10AA01", 0.20))
+    ),
+    Condition(
+        "heart_failure",
+        -9.4,
+        0.090,
+        45,
+        drugs=(("C03CA01", 0.80), ("B01AF02", 0.50), ("B01AF01", 0.30), ("C07AB07", 0.50)),
+    ),
     Condition("cardiovascular", -6.7, 0.068, 40, drugs=(("B01AC06", 0.90),)),
     Condition("gastric", -4.4, 0.045, 18, drugs=(("A02BC02", 0.55), ("A02BC01", 0.45))),
-    Condition("airways", -3.4, 0.020, 3, drugs=(("R03AK06", 0.55), ("R03BB04", 0.30), ("R03AC02", 0.60))),
-    Condition("depression", -2.75, 0.016, 15, female=1.45, male=0.65, drugs=(("N06AB10", 0.40), ("N06AB04", 0.25), ("N06AX11", 0.25), ("N06AX16", 0.20))),
-    Condition("anxiety_sleep", -4.8, 0.038, 18, female=1.4, male=0.7, drugs=(("N05BA12", 0.35), ("N05CD06", 0.35), ("N05BA01", 0.20), ("N05CF01", 0.25))),
+    Condition(
+        "airways", -3.4, 0.020, 3, drugs=(("R03AK06", 0.55), ("R03BB04", 0.30), ("R03AC02", 0.60))
+    ),
+    Condition(
+        "depression",
+        -2.75,
+        0.016,
+        15,
+        female=1.45,
+        male=0.65,
+        drugs=(("N06AB10", 0.40), ("N06AB04", 0.25), ("N06AX11", 0.25), ("N06AX16", 0.20)),
+    ),
+    Condition(
+        "anxiety_sleep",
+        -4.8,
+        0.038,
+        18,
+        female=1.4,
+        male=0.7,
+        drugs=(("N05BA12", 0.35), ("N05CD06", 0.35), ("N05BA01", 0.20), ("N05CF01", 0.25)),
+    ),
     Condition("psychosis", -5.2, 0.005, 16, drugs=(("N05AH04", 0.60), ("N05AX08", 0.40))),
     Condition("thyroid", -5.3, 0.040, 10, female=1.7, male=0.35, drugs=(("H03AA01", 1.0),)),
     Condition("epilepsy", -5.0, 0.005, 2, drugs=(("N03AX14", 1.0),)),
@@ -140,7 +214,15 @@ BREAST_SCREENING_DIAGNOSTIC_SHARE = 0.25  # [I] of screeners use a diagnostic ma
 # --- GP and ambulatory care ----------------------------------------------------------------
 # [S] 85% with >= 1 GP contact (2021), 6.1 contacts per patient; women 75+ ~ 11; Bxl 5.3.
 GP_ANY_LOGIT_BY_AGE = [(0, 2.8), (5, 2.3), (15, 2.0), (25, 1.9), (45, 2.4), (65, 3.2), (75, 3.6)]
-GP_COUNT_LOG_MEAN_BY_AGE = [(0, 1.65), (5, 1.30), (15, 1.40), (45, 1.65), (65, 1.85), (75, 2.05), (85, 2.25)]
+GP_COUNT_LOG_MEAN_BY_AGE = [
+    (0, 1.65),
+    (5, 1.30),
+    (15, 1.40),
+    (45, 1.65),
+    (65, 1.85),
+    (75, 2.05),
+    (85, 2.25),
+]
 GP_COUNT_SIGMA = 0.6
 GP_REGION_EFFECT = {"02000": 0.03, "03000": 0.0, "04000": -0.15}  # log-multiplier [I]
 GP_HOME_VISIT_SHARE_BY_AGE = [(0, 0.02), (65, 0.12), (75, 0.30), (85, 0.55)]  # [I]
@@ -165,7 +247,15 @@ HOME_NURSING_VISITS_LOG_MEAN = 4.0  # lognormal visits per user (median ~55) [I]
 # --- hospital --------------------------------------------------------------------------------
 # Yearly stays per person by age [I], calibrated on [S] ~55k stays / 100k incl. ambulatory ED,
 # day stays > classic stays since 2013; classic ~45% of non-ED stays.
-CLASSIC_RATE_BY_AGE = [(0, 0.14), (1, 0.04), (15, 0.06), (45, 0.10), (65, 0.22), (75, 0.36), (85, 0.50)]
+CLASSIC_RATE_BY_AGE = [
+    (0, 0.14),
+    (1, 0.04),
+    (15, 0.06),
+    (45, 0.10),
+    (65, 0.22),
+    (75, 0.36),
+    (85, 0.50),
+]
 DAY_RATE_BY_AGE = [(0, 0.045), (15, 0.10), (45, 0.21), (65, 0.36), (75, 0.38), (85, 0.26)]
 MATERNITY_RATE_WOMEN_20_44 = 0.045  # [C] ~115k births over ~2.5M women 20-44
 HOSPITAL_MORBIDITY_WEIGHT = 0.6  # log-rate per SD of morbidity [I]
@@ -202,7 +292,15 @@ SUPPLEMENT_SHARE = 0.08  # [I]
 PHARMACY_PERSONAL_SHARE = {"A": 0.0, "B": 0.20, "C": 0.45, "Cs": 0.60, "Cx": 0.80}  # [I] rough
 
 # --- accounting lags (months after the service month) [I]; claims can arrive up to 2 years late [S]
-HEALTH_CARE_LAG = [(0.35, 0, 0), (0.70, 1, 1), (0.82, 2, 2), (0.89, 3, 3), (0.95, 4, 6), (0.98, 7, 12), (1.0, 13, 24)]
+HEALTH_CARE_LAG = [
+    (0.35, 0, 0),
+    (0.70, 1, 1),
+    (0.82, 2, 2),
+    (0.89, 3, 3),
+    (0.95, 4, 6),
+    (0.98, 7, 12),
+    (1.0, 13, 24),
+]
 HOSPITAL_LAG = [(0.20, 0, 0), (0.55, 1, 1), (0.75, 2, 2), (0.88, 3, 4), (0.96, 5, 9), (1.0, 10, 24)]
 # Farmanet is processed per accounting quarter [S]: month = last month of the delivery's quarter,
 # with a small share booked one quarter later [I].

@@ -32,13 +32,23 @@ class PilotEffect:
         return 1 + self.percent / 100
 
     def to_state(self) -> dict[str, Any]:
-        return {"area_set": self.area_set, "municipalities": list(self.municipalities), "from_year": self.from_year, "percent": self.percent}
+        return {
+            "area_set": self.area_set,
+            "municipalities": list(self.municipalities),
+            "from_year": self.from_year,
+            "percent": self.percent,
+        }
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any] | None) -> PilotEffect | None:
         if not state:
             return None
-        return cls(state["area_set"], tuple(state["municipalities"]), int(state["from_year"]), float(state["percent"]))
+        return cls(
+            state["area_set"],
+            tuple(state["municipalities"]),
+            int(state["from_year"]),
+            float(state["percent"]),
+        )
 
 
 def parse_pilot_effect(text: str, area_sets: Mapping[str, Any], years: list[int]) -> PilotEffect:
@@ -46,10 +56,14 @@ def parse_pilot_effect(text: str, area_sets: Mapping[str, Any], years: list[int]
     (``area_sets`` is the catalogue's ``areas``: id -> AreaSet)."""
     parts = text.strip().split(":")
     if len(parts) != 3 or not all(p.strip() for p in parts):
-        raise InputError(f"{OPTION} {text!r}: expected AREA_SET:YEAR:PERCENT, e.g. pilot_regions:2023:-4")
+        raise InputError(
+            f"{OPTION} {text!r}: expected AREA_SET:YEAR:PERCENT, e.g. pilot_regions:2023:-4"
+        )
     area_set, year_text, percent_text = (p.strip() for p in parts)
     if area_set not in area_sets:
-        raise InputError(f"{OPTION} {text!r}: unknown area set {area_set!r}; known: {', '.join(sorted(area_sets)) or 'none'}")
+        raise InputError(
+            f"{OPTION} {text!r}: unknown area set {area_set!r}; known: {', '.join(sorted(area_sets)) or 'none'}"
+        )
     try:
         from_year = int(year_text)
     except ValueError:
@@ -59,8 +73,12 @@ def parse_pilot_effect(text: str, area_sets: Mapping[str, Any], years: list[int]
     except ValueError:
         percent = math.nan
     if not math.isfinite(percent):
-        raise InputError(f"{OPTION} {text!r}: {percent_text!r} is not a number (a percentage, e.g. -4 or 2.5)")
-    municipalities = tuple(sorted({nis for area in area_sets[area_set].areas.values() for nis in area.municipalities}))
+        raise InputError(
+            f"{OPTION} {text!r}: {percent_text!r} is not a number (a percentage, e.g. -4 or 2.5)"
+        )
+    municipalities = tuple(
+        sorted({nis for area in area_sets[area_set].areas.values() for nis in area.municipalities})
+    )
     effect = PilotEffect(area_set, municipalities, from_year, percent)
     check_pilot_effect(effect, years)
     return effect
@@ -68,9 +86,13 @@ def parse_pilot_effect(text: str, area_sets: Mapping[str, Any], years: list[int]
 
 def check_pilot_effect(effect: PilotEffect, years: list[int]) -> None:
     if effect.from_year not in years:
-        raise InputError(f"{OPTION}: year {effect.from_year} is not a generated year ({years[0]}-{years[-1]})")
+        raise InputError(
+            f"{OPTION}: year {effect.from_year} is not a generated year ({years[0]}-{years[-1]})"
+        )
     if not -100 < effect.percent <= 100:  # NaN fails too
-        raise InputError(f"{OPTION}: PERCENT must be above -100 (costs stay positive) and at most 100; got {effect.percent:g}")
+        raise InputError(
+            f"{OPTION}: PERCENT must be above -100 (costs stay positive) and at most 100; got {effect.percent:g}"
+        )
 
 
 def scaled(amount: Column, effect: PilotEffect | None, *, nis: Column, year: Column) -> Column:

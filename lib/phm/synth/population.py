@@ -20,12 +20,23 @@ from phm.synth.rng import choice, logistic, normal, uniform
 
 def person_id(seed: int, id_col: Column) -> Column:
     """Pseudonymous 16-hex-character id, stable for (seed, person number)."""
-    return F.substring(F.sha2(F.concat_ws(":", F.lit("phm-person"), F.lit(seed), id_col.cast("string")), 256), 1, 16)
+    return F.substring(
+        F.sha2(F.concat_ws(":", F.lit("phm-person"), F.lit(seed), id_col.cast("string")), 256),
+        1,
+        16,
+    )
 
 
 def _municipality_table(spark: SparkSession) -> DataFrame:
     muni = reference_data.municipalities()[["nis", "arr_nis", "reg_nis", "pop_2020_total"]]
-    return categorical.cdf_table(spark, muni, weight="pop_2020_total", keys=[], values=["nis", "arr_nis", "reg_nis"], prefix="")
+    return categorical.cdf_table(
+        spark,
+        muni,
+        weight="pop_2020_total",
+        keys=[],
+        values=["nis", "arr_nis", "reg_nis"],
+        prefix="",
+    )
 
 
 AGE_SEX_BUCKETS = 128  # 40 age-sex cells per arrondissement: ~1.3 cells per bucket
@@ -42,7 +53,15 @@ def _age_sex_table(spark: SparkSession) -> DataFrame:
     mid = (rows["age_from"] + rows["age_to"]) / 2.0
     rows["w"] = rows["population"] * (tilt * (mid - 40.0) / 40.0).map(math.exp)
     rows = rows.sort_values(["arr_nis", "sex", "age_from"])
-    return categorical.cdf_table(spark, rows[["arr_nis", "sex", "age_from", "age_to", "w"]], weight="w", keys=["arr_nis"], values=["sex", "age_from", "age_to"], prefix="", buckets=AGE_SEX_BUCKETS)
+    return categorical.cdf_table(
+        spark,
+        rows[["arr_nis", "sex", "age_from", "age_to", "w"]],
+        weight="w",
+        keys=["arr_nis"],
+        values=["sex", "age_from", "age_to"],
+        prefix="",
+        buckets=AGE_SEX_BUCKETS,
+    )
 
 
 def persons(spark: SparkSession, *, n_persons: int, years: list[int], seed: int) -> DataFrame:
@@ -54,14 +73,30 @@ def persons(spark: SparkSession, *, n_persons: int, years: list[int], seed: int)
     newborn = F.col("pid") >= n_persons
     base = base.withColumn(
         "entry_year",
-        F.when(newborn, F.lit(first + 1) + ((F.col("pid") - n_persons) / F.lit(max(births, 1))).cast("int")).otherwise(F.lit(first)),
+        F.when(
+            newborn,
+            F.lit(first + 1) + ((F.col("pid") - n_persons) / F.lit(max(births, 1))).cast("int"),
+        ).otherwise(F.lit(first)),
     )
-    base = categorical.sample(base, uniform(seed, "municipality", "pid"), _municipality_table(spark), [])
-    base = categorical.sample(base, uniform(seed, "age_sex", "pid"), _age_sex_table(spark), ["arr_nis"], AGE_SEX_BUCKETS)
-    age_in_band = F.col("age_from") + F.floor(uniform(seed, "age", "pid") * (F.col("age_to") - F.col("age_from") + 1)).cast("int")
+    base = categorical.sample(
+        base, uniform(seed, "municipality", "pid"), _municipality_table(spark), []
+    )
+    base = categorical.sample(
+        base, uniform(seed, "age_sex", "pid"), _age_sex_table(spark), ["arr_nis"], AGE_SEX_BUCKETS
+    )
+    age_in_band = F.col("age_from") + F.floor(
+        uniform(seed, "age", "pid") * (F.col("age_to") - F.col("age_from") + 1)
+    ).cast("int")
     base = (
-        base.withColumn("sex", F.when(newborn, F.when(uniform(seed, "sex0", "pid") < 0.512, "M").otherwise("F")).otherwise(F.col("sex")))
-        .withColumn("birth_year", F.when(newborn, F.col("entry_year")).otherwise(F.lit(first) - age_in_band))
+        base.withColumn(
+            "sex",
+            F.when(
+                newborn, F.when(uniform(seed, "sex0", "pid") < 0.512, "M").otherwise("F")
+            ).otherwise(F.col("sex")),
+        )
+        .withColumn(
+            "birth_year", F.when(newborn, F.col("entry_year")).otherwise(F.lit(first) - age_in_band)
+        )
         .drop("age_from", "age_to")
     )
     arr_effect = by_key(F.col("arr_nis"), P.ARR_HEALTH_EFFECT)
@@ -69,7 +104,12 @@ def persons(spark: SparkSession, *, n_persons: int, years: list[int], seed: int)
     base = (
         base.withColumn("person_id", person_id(seed, F.col("pid")))
         # morbidity propensity: personal + where one lives + deprivation (social gradient)
-        .withColumn("morbidity", normal(seed, "morbidity", "pid") + 2.0 * arr_effect + F.when(deprived, 0.35).otherwise(0.0))
+        .withColumn(
+            "morbidity",
+            normal(seed, "morbidity", "pid")
+            + 2.0 * arr_effect
+            + F.when(deprived, 0.35).otherwise(0.0),
+        )
         .withColumn("gp_habit", normal(seed, "gp_habit", "pid"))
         .withColumn("death_year", _death_year(seed, last))
     )
@@ -77,7 +117,12 @@ def persons(spark: SparkSession, *, n_persons: int, years: list[int], seed: int)
 
 
 def _mortality(age: Column, morbidity: Column) -> Column:
-    q = F.exp(F.lit(P.MORTALITY_A) + F.lit(P.MORTALITY_B) * age + F.lit(P.MORTALITY_FRAILTY) * morbidity - F.lit(P.MORTALITY_FRAILTY**2 / 2))
+    q = F.exp(
+        F.lit(P.MORTALITY_A)
+        + F.lit(P.MORTALITY_B) * age
+        + F.lit(P.MORTALITY_FRAILTY) * morbidity
+        - F.lit(P.MORTALITY_FRAILTY**2 / 2)
+    )
     return F.least(F.when(age == 0, F.lit(P.INFANT_MORTALITY)).otherwise(q), F.lit(0.6))
 
 
@@ -86,7 +131,8 @@ def _death_year(seed: int, last: int) -> Column:
     years = F.sequence(F.col("entry_year"), F.lit(last))
     dies = F.filter(
         years,
-        lambda y: uniform(seed, "death", F.col("pid"), y) < _mortality(y - F.col("birth_year"), F.col("morbidity")),
+        lambda y: uniform(seed, "death", F.col("pid"), y)
+        < _mortality(y - F.col("birth_year"), F.col("morbidity")),
     )
     return F.array_min(dies)
 
@@ -94,7 +140,10 @@ def _death_year(seed: int, last: int) -> Column:
 def person_years(people: DataFrame, *, years: list[int], seed: int) -> DataFrame:
     """Explode persons into the years they are insured and derive every yearly attribute."""
     last = years[-1]
-    py = people.withColumn("year", F.explode(F.sequence(F.col("entry_year"), F.coalesce(F.col("death_year"), F.lit(last)))))
+    py = people.withColumn(
+        "year",
+        F.explode(F.sequence(F.col("entry_year"), F.coalesce(F.col("death_year"), F.lit(last)))),
+    )
     age = F.col("year") - F.col("birth_year")
     py = py.withColumn("age", age)
     age = F.col("age")
@@ -108,18 +157,56 @@ def person_years(people: DataFrame, *, years: list[int], seed: int) -> DataFrame
     day_of_death = F.floor(uniform(seed, "death_day", "pid") * 365).cast("int")
     py = (
         py.withColumn("bim", uniform(seed, "bim", "pid") < bim_p)
-        .withColumn("bim_basis", F.when(F.col("bim"), F.when(uniform(seed, "bim_basis", "pid") < P.BIM_BENEFIT_SHARE, "benefit").otherwise("income")))
+        .withColumn(
+            "bim_basis",
+            F.when(
+                F.col("bim"),
+                F.when(
+                    uniform(seed, "bim_basis", "pid") < P.BIM_BENEFIT_SHARE, "benefit"
+                ).otherwise("income"),
+            ),
+        )
         .withColumn("insurer", _insurer(seed))
         .withColumn("died", F.col("death_year") == F.col("year"))
-        .withColumn("death_date", F.when(F.col("died"), F.date_add(F.make_date(F.col("year"), F.lit(1), F.lit(1)), day_of_death)))
-        .withColumn("medical_house", uniform(seed, "medical_house", "pid") < by_key(reg, P.MEDICAL_HOUSE_BY_REGION) * F.when(age >= 75, 0.6).otherwise(1.0))
-        .withColumn("nursing_home", (age >= 60) & (uniform(seed, "nursing_home", "pid") < logistic(P.NURSING_HOME_A + P.NURSING_HOME_B * age + 0.5 * m)))
-        .withColumn("disability", (age >= 20) & (age < 65) & (uniform(seed, "disability", "pid") < (0.015 + 0.09 * (age - 20) / 45.0) * F.exp(0.5 * m - 0.125)))
+        .withColumn(
+            "death_date",
+            F.when(
+                F.col("died"),
+                F.date_add(F.make_date(F.col("year"), F.lit(1), F.lit(1)), day_of_death),
+            ),
+        )
+        .withColumn(
+            "medical_house",
+            uniform(seed, "medical_house", "pid")
+            < by_key(reg, P.MEDICAL_HOUSE_BY_REGION) * F.when(age >= 75, 0.6).otherwise(1.0),
+        )
+        .withColumn(
+            "nursing_home",
+            (age >= 60)
+            & (
+                uniform(seed, "nursing_home", "pid")
+                < logistic(P.NURSING_HOME_A + P.NURSING_HOME_B * age + 0.5 * m)
+            ),
+        )
+        .withColumn(
+            "disability",
+            (age >= 20)
+            & (age < 65)
+            & (
+                uniform(seed, "disability", "pid")
+                < (0.015 + 0.09 * (age - 20) / 45.0) * F.exp(0.5 * m - 0.125)
+            ),
+        )
     )
     for c in P.CONDITIONS:
         sex_mult = F.when(F.col("sex") == "F", c.female).otherwise(c.male)
-        p = F.least(logistic(F.lit(c.a) + c.b * age + P.CONDITION_MORBIDITY_WEIGHT * m) * sex_mult, F.lit(c.cap))
-        py = py.withColumn(f"cond_{c.name}", (age >= c.min_age) & (uniform(seed, "cond." + c.name, "pid") < p))
+        p = F.least(
+            logistic(F.lit(c.a) + c.b * age + P.CONDITION_MORBIDITY_WEIGHT * m) * sex_mult,
+            F.lit(c.cap),
+        )
+        py = py.withColumn(
+            f"cond_{c.name}", (age >= c.min_age) & (uniform(seed, "cond." + c.name, "pid") < p)
+        )
     n_conditions = sum(F.col(f"cond_{c.name}").cast("int") for c in P.CONDITIONS)
     py = py.withColumn("n_conditions", n_conditions)
     # Statute chronic condition [I]: lasting high costs proxied by the same drivers of cost.
@@ -135,10 +222,20 @@ def person_years(people: DataFrame, *, years: list[int], seed: int) -> DataFrame
     non_user_p = piecewise(age, P.NON_USER_BY_AGE) * F.exp(-0.5 * F.col("gp_habit") - 0.125)
     py = py.withColumn(
         "non_user",
-        (F.col("n_conditions") == 0) & ~F.col("nursing_home") & ~F.col("disability") & (uniform(seed, "non_user", "pid", "year") < non_user_p),
+        (F.col("n_conditions") == 0)
+        & ~F.col("nursing_home")
+        & ~F.col("disability")
+        & (uniform(seed, "non_user", "pid", "year") < non_user_p),
     )
-    gmd_logit = F.lit(P.GMD_BASE) + P.GMD_AGE_SLOPE * (age - 40) + 0.5 * F.col("gp_habit") + 0.3 * F.col("n_conditions")
-    py = py.withColumn("gmd", F.col("medical_house") | (uniform(seed, "gmd", "pid") < logistic(gmd_logit)))
+    gmd_logit = (
+        F.lit(P.GMD_BASE)
+        + P.GMD_AGE_SLOPE * (age - 40)
+        + 0.5 * F.col("gp_habit")
+        + 0.3 * F.col("n_conditions")
+    )
+    py = py.withColumn(
+        "gmd", F.col("medical_house") | (uniform(seed, "gmd", "pid") < logistic(gmd_logit))
+    )
     return py
 
 
@@ -147,15 +244,29 @@ def _insurer(seed: int) -> Column:
     expr = None
     for reg, shares in P.INSURERS_BY_REGION.items():
         pick = choice(u, shares)
-        expr = F.when(F.col("reg_nis") == reg, pick) if expr is None else expr.when(F.col("reg_nis") == reg, pick)
+        expr = (
+            F.when(F.col("reg_nis") == reg, pick)
+            if expr is None
+            else expr.when(F.col("reg_nis") == reg, pick)
+        )
     return expr.otherwise(F.lit("100"))
 
 
 def population_rows(py: DataFrame) -> DataFrame:
     """The person-year table as the source data model has it."""
     return py.select(
-        "year", "person_id", "birth_year", "sex",
+        "year",
+        "person_id",
+        "birth_year",
+        "sex",
         F.col("nis").alias("nis_municipality"),
-        "insurer", "bim", "bim_basis", "death_date", "chronic_status", "disability",
-        "nursing_home", "medical_house", "gmd",
+        "insurer",
+        "bim",
+        "bim_basis",
+        "death_date",
+        "chronic_status",
+        "disability",
+        "nursing_home",
+        "medical_house",
+        "gmd",
     )

@@ -49,6 +49,6 @@ def choice(u: Column, options: list[tuple[str, float]]) -> Column:
     acc = 0.0
     for label, p in options[:-1]:
         acc += p / total
-        expr = (F.when(u < acc, F.lit(label)) if expr is None else expr.when(u < acc, F.lit(label)))
+        expr = F.when(u < acc, F.lit(label)) if expr is None else expr.when(u < acc, F.lit(label))
     last = F.lit(options[-1][0])
     return last if expr is None else expr.otherwise(last)
