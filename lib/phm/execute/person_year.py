@@ -330,3 +330,19 @@ def person_year_columns(plan: Plan) -> list[str]:
     ]
     events = [c for e in plan.events for c in (index_count(e.id), followed_count(e.id))]
     return base + [f.id for f in plan.features] + events
+
+
+def check_person_year(frame: DataFrame, plan: Plan, stage: str = "aggregate") -> None:
+    """Raise :class:`~phm.errors.StageSchemaError` when the person-year table lacks a column
+    the aggregation reads (the schema only: no Spark job)."""
+    from phm.errors import StageSchemaError
+
+    needed = (
+        person_year_columns(plan)
+        + [f"age_{s}" for s in plan.age_schemes]
+        + [f"area_{a}" for a, _ in plan.area_sets]
+    )
+    have = set(frame.columns)
+    missing = [c for c in needed if c not in have]
+    if missing:
+        raise StageSchemaError(stage, "person_year", missing, {})

@@ -27,7 +27,7 @@ from phm.execute.events import index_events
 from phm.execute.hospital import FittedModel, hospital_cells
 from phm.execute.finalise import finalise
 from phm.execute.periods import with_period_columns
-from phm.execute.person_year import build_person_year
+from phm.execute.person_year import build_person_year, check_person_year
 from phm.compile.plan import Plan, build_plan
 from phm.compile.requirements import lookback_gaps
 from phm.execute.columns import check_columns
@@ -250,6 +250,7 @@ def compute(
     if materialise:
         person_year = _materialise(spark, warehouse, person_year, PERSON_YEAR)
         timings["person_year"] = round(time.perf_counter() - t0, 2)
+    check_person_year(person_year, plan)  # the schema only
     cells = indicator_cells(spark, build_cube(person_year, plan, secret), plan, years)
     models: list[FittedModel] = []
     if index is not None:
