@@ -19,6 +19,23 @@ class InputError(PhmError):
     """A command-line value or a parameter is out of its allowed range."""
 
 
+class LeaseHeldError(PhmError):
+    """Another command holds the warehouse's lease (:mod:`phm.runs.lease`): the message names it
+    (operation, pid, host, since when, expiry) and what to do; ``holder`` is its lease."""
+
+    def __init__(self, message: str, holder: object = None) -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
+class LeaseLostError(WarehouseError):
+    """This command's lease expired and was taken over (it was not renewed in time)."""
+
+
+class LeaseUnsupportedError(PhmError, NotImplementedError):
+    """The warehouse lease needs a local or mounted warehouse (not an object-store URI), for now."""
+
+
 class StageSchemaError(PhmError):
     """A frame handed from one pass to the next does not have the columns (or the types) its
     declared table (:mod:`phm.publish.tables`) promises: a bug between passes, named by stage."""

@@ -95,6 +95,16 @@ WarehouseOption = Annotated[
         envvar="PHM_WAREHOUSE",
     ),
 ]
+WaitOption = Annotated[
+    float,
+    typer.Option(
+        "--wait",
+        min=0,
+        metavar="SECONDS",
+        help="When another command holds the warehouse's lease, wait up to SECONDS for it "
+        "(default 0: fail at once, naming it).",
+    ),
+]
 
 
 def user_errors(fn: F) -> F:
@@ -149,6 +159,24 @@ def _stop_spark() -> None:
     from phm.spark import stop_spark
 
     stop_spark()
+
+
+def _lease(wh: Warehouse, operation: str, wait: float):
+    """Hold the warehouse's lease (phm.runs.lease) around a command that writes it: taken before
+    Spark starts, so a busy warehouse fails at once with its holder named. An object-store
+    warehouse has no lease yet: the command runs, with a warning that concurrent writers are
+    not prevented (the scheduler must not start two)."""
+    import contextlib
+
+    from phm.runs.lease import holding
+
+    if not wh.is_local:
+        console.print(
+            f"[yellow]warning:[/] {wh.root} is not a local or mounted folder: no lease is "
+            "taken, so nothing stops a second command writing it at the same time"
+        )
+        return contextlib.nullcontext()
+    return holding(wh, operation, wait_seconds=wait)
 
 
 def _warehouse(path: str, *, must_exist: bool) -> Warehouse:
@@ -262,6 +290,7 @@ def generate(
         ),
     ] = None,
     specs_dir: SpecsDirOption = "indicator_specs",
+    wait: WaitOption = 0,
 ) -> None:
     """Generate a synthetic warehouse (population, claims, Farmanet, stays) into Delta tables."""
     wh = _warehouse(warehouse, must_exist=next_month)
@@ -305,28 +334,29 @@ def generate(
 
     from phm.synth import generator
 
-    spark = _start_spark("phm-generate")
-    try:
-        with render.progress_status(console, "Generating") as progress:
-            if next_month:
-                report = generator.generate_next_month(spark, wh, progress=progress)
-            else:
-                report = generator.generate(
-                    spark,
-                    wh,
-                    persons=persons,
-                    years=year_list,
-                    seed=42 if seed is None else seed,
-                    as_of=as_of_date,
-                    defects=defects,
-                    defect_rate=defect_rate,
-                    pilot_effect=effect,
-                    progress=progress,
-                )
-        render.render_generate(console, report)
-        console.print(f"Warehouse: [bold]{wh.root}[/]")
-    finally:
-        _stop_spark()
+    with _lease(wh, "generate", wait):
+        spark = _start_spark("phm-generate")
+        try:
+            with render.progress_status(console, "Generating") as progress:
+                if next_month:
+                    report = generator.generate_next_month(spark, wh, progress=progress)
+                else:
+                    report = generator.generate(
+                        spark,
+                        wh,
+                        persons=persons,
+                        years=year_list,
+                        seed=42 if seed is None else seed,
+                        as_of=as_of_date,
+                        defects=defects,
+                        defect_rate=defect_rate,
+                        pilot_effect=effect,
+                        progress=progress,
+                    )
+            render.render_generate(console, report)
+            console.print(f"Warehouse: [bold]{wh.root}[/]")
+        finally:
+            _stop_spark()
 
 
 # ------------------------------------------------------------------------------------ validate
@@ -556,6 +586,7 @@ def run(
         ),
     ] = None,
     specs_dir: SpecsDirOption = "indicator_specs",
+    wait: WaitOption = 0,
 ) -> None:
     """Compute indicators into the warehouse's results and metadata tables."""
     specs, collection = _ids(specs, ids), _ids(collection)
@@ -566,20 +597,23 @@ def run(
     end = args.parse_date(data_end) if data_end else None
     from phm.runs.indicators import run_indicators
 
-    spark = _start_spark("phm-run")
-    try:
-        with render.progress_status(console, f"Computing {len(chosen)} indicator(s)") as progress:
-            report = run_indicators(
-                spark,
-                wh,
-                catalogue,
-                [i.id for i in chosen],
-                year_list,
-                data_end=end,
-                progress=progress,
-            )
-    finally:
-        _stop_spark()
+    with _lease(wh, "run", wait):
+        spark = _start_spark("phm-run")
+        try:
+            with render.progress_status(
+                console, f"Computing {len(chosen)} indicator(s)"
+            ) as progress:
+                report = run_indicators(
+                    spark,
+                    wh,
+                    catalogue,
+                    [i.id for i in chosen],
+                    year_list,
+                    data_end=end,
+                    progress=progress,
+                )
+        finally:
+            _stop_spark()
     render.render_run(console, report, wh.path("results"))
 
 
@@ -610,6 +644,7 @@ def simulate(
             "variant name is enough).",
         ),
     ] = None,
+    wait: WaitOption = 0,
 ) -> None:
     """Run financing scenarios and publish simulation_results, _models and _diagnostics."""
     wh = _warehouse(warehouse, must_exist=True)
@@ -636,12 +671,13 @@ def simulate(
     chosen = _ids(scenarios) or default_scenarios(catalogue)
     catalogue, chosen = apply_overrides(catalogue, chosen, settings or [])
     check_scenarios(catalogue, chosen)  # before Spark starts
-    spark = _start_spark("phm-simulate")
-    try:
-        with console.status(f"Simulating {len(chosen)} scenario(s)..."):
-            report = run_simulations(spark, wh, catalogue, chosen)
-    finally:
-        _stop_spark()
+    with _lease(wh, "simulate", wait):
+        spark = _start_spark("phm-simulate")
+        try:
+            with console.status(f"Simulating {len(chosen)} scenario(s)..."):
+                report = run_simulations(spark, wh, catalogue, chosen)
+        finally:
+            _stop_spark()
     console.print(render.simulation_table(report.results))
     console.print(
         f"[green]✓[/] run {report.run_id}: {len(chosen)} scenario(s), "

@@ -12,6 +12,7 @@ Layout::
     <root>/quarantine/        rows that broke the contract, with reasons (Delta)
     <root>/load_log/          one row per load: input / accepted / quarantined counts (Delta)
     <root>/_phm/state.json    what the generator put there (seed, years, accounting as-of month)
+    <root>/_phm/lease.json    who is writing the warehouse now (phm.runs.lease)
 
 Path-based tables need no metastore, so the same code runs locally and on a cluster
 (``s3://``, ``abfss://`` or ``dbfs:/`` roots). :func:`ensure_table` creates an empty table with a

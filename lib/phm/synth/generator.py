@@ -138,9 +138,13 @@ def _clear(warehouse: Warehouse) -> None:
         "ref_nomenclature",
         "ref_products",
         "defects_manifest",
-        "_phm",
     ]:
         shutil.rmtree(root / name, ignore_errors=True)
+    for path in (root / "_phm").glob("*"):  # phm's state, but the lease this command holds
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        elif not path.name.startswith("lease."):
+            path.unlink(missing_ok=True)
 
 
 def generate(
