@@ -417,6 +417,67 @@ def _nonzero(value: Any) -> bool:
     return True
 
 
+# -------------------------------------------------------------------------------------- ingest
+
+
+@app.command()
+@user_errors
+def ingest(
+    layout: Annotated[
+        str,
+        typer.Option(
+            "--layout",
+            metavar="ID",
+            help="Delivery layout id: a file <specs-dir>/layouts/<ID>.yaml, e.g. ima_population.",
+        ),
+    ],
+    from_: Annotated[
+        list[str],
+        typer.Option(
+            "--from",
+            metavar="PATH",
+            help="A delivered file (CSV or Parquet, as the layout says) or a folder of them; "
+            "repeat for several.",
+        ),
+    ],
+    warehouse: WarehouseOption = "warehouse",
+    load_id: Annotated[
+        str | None,
+        typer.Option(
+            "--load-id",
+            metavar="ID",
+            help="Batch id (default: from the layout and the file names); the same id again "
+            "replaces that load.",
+        ),
+    ] = None,
+    specs_dir: SpecsDirOption = "indicator_specs",
+    wait: WaitOption = 0,
+) -> None:
+    """Load delivered files into a source table: rows breaking the contract are quarantined."""
+    from phm.data.ingest import check_delivery, default_load_id
+    from phm.data.ingest import ingest as ingest_files
+    from phm.data.layouts import load_layout
+
+    spec = load_layout(layout, specs_dir)
+    check_delivery(spec, from_)  # a wrong file fails here: no lease, no Spark, nothing written
+    wh = _warehouse(warehouse, must_exist=False)
+    batch = load_id or default_load_id(spec, from_)
+    with _lease(wh, "ingest", wait):
+        spark = _start_spark("phm-ingest")
+        try:
+            with console.status(f"Ingesting {len(from_)} path(s) into {spec.table.name}..."):
+                result = ingest_files(spark, wh, spec, from_, batch)
+        finally:
+            _stop_spark()
+    console.print(
+        f"{result.table} load [bold]{result.load_id}[/]: read {result.input_rows}, "
+        f"accepted {result.accepted_rows}, quarantined {result.quarantined_rows}"
+    )
+    for reason, rows in result.reasons.items():
+        console.print(f"  {reason}: {rows}")
+    console.print(f"Warehouse: [bold]{wh.root}[/]")
+
+
 # ------------------------------------------------------------------------------------ describe
 
 

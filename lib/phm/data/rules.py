@@ -40,6 +40,10 @@ from phm.errors import InputError
 REASONS = "reject_reasons"
 ROW_JSON = "_phm_row_json"
 _CAST_ERRORS = "_phm_cast_errors"
+# reasons found while reading a delivery file (phm.data.ingest): MALFORMED_LINE (a line that does
+# not split into the header's columns), UNPARSABLE_<COLUMN> (a date not in the layout's format)
+INGEST_ERRORS = "_phm_ingest_errors"
+MALFORMED_LINE = "MALFORMED_LINE"
 _PERSON = "_phm_person"
 _PERSON_KNOWN = "_phm_person_known"
 _DEATH = "_phm_death_date"
@@ -297,16 +301,19 @@ def conform(df: DataFrame, table: Table) -> DataFrame:
                     _c(c.name).isNotNull() & cast.isNull(), F.lit(f"UNPARSABLE_{c.name.upper()}")
                 )
             )
+    cast_errors = _reasons(errors)
+    if INGEST_ERRORS in df.columns:  # one code once, whichever step found it
+        cast_errors = F.array_distinct(F.concat(_c(INGEST_ERRORS), cast_errors))
     if all(contract.get(f.name) == f.dataType for f in df.schema.fields):
         # Typed input with nothing beyond the contract (the generator, other Delta tables): the
         # conformed row *is* the original, so its JSON is made later for rejected rows only,
         # instead of carrying a JSON copy of every row through the validation.
-        return df.select(*cols, _reasons(errors).alias(_CAST_ERRORS))
-    original = F.struct(*[_c(f"`{n}`") for n in df.columns])
+        return df.select(*cols, cast_errors.alias(_CAST_ERRORS))
+    original = F.struct(*[_c(f"`{n}`") for n in df.columns if n != INGEST_ERRORS])
     return df.select(
         *cols,
         F.to_json(original, {"ignoreNullFields": "false"}).alias(ROW_JSON),
-        _reasons(errors).alias(_CAST_ERRORS),
+        cast_errors.alias(_CAST_ERRORS),
     )
 
 

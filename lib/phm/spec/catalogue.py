@@ -7,7 +7,8 @@ Layout (each file holds one spec whose ``id`` is the file name)::
       age_schemes/<id>.yaml     areas/<id>.yaml          simulations/<id>.yaml
 
 Files may end in ``.yaml`` or ``.yml``; a YAML file outside these folders is an error (a
-misspelled folder would hide its specs), hidden folders are skipped.
+misspelled folder would hide its specs), hidden folders are skipped, and so is ``layouts/``
+(delivery layouts, read by :mod:`phm.data.layouts`).
 
 Checks, in order: YAML syntax, duplicate keys and aliases; the shape of each spec (pydantic);
 then what a single file cannot tell: references between specs (code lists, features, age
@@ -347,6 +348,9 @@ def _failed_file(cat: Catalogue, kind: str, name: str) -> str:
 
 
 YAML_SUFFIXES = (".yaml", ".yml")
+# folders of the specs directory that hold other YAML than specs: delivery layouts
+# (phm.data.layouts reads and checks them; the catalogue leaves them alone)
+NOT_SPEC_FOLDERS = frozenset({"layouts"})
 
 
 def _spec_files(root: Path) -> tuple[dict[str, list[Path]], list[SpecIssue]]:
@@ -366,6 +370,8 @@ def _spec_files(root: Path) -> tuple[dict[str, list[Path]], list[SpecIssue]]:
         folder = parts[0] if len(parts) > 1 else None
         if folder in KINDS:
             files.setdefault(folder, []).append(path)
+            continue
+        if folder in NOT_SPEC_FOLDERS:
             continue
         known = ", ".join(KINDS)
         if folder is None:
