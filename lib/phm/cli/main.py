@@ -291,6 +291,15 @@ def generate(
     ] = None,
     specs_dir: SpecsDirOption = "indicator_specs",
     wait: WaitOption = 0,
+    to_files: Annotated[
+        str | None,
+        typer.Option(
+            "--to-files",
+            help="Write the source tables as delivery files in DIR/<table>/ (shipped IMA "
+            "layouts ima_<table>) instead of loading them; load them with `phm ingest`.",
+            metavar="DIR",
+        ),
+    ] = None,
 ) -> None:
     """Generate a synthetic warehouse (population, claims, Farmanet, stays) into Delta tables."""
     wh = _warehouse(warehouse, must_exist=next_month)
@@ -327,6 +336,12 @@ def generate(
         as_of_date = args.check_as_of(args.parse_month(as_of), year_list) if as_of else None
         args.check_defect_rate(defect_rate)
         effect = None
+        layouts = None
+        if to_files is not None:
+            from phm.data.layouts import load_layout
+            from phm.synth.generator import SOURCE_TABLE_NAMES
+
+            layouts = {t: load_layout(f"ima_{t}", specs_dir) for t in SOURCE_TABLE_NAMES}
         if pilot_effect is not None:
             from phm.synth.pilot import parse_pilot_effect
 
@@ -352,7 +367,16 @@ def generate(
                         defect_rate=defect_rate,
                         pilot_effect=effect,
                         progress=progress,
+                        to_files=None if to_files is None else Path(to_files),
+                        layouts=layouts,
                     )
+            if to_files is not None:
+                console.print(
+                    f"Delivery files: [bold]{to_files}[/]/<table>; load each with `phm ingest "
+                    f"--warehouse {wh.root} --layout ima_<table> --from {to_files}/<table>`, "
+                    "population first"
+                )
+                return
             render.render_generate(console, report)
             console.print(f"Warehouse: [bold]{wh.root}[/]")
         finally:

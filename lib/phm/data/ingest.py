@@ -233,3 +233,35 @@ def ingest(
     load._checked_table(layout.table.name, load_id, "append")  # a bad id fails before reading
     df = read_delivery(spark, layout, paths)
     return load.load_table(spark, warehouse, layout.table.name, df, load_id)
+
+
+def write_delivery(df: DataFrame, layout: DeliveryLayout, folder: str | Path) -> None:
+    """Write contract rows as one delivery file in ``layout`` (``phm generate --to-files``),
+    the inverse of :func:`read_delivery`: delivered column names, dates in the layout's format,
+    its decimal separator, and for CSV its delimiter and encoding with one header line. Nulls
+    are empty fields, empty strings quoted (``""``), as the reader expects."""
+    options = layout.spec.csv
+    comma = options.decimal_separator == ","
+    columns = []
+    for delivered, contract in layout.renames.items():
+        value = F.col(contract)
+        if contract in layout.date_columns:
+            value = F.date_format(value, options.date_format)
+        elif comma and contract in layout.decimal_columns:
+            value = F.regexp_replace(value.cast("string"), r"\.", ",")
+        else:
+            value = value.cast("string")
+        columns.append(value.alias(delivered))
+    out = df.select(*columns).coalesce(1)  # one file, as a fund delivers it
+    if layout.spec.format == "parquet":
+        out.write.mode("overwrite").parquet(str(folder))
+        return
+    (
+        out.write.mode("overwrite")
+        .option("header", True)
+        .option("sep", options.delimiter)
+        .option("encoding", codecs.lookup(options.encoding).name)
+        .option("quote", '"')
+        .option("escape", '"')
+        .csv(str(folder))
+    )

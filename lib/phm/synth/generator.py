@@ -14,7 +14,8 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Callable
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -26,6 +27,12 @@ from phm.data.warehouse import Warehouse
 from phm.errors import InputError, WarehouseError
 from phm.synth import claims, lags, params as P, pharmacy, population, stays
 from phm.synth.pilot import PilotEffect, check_pilot_effect
+
+if TYPE_CHECKING:
+    from phm.data.layouts import DeliveryLayout
+
+# the order tables are loaded in: claims are checked against the population
+SOURCE_TABLE_NAMES = ("population", "hospital_stay", "health_care", "pharmacy")
 
 STAGING = "_phm/staging"
 GENERATOR_VERSION = 1
@@ -159,8 +166,18 @@ def generate(
     defect_rate: float = 0.001,
     pilot_effect: PilotEffect | None = None,
     progress: Progress = lambda _: None,
+    to_files: Path | None = None,
+    layouts: Mapping[str, DeliveryLayout] | None = None,
 ) -> GenerateReport:
-    """Build a fresh warehouse holding everything booked up to ``as_of``."""
+    """Build a fresh warehouse holding everything booked up to ``as_of``.
+
+    With ``to_files``, the source tables are not loaded: each is written as a delivery file in
+    ``to_files/<table>/`` in ``layouts[table]`` (the warehouse gets its reference tables only),
+    for ``phm ingest`` to load: the path file -> warehouse of real deliveries."""
+    if to_files is not None and set(layouts or {}) != set(SOURCE_TABLE_NAMES):
+        raise InputError(
+            f"--to-files needs a delivery layout per source table: {SOURCE_TABLE_NAMES}"
+        )
     check_parameters(persons, years, seed)
     if pilot_effect is not None:
         check_pilot_effect(pilot_effect, years)
@@ -195,7 +212,17 @@ def generate(
         report.defects_planted = (
             spark.read.format("delta").load(warehouse.path("defects_manifest")).count()
         )
-    for name in ("population", "hospital_stay", "health_care", "pharmacy"):
+    if to_files is not None:
+        from phm.data.ingest import write_delivery
+
+        assert layouts is not None
+        for name in SOURCE_TABLE_NAMES:
+            progress(f"writing {name} as {layouts[name].id} files")
+            write_delivery(frames[name], layouts[name], Path(to_files) / name)
+        _drop_staging(warehouse)
+        report.seconds = time.perf_counter() - started
+        return report
+    for name in SOURCE_TABLE_NAMES:
         progress(f"loading {name}")
         report.tables[name] = load_table(
             spark, warehouse, name, frames[name], load_id=f"{name}-initial"
