@@ -632,33 +632,7 @@ def _check_feature(cat: Catalogue, fid: str, f: Feature) -> list[SpecIssue]:
     table = SOURCE_TABLES[f.source]
     columns = {c.name: c for c in table.columns}
     if f.codes is not None:
-        codelist = cat.codelists.get(f.codes)
-        if codelist is None and _failed(cat, "codelists", f.codes, fid):
-            pass
-        elif codelist is None:
-            issues.append(
-                _at(
-                    cat,
-                    "features",
-                    fid,
-                    ("codes",),
-                    f"unknown code list {f.codes!r}{suggest(f.codes, cat.codelists)}",
-                )
-            )
-        else:
-            want_table, column = CODE_SYSTEMS[codelist.system]
-            if want_table != f.source:
-                issues.append(
-                    _at(
-                        cat,
-                        "features",
-                        fid,
-                        ("codes",),
-                        f"code list {f.codes!r} holds "
-                        f"{codelist.system} codes, matched on {want_table}.{column}; "
-                        f"this feature reads {f.source}",
-                    )
-                )
+        issues += _check_codelist_use(cat, "features", fid, ("codes",), f.codes, f.source)
     for col, value in f.where.items():
         if col not in columns:
             issues.append(
@@ -747,6 +721,34 @@ def _check_event(cat: Catalogue, eid: str, event: Event) -> list[SpecIssue]:
     return issues
 
 
+def _check_codelist_use(
+    cat: Catalogue, kind: str, ident: str, loc: Loc, name: str, source: str
+) -> list[SpecIssue]:
+    """A spec's reference to a code list: the list exists (a list that failed to load is
+    reported once, with the list) and its codes are matched on the table the spec reads."""
+    codelist = cat.codelists.get(name)
+    if codelist is None:
+        if _failed(cat, "codelists", name, ident):
+            return []
+        return [
+            _at(cat, kind, ident, loc, f"unknown code list {name!r}{suggest(name, cat.codelists)}")
+        ]
+    want_table, column = CODE_SYSTEMS[codelist.system]
+    if want_table == source:
+        return []
+    reader = "feature" if kind == "features" else "event"
+    return [
+        _at(
+            cat,
+            kind,
+            ident,
+            loc,
+            f"code list {name!r} holds {codelist.system} codes, matched on "
+            f"{want_table}.{column}; this {reader} reads {source}",
+        )
+    ]
+
+
 def _check_selection(
     cat: Catalogue,
     kind: str,
@@ -759,35 +761,8 @@ def _check_selection(
     issues: list[SpecIssue] = []
     for key in ("codes", "exclude_codes"):
         name = getattr(sel, key)
-        if name is None:
-            continue
-        codelist = cat.codelists.get(name)
-        if codelist is None and _failed(cat, "codelists", name, ident):
-            continue
-        if codelist is None:
-            issues.append(
-                _at(
-                    cat,
-                    kind,
-                    ident,
-                    loc + (key,),
-                    f"unknown code list {name!r}{suggest(name, cat.codelists)}",
-                )
-            )
-            continue
-        want_table, code_column = CODE_SYSTEMS[codelist.system]
-        if want_table != source:
-            issues.append(
-                _at(
-                    cat,
-                    kind,
-                    ident,
-                    loc + (key,),
-                    f"code list {name!r} holds "
-                    f"{codelist.system} codes, matched on {want_table}.{code_column}; "
-                    f"this event reads {source}",
-                )
-            )
+        if name is not None:
+            issues += _check_codelist_use(cat, kind, ident, loc + (key,), name, source)
     for key in ("where", "exclude"):
         for col, value in getattr(sel, key).items():
             if col not in columns:
