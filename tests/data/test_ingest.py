@@ -144,6 +144,22 @@ def test_non_utf8_file_fails_clearly(spark, layout, tmp_path):
     assert not (tmp_path / "wh").exists()
 
 
+def test_undecodable_bytes_past_the_checked_head_are_quarantined(
+    spark, layout, tmp_path, monkeypatch
+):
+    """Only the head of a file is decoded in Python: a bad byte further on must not load as
+    altered text (Spark reads it as U+FFFD) but be quarantined, and counted."""
+    import phm.data.ingest as ingest_module
+
+    head = (HEADER + "\n" + row("P1") + "\n").encode()
+    monkeypatch.setattr(ingest_module, "_SAMPLE_BYTES", len(head))  # the check sees 2 lines
+    path = tmp_path / "late_latin.csv"
+    path.write_bytes(head + (row("P2") + "\n" + row("Pè") + "\n").encode("latin-1"))
+    result = ingest(spark, Warehouse.at(tmp_path / "wh"), layout, [path], "X4")
+    assert (result.input_rows, result.accepted_rows, result.quarantined_rows) == (3, 2, 1)
+    assert result.reasons == {"UNDECODABLE_TEXT": 1}
+
+
 def test_default_load_id_from_file_names(layout, tmp_path):
     assert default_load_id(layout, ["/x/pop 2021.csv"]) == "ima_population.pop_2021"
     many = [f"/x/{'long_name_' * 3}{i}.csv" for i in range(9)]

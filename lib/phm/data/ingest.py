@@ -9,7 +9,9 @@
 2. Reads each CSV file with its own header as all-string columns, ``PERMISSIVE``, with a
    ``_corrupt_record`` column: a line that does not split into the header's columns (a short or
    truncated last line, an extra field) is kept and quarantined as ``MALFORMED_LINE``, its raw
-   text in the quarantine's ``row_json``; no line is dropped.
+   text in the quarantine's ``row_json``; no line is dropped. A line holding bytes that are
+   not valid in the encoding beyond the part checked in step 1 (Spark reads them as U+FFFD) is
+   quarantined as ``UNDECODABLE_TEXT``, never loaded with altered text.
 3. Renames the delivered columns to contract names, parses the date columns with the layout's
    ``date_format`` (explicitly, so ``2021`` is not read as 2021-01-01): a value that does not parse
    is quarantined as ``UNPARSABLE_<COLUMN>``, also for a nullable date such as ``death_date``;
@@ -29,6 +31,7 @@ import csv
 import hashlib
 import re
 from collections.abc import Sequence
+from functools import reduce
 from pathlib import Path
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -167,10 +170,21 @@ def _to_contract(df: DataFrame, layout: DeliveryLayout, path: Path) -> DataFrame
     df = df.select(*[F.col(f"`{c}`").alias(renames.get(c, c)) for c in df.columns])
     # one select: every reason is computed from the values as delivered
     errors: list[Column] = []
+    strings = {f.name for f in df.schema.fields if isinstance(f.dataType, T.StringType)}
     if CORRUPT in df.columns:
         errors.append(F.when(F.col(CORRUPT).isNotNull(), F.lit(rules.MALFORMED_LINE)))
+        # Spark decodes bytes invalid in the encoding as U+FFFD: past the sample checked in
+        # Python, such a line is quarantined rather than loaded with altered text
+        garbled = [
+            F.coalesce(F.col(f"`{n}`").contains("\ufffd"), F.lit(False))
+            for n in df.columns
+            if n in strings
+        ]
+        if garbled:
+            errors.append(
+                F.when(reduce(lambda a, b: a | b, garbled), F.lit(rules.UNDECODABLE_TEXT))
+            )
     fmt, comma = layout.spec.csv.date_format, layout.spec.csv.decimal_separator == ","
-    strings = {f.name for f in df.schema.fields if isinstance(f.dataType, T.StringType)}
     out: list[Column] = []
     for name in df.columns:
         raw = F.col(f"`{name}`")

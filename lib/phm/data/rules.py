@@ -41,9 +41,11 @@ REASONS = "reject_reasons"
 ROW_JSON = "_phm_row_json"
 _CAST_ERRORS = "_phm_cast_errors"
 # reasons found while reading a delivery file (phm.data.ingest): MALFORMED_LINE (a line that does
-# not split into the header's columns), UNPARSABLE_<COLUMN> (a date not in the layout's format)
+# not split into the header's columns), UNDECODABLE_TEXT (bytes not valid in the encoding),
+# UNPARSABLE_<COLUMN> (a date not in the layout's format)
 INGEST_ERRORS = "_phm_ingest_errors"
 MALFORMED_LINE = "MALFORMED_LINE"
+UNDECODABLE_TEXT = "UNDECODABLE_TEXT"  # bytes not valid in the layout's encoding
 _PERSON = "_phm_person"
 _PERSON_KNOWN = "_phm_person_known"
 _DEATH = "_phm_death_date"
