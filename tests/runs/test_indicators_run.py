@@ -83,6 +83,20 @@ def test_a_failed_run_leaves_published_results_as_they_were(spark, setup, monkey
     assert "disk full" in failed[failed.status == "failed"].error.iloc[0]
 
 
+def test_a_run_failing_mid_computation_records_the_stages_done(spark, setup, monkeypatch):
+    wh, specs = setup
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("executor lost")
+
+    monkeypatch.setattr(runs, "indicator_cells", broken)  # after the person-year table
+    with pytest.raises(RuntimeError, match="executor lost"):
+        runs.run_indicators(spark, wh, specs, years=[2023], run_id="mid")
+    ledger = wh.read(spark, "run_ledger").toPandas()
+    failed = ledger[(ledger.run_id == "mid") & (ledger.status == "failed")]
+    assert "person_year" in failed.timings.iloc[0]
+
+
 def test_unknown_year_is_a_clear_error(spark, setup):
     wh, specs = setup
     with pytest.raises(WarehouseError, match=r"no population rows for year\(s\) \[2019\]"):

@@ -226,10 +226,17 @@ def compute(
     materialise: bool = True,
     data_end: dt.date | None = None,
     progress: Progress = lambda _: None,
+    stage_done: Callable[[str, float], None] = lambda stage, seconds: None,
 ) -> Computed:
     """Indicator cells for ``years``, with the cell keys ``secret`` gives; materialises the
-    working tables (index events, person-year) unless ``materialise`` is False."""
+    working tables (index events, person-year) unless ``materialise`` is False. ``stage_done``
+    is told each stage's seconds as it ends, so a failed run still records the stages done."""
     timings: dict[str, float] = {}
+
+    def record(stage: str, t0: float) -> None:
+        timings[stage] = round(time.perf_counter() - t0, 2)
+        stage_done(stage, timings[stage])
+
     check_columns(spark, warehouse, plan)
     periods = years
     # a pooled period adds up the years before it: those are read too
@@ -243,13 +250,13 @@ def compute(
         index = index_events(spark, warehouse, plan, years, ends)
         if materialise:
             index = _materialise(spark, warehouse, index, INDEX_EVENTS)
-            timings["index_events"] = round(time.perf_counter() - t0, 2)
+            record("index_events", t0)
     progress(f"person-year table ({len(plan.features)} features, {len(years)} year(s))")
     t0 = time.perf_counter()
     person_year = build_person_year(spark, warehouse, plan, years, index)
     if materialise:
         person_year = _materialise(spark, warehouse, person_year, PERSON_YEAR)
-        timings["person_year"] = round(time.perf_counter() - t0, 2)
+        record("person_year", t0)
     check_person_year(person_year, plan)  # the schema only
     cells = indicator_cells(spark, build_cube(person_year, plan, secret), plan, years)
     models: list[FittedModel] = []
@@ -260,7 +267,7 @@ def compute(
         models = [m for m in fitted if m.period in periods]
         if hospitals is not None:
             cells = cells.unionByName(hospitals)
-        timings["risk_models"] = round(time.perf_counter() - t0, 2)
+        record("risk_models", t0)
     if years != periods:
         cells = cells.where(F.col("period").isin(periods))
     return Computed(cells, models, timings)
@@ -387,9 +394,15 @@ def run_indicators(
     start = time.perf_counter()
     try:
         done = compute(
-            spark, warehouse, plan, years, protection.secret, data_end=data_end, progress=progress
+            spark,
+            warehouse,
+            plan,
+            years,
+            protection.secret,
+            data_end=data_end,
+            progress=progress,
+            stage_done=report.timings.__setitem__,
         )
-        report.timings.update(done.timings)
         cells, models = done.cells, done.models
         if not scope.uniform:  # the periods left out of some indicators
             cells = cells.where(F.expr(_slices(computed)))
