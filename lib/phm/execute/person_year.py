@@ -19,7 +19,7 @@ from pyspark.sql import functions as F
 from phm.execute.codes import column_filters, matches
 from phm.execute.events import followed_count, index_count, person_year_counts
 from phm.compile.plan import Plan, SourcePass
-from phm.registry.aggregates import AGGREGATES
+from phm.registry.aggregates import AGGREGATES, when_selected
 from phm.registry.geography import LEVELS
 from phm.registry.sources import SOURCES
 from phm.data.reference import read_reference
@@ -139,10 +139,6 @@ def _in_season(f: Feature, date: Column) -> Column:
     )
 
 
-def _when(cond: Column | None, value: Column) -> Column:
-    return value if cond is None else F.when(cond, value)
-
-
 def _aggregate(f: Feature, cond: Column | None) -> Column:
     return AGGREGATES[f.aggregate].column(f, cond).alias(f.id)
 
@@ -156,7 +152,7 @@ def _per_code_aggregate(
     for f in p.features:
         c, tmp = conds[f.id], F.col(f"_l1_{f.id}")
         if f.having is not None:  # codes reaching a threshold: counted, or any
-            first.append(F.sum(_when(c, F.col(f.having.sum_of))).alias(f"_l1_{f.id}"))
+            first.append(F.sum(when_selected(c, F.col(f.having.sum_of))).alias(f"_l1_{f.id}"))
             reached = code.isNotNull() & (tmp >= F.lit(f.having.at_least))
             second.append(AGGREGATES[f.aggregate].over_codes_reaching(reached).alias(f.id))
             continue

@@ -31,7 +31,8 @@ def _listing(names: Iterable[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
-def _when(cond: Column | None, value: Column) -> Column:
+def when_selected(cond: Column | None, value: Column) -> Column:
+    """``value`` on the rows ``cond`` selects (every row when None), else null."""
     from pyspark.sql import functions as F
 
     return value if cond is None else F.when(cond, value)
@@ -129,14 +130,14 @@ class Count(Aggregate):
     def column(self, f: Feature, cond: Column | None) -> Column:
         from pyspark.sql import functions as F
 
-        return F.count(_when(cond, F.lit(1)))
+        return F.count(when_selected(cond, F.lit(1)))
 
     def per_code(
         self, f: Feature, cond: Column | None, *, code: Column, year: Column, date: Column
     ) -> tuple[Column, Callable[[Column], Column]]:
         from pyspark.sql import functions as F
 
-        return F.count(_when(cond, F.lit(1))), lambda x: F.sum(x)
+        return F.count(when_selected(cond, F.lit(1))), lambda x: F.sum(x)
 
 
 class Sum(Aggregate):
@@ -151,14 +152,14 @@ class Sum(Aggregate):
     def column(self, f: Feature, cond: Column | None) -> Column:
         from pyspark.sql import functions as F
 
-        return F.sum(_when(cond, _of(f))).cast("double")
+        return F.sum(when_selected(cond, _of(f))).cast("double")
 
     def per_code(
         self, f: Feature, cond: Column | None, *, code: Column, year: Column, date: Column
     ) -> tuple[Column, Callable[[Column], Column]]:
         from pyspark.sql import functions as F
 
-        return F.sum(_when(cond, _of(f))), lambda x: F.sum(x).cast("double")
+        return F.sum(when_selected(cond, _of(f))), lambda x: F.sum(x).cast("double")
 
 
 class CountDistinct(Aggregate):
@@ -173,7 +174,7 @@ class CountDistinct(Aggregate):
     def column(self, f: Feature, cond: Column | None) -> Column:
         from pyspark.sql import functions as F
 
-        return F.count_distinct(_when(cond, _of(f)))
+        return F.count_distinct(when_selected(cond, _of(f)))
 
     def per_code(
         self, f: Feature, cond: Column | None, *, code: Column, year: Column, date: Column
@@ -228,14 +229,14 @@ class Max(Aggregate):
     def column(self, f: Feature, cond: Column | None) -> Column:
         from pyspark.sql import functions as F
 
-        return F.max(_when(cond, _of(f))).cast("double")
+        return F.max(when_selected(cond, _of(f))).cast("double")
 
     def per_code(
         self, f: Feature, cond: Column | None, *, code: Column, year: Column, date: Column
     ) -> tuple[Column, Callable[[Column], Column]]:
         from pyspark.sql import functions as F
 
-        return F.max(_when(cond, _of(f))), lambda x: F.max(x).cast("double")
+        return F.max(when_selected(cond, _of(f))), lambda x: F.max(x).cast("double")
 
 
 class ProportionOfDaysCovered(Aggregate):
@@ -268,7 +269,7 @@ class ProportionOfDaysCovered(Aggregate):
             F.coalesce(_of(f).cast("double"), F.lit(0.0)).alias("s"),
         )
         return (
-            F.collect_list(_when(cond, supply)),
+            F.collect_list(when_selected(cond, supply)),
             lambda x: proportion_of_days_covered(F.array_sort(F.flatten(F.collect_list(x))), year),
         )
 
