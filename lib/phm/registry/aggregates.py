@@ -283,9 +283,9 @@ def proportion_of_days_covered(supplies: Column, year: Column) -> Column:
     the days covered are the total supplied minus what spills past 31 December."""
     from pyspark.sql import functions as F
 
-    year_days = F.datediff(
-        F.make_date(year + 1, F.lit(1), F.lit(1)), F.make_date(year, F.lit(1), F.lit(1))
-    )
+    from phm.execute.person_year import days_in_year  # the one leap-year rule of phm
+
+    year_days = days_in_year(year)
     end = F.aggregate(
         supplies, F.lit(-1.0e9), lambda acc, x: F.greatest(x["d"].cast("double"), acc) + x["s"]
     )
