@@ -52,3 +52,10 @@ def test_scale_sum_counts_and_magnitudes():
     assert list(out) == [9, 15, 125.63]
     # nobody behind a sum: factor 1, the sum (0) unchanged
     assert list(scale_sum([0.0], [0], [0], np.array([1.0]))) == [0.0]
+
+
+def test_a_sum_is_published_alike_whatever_order_spark_added_it_in():
+    # 0.1 + 0.2 + ... : a sum of cents that is whole in one addition order and not in another
+    whole, almost = 1360.0, 1360.0000000001
+    out = scale_sum([whole, almost], [13, 13], [12, 12], np.array([12 / 13, 12 / 13]))
+    assert out[0] == out[1] == 1255.0  # 1360 x 12/13 = 1255.38, integral: to the euro

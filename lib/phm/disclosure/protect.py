@@ -69,8 +69,11 @@ def publish_counts(
 
 def scale_sum(values, persons, persons_pub, factor) -> np.ndarray:
     """A published sum: the person count itself where the sum counts persons, else the sum
-    scaled by its persons' relative perturbation (integral sums stay integral)."""
-    values = np.asarray(values, dtype=float)
+    scaled by its persons' relative perturbation (integral sums stay integral). The true sum is
+    first rounded to 6 decimals: Spark adds doubles in an order that depends on the plan and the
+    partitioning, and a sum of cents may come out as 1360.0000000001 one time and 1360.0 the
+    next, which would decide between an integral and a cent rounding."""
+    values = round_half_away(np.asarray(values, dtype=float), 6)
     is_count = values == np.asarray(persons, dtype=float)
     scaled = values * factor
     integral = values == np.round(values)
