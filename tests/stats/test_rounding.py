@@ -61,3 +61,25 @@ def test_nan_inf_negative_zero_and_types():
     assert round_half_away([2, 3], 0).tolist() == [2.0, 3.0]
     with pytest.raises(ValueError):
         round_half_away(1.0, 1.5)
+
+
+def test_the_order_of_an_addition_cannot_move_a_published_figure():
+    from phm.stats.rounding import snap
+
+    noisy = 86.25 - 2**-46  # 86.25 added up in another order: off in its last bits
+    assert noisy != 86.25
+    assert round_half_away([86.25, noisy], 1).tolist() == [86.3, 86.3]
+    assert snap([0.0, float("nan"), float("inf"), -86.24999999999999]).tolist()[::3] == [
+        0.0,
+        -86.25,
+    ]
+
+
+def test_the_spark_twin_rounds_as_numpy_does(spark):
+    from phm.execute.periods import round_half_away as spark_round
+
+    values = [86.25, 86.25 - 2**-46, -2.5, 0.125, 1.005, 0.0, 123456.785, None]
+    frame = spark.createDataFrame([(v,) for v in values], "x double")
+    got = [r.y for r in frame.select(spark_round(frame.x, 2).alias("y")).collect()]
+    expected = round_half_away([np.nan if v is None else v for v in values], 2).tolist()
+    assert got[:-1] == expected[:-1] and got[-1] is None

@@ -21,16 +21,21 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from phm.stats.rounding import SIGNIFICANT
+
 from phm.compile.plan import Plan
 
 CELL = ["indicator_id", "geo_level", "geo_code", "breakdown_key"]
 
 
 def round_half_away(x: Column, decimals: int) -> Column:
-    """The published rounding rule, sign(x) floor(|x| 10^d + 0.5) / 10^d, in Spark: the twin of
-    :func:`phm.stats.rounding.round_half_away` (numpy), for columns computed in Spark."""
+    """The published rounding rule, sign(x) floor(|x| 10^d + 0.5) / 10^d on x snapped to 12
+    significant digits, in Spark: the twin of :func:`phm.stats.rounding.round_half_away`
+    (numpy), for columns computed in Spark."""
+    magnitude = F.pow(F.lit(10.0), F.lit(SIGNIFICANT - 1) - F.floor(F.log10(F.abs(x))))
+    snapped = F.when(x == 0, x).otherwise(F.round(x * magnitude) / magnitude)
     scale = float(10**decimals)
-    return F.signum(x) * F.floor(F.abs(x) * scale + 0.5) / scale
+    return F.signum(snapped) * F.floor(F.abs(snapped) * scale + 0.5) / scale
 
 
 def with_period_columns(results: DataFrame, plan: Plan) -> DataFrame:
