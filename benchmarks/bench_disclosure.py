@@ -35,7 +35,7 @@ from phm.compile.plan import build_plan
 from phm.data.warehouse import Warehouse
 from phm.disclosure import PTable
 from phm.disclosure import attack as A
-from phm.runs.indicators import available_years, run_indicators
+from phm.runs.indicators import available_years, latest_work, run_indicators
 from phm.spark import get_spark
 from phm.spec import load_catalogue
 
@@ -75,7 +75,7 @@ def main() -> None:
     if not args.no_run:
         t0 = time.perf_counter()
         # without --years every indicator is computed for the years its data cover
-        run_indicators(spark, wh, catalogue, years=args.years or None)
+        run_indicators(spark, wh, catalogue, years=args.years or None, full=True)
         figures["run_seconds"] = round(time.perf_counter() - t0, 1)
         console.print(f"catalogue published in {figures['run_seconds']} s")
 
@@ -94,9 +94,10 @@ def main() -> None:
     )
 
     t0 = time.perf_counter()
-    index = wh.read(spark, "index_events") if plan.events else None
+    work = latest_work(spark, wh)  # the working tables of the (full) run attacked
+    index = work.read(spark, "index_events") if plan.events else None
     atoms = A.person_atoms(
-        wh.read(spark, "person_year").where(F.col("year").isin(years)), plan, index
+        work.read(spark, "person_year").where(F.col("year").isin(years)), plan, index
     )
     figures["atoms"] = len(atoms)
     figures["atoms_seconds"] = round(time.perf_counter() - t0, 1)

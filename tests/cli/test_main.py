@@ -583,3 +583,70 @@ def test_run_shows_each_stage_with_its_elapsed_time(tmp_path, monkeypatch):
     # a finished stage stays on screen (and in logs, as a plain line) with its duration
     assert "✓ person-year table (3 features, 1 year(s)) (0.0 s)" in result.output
     assert "error: stop after two stages" in result.output and result.exit_code == 1
+
+
+def _fake_spark(monkeypatch):
+    from phm.cli import main
+
+    monkeypatch.setattr(main, "_start_spark", lambda name: None)
+    monkeypatch.setattr(main, "_stop_spark", lambda: None)
+
+
+def test_a_held_run_says_why_and_how_to_publish_it_and_exits_3(monkeypatch, tmp_path):
+    from phm.runs.gate import GateReport, GateRules, IndicatorCheck
+    from phm.runs.indicators import RunReport
+
+    (tmp_path / "wh").mkdir()
+    seen = {}
+
+    def fake_run(*args, full, gate, **kw):
+        seen.update(full=full, gate=gate)
+        check = IndicatorCheck("gp_contact_share", 10, 10, 10, 4, 0, 0, 0.5, 0.5, ["4 moved"])
+        return RunReport(
+            "r9",
+            [2023],
+            ["gp_contact_share"],
+            computed={"x": [2023]},
+            gate=GateReport(gate, [check]),
+        )
+
+    _fake_spark(monkeypatch)
+    monkeypatch.setattr("phm.runs.indicators.run_indicators", fake_run)
+    result = invoke("run", "--warehouse", str(tmp_path / "wh"), "--full", "--gate-k", "2")
+    assert result.exit_code == 3, result.output
+    assert "HELD" in result.output and "gp_contact_share: 4 moved" in result.output
+    assert "phm publish --accept r9" in result.output
+    assert seen["full"] and seen["gate"] == GateRules(k=2.0)
+
+
+def test_a_run_with_nothing_stale_says_so(monkeypatch, tmp_path):
+    from phm.runs.indicators import RunReport
+
+    (tmp_path / "wh").mkdir()
+    _fake_spark(monkeypatch)
+    monkeypatch.setattr(
+        "phm.runs.indicators.run_indicators",
+        lambda *a, **k: RunReport("r10", [], [], computed={}, fresh=94),
+    )
+    result = invoke("run", "--warehouse", str(tmp_path / "wh"))
+    assert result.exit_code == 0 and "nothing stale" in result.output and "94" in result.output
+
+
+def test_status_lists_runs_and_the_reasons_a_run_is_held(monkeypatch, tmp_path):
+    import datetime as dt
+
+    from phm.runs.indicators import RunStatus
+
+    (tmp_path / "wh").mkdir()
+    at = dt.datetime(2026, 11, 29, 3, 0)
+    runs = [
+        RunStatus("r2", "held", at, at, {"a": [2023]}, None, [], ["a: 9 of 10 moved"], None),
+        RunStatus("r1", "succeeded", at, at, {}, None, ["nothing stale"], [], None),
+    ]
+    _fake_spark(monkeypatch)
+    monkeypatch.setattr("phm.runs.indicators.run_statuses", lambda spark, wh, last: runs)
+    result = invoke("status", "--warehouse", str(tmp_path / "wh"))
+    assert result.exit_code == 0, result.output
+    assert "r2 is held" in result.output and "a: 9 of 10 moved" in result.output
+    cells = " ".join(result.output.replace("│", " ").replace("┃", " ").split())  # cells wrap
+    assert "r1 succeeded" in cells and "r2 held" in cells and "1 indicator(s)" in cells

@@ -302,9 +302,7 @@ def test_shared_plan_equals_indicators_run_one_at_a_time(
     ]
     for ident in ("t_gp_share", "t_poly65", "t_ed_indirect", "t_mammo"):
         plan = build_plan(catalogue, catalogue.select([ident]))
-        cells = compute_cells(
-            spark, handbuilt_warehouse, plan, [2023], TEST_SECRET, materialise=False
-        )
+        cells = compute_cells(spark, handbuilt_warehouse, plan, [2023], TEST_SECRET)
         alone = finalise(cells, plan, EXACT_COUNTS).toPandas()[columns]
         shared = results[results.indicator_id == ident][columns]
         key = ["geo_level", "geo_code", "breakdown_key"]

@@ -31,6 +31,7 @@ from phm.execute.episodes import episodes
 from phm.execute.events import index_events, index_flag
 from phm.compile.plan import build_plan
 from phm.execute.columns import check_columns
+import phm.runs.indicators as runs
 from phm.runs.indicators import compute_cells, run_indicators
 from phm.spec.catalogue import load_catalogue
 from phm.spec.issues import SpecError
@@ -60,8 +61,8 @@ def catalogue():
 def quality_cells(spark, warehouse, catalogue):
     """The repository's quality collection, cells before statistics and disclosure."""
     plan = build_plan(catalogue, catalogue.select(collections=["quality"]))
-    cells = compute_cells(spark, warehouse, plan, [2023], TEST_SECRET).toPandas()
-    return cells
+    work = runs.work_of(warehouse, "quality-cells")  # the working tables the tests read
+    return compute_cells(spark, warehouse, plan, [2023], TEST_SECRET, work=work).toPandas()
 
 
 def _cell(cells, ind, level="belgium", code="01000", key=""):
@@ -152,7 +153,8 @@ def test_hospital_rows_count_stays_of_the_discharging_hospital(quality_cells):
 
 
 def test_pdc_shifts_overlapping_supplies(spark, warehouse, quality_cells):
-    py = warehouse.read(spark, "person_year").where(F.col("year") == 2023)
+    work = runs.work_of(warehouse, "quality-cells")
+    py = work.read(spark, "person_year").where(F.col("year") == 2023)
     pdc = {r.person_id: r.pdc_statins for r in py.select("person_id", "pdc_statins").collect()}
     # P1: supplies end on days 98, 196 (shifted from 157), 341: 294 days of 365. Counting the
     # overlap once instead (the union of the intervals) would give 255 / 365 < 0.8.

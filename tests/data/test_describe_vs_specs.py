@@ -76,7 +76,6 @@ def both(spark, small_warehouse):
             plan,
             YEARS,
             EXACT_COUNTS.secret,
-            materialise=False,
         )
         .where((F.col("breakdown_key") == "") & F.col("geo_level").isin("belgium", "region"))
         .select("indicator_id", "period", "geo_level", "geo_code", "num", "den")

@@ -103,9 +103,7 @@ def cells(spark, small_warehouse):
     """True counts (no noise) of a whole-population indicator, 2022, and its published rows."""
     catalogue = load_catalogue(REPO_SPECS)
     plan = build_plan(catalogue, catalogue.select(["bim_share"]))
-    computed = compute_cells(
-        spark, small_warehouse, plan, [2022], EXACT_COUNTS.secret, materialise=False
-    ).cache()
+    computed = compute_cells(spark, small_warehouse, plan, [2022], EXACT_COUNTS.secret).cache()
     published = finalise(computed, plan, EXACT_COUNTS).toPandas()
     return computed.drop("breakdown").toPandas(), published
 

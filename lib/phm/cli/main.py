@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich.markup import escape
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -36,6 +37,7 @@ import phm
 from phm.cli import args, render
 from phm.data.warehouse import Warehouse
 from phm.errors import InputError, PhmError, SetupError, WarehouseError
+from phm.runs.gate import GateRules as GateDefaults
 
 
 @contextlib.contextmanager
@@ -671,9 +673,49 @@ def run(
         ),
     ] = None,
     specs_dir: SpecsDirOption = "indicator_specs",
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Recompute every indicator and period asked for, not only the stale ones "
+            "(whose spec, settings or source partitions changed since their publication).",
+        ),
+    ] = False,
+    gate: Annotated[
+        bool,
+        typer.Option(
+            "--gate/--no-gate",
+            help="Compare with the published results first and hold a run that moves too "
+            "much (--no-gate: publish whatever was computed).",
+        ),
+    ] = True,
+    gate_k: Annotated[
+        float,
+        typer.Option(help="Gate: a cell moved when it changed by more than K standard errors..."),
+    ] = GateDefaults.k,
+    gate_tolerance: Annotated[
+        float, typer.Option(help="... and by more than this share of its value.")
+    ] = GateDefaults.tolerance,
+    gate_max_moved: Annotated[
+        float,
+        typer.Option(help="Gate: hold when an indicator's moved cells exceed this share."),
+    ] = GateDefaults.max_moved,
+    gate_max_lost: Annotated[
+        float,
+        typer.Option(help="Gate: hold when cells lost (or gained) exceed this share."),
+    ] = GateDefaults.max_lost,
+    gate_max_suppressed_jump: Annotated[
+        float,
+        typer.Option(help="Gate: hold when the suppressed share changes by more than this."),
+    ] = GateDefaults.max_suppressed_jump,
     wait: WaitOption = 0,
 ) -> None:
-    """Compute indicators into the warehouse's results and metadata tables."""
+    """Compute the stale indicators and periods; publish them unless the gate holds the run."""
+    from phm.runs.gate import GateRules
+
+    rules = GateRules(
+        gate_k, gate_tolerance, gate_max_moved, gate_max_lost, gate_max_suppressed_jump, gate
+    )
     specs, collection = _ids(specs, ids), _ids(collection)
     wh = _warehouse(warehouse, must_exist=True)
     catalogue = _catalogue(specs_dir)
@@ -695,11 +737,55 @@ def run(
                     [i.id for i in chosen],
                     year_list,
                     data_end=end,
+                    full=full,
+                    gate=rules,
                     progress=progress,
                 )
         finally:
             _stop_spark()
     render.render_run(console, report, wh.path("results"))
+    if report.held:
+        raise typer.Exit(3)
+
+
+@app.command()
+@user_errors
+def publish(
+    accept: Annotated[
+        str, typer.Option("--accept", metavar="RUN_ID", help="The held run to publish.")
+    ],
+    warehouse: WarehouseOption = "warehouse",
+    wait: WaitOption = 0,
+) -> None:
+    """Publish a run the publication gate held, after a person has looked at it."""
+    wh = _warehouse(warehouse, must_exist=True)
+    from phm.runs.indicators import accept as accept_run
+
+    with _lease(wh, "publish", wait):
+        spark = _start_spark("phm-publish")
+        try:
+            rows = accept_run(spark, wh, accept)
+        finally:
+            _stop_spark()
+    console.print(f"[green]✓[/] run {escape(accept)} published: {rows:,} cells")
+
+
+@app.command()
+@user_errors
+def status(
+    warehouse: WarehouseOption = "warehouse",
+    last: Annotated[int, typer.Option(help="How many runs to show.")] = 10,
+) -> None:
+    """The last runs: what each recomputed, what it published, what is held and why."""
+    wh = _warehouse(warehouse, must_exist=True)
+    from phm.runs.indicators import run_statuses
+
+    spark = _start_spark("phm-status")
+    try:
+        runs = run_statuses(spark, wh, last)
+    finally:
+        _stop_spark()
+    render.render_status(console, runs)
 
 
 @app.command()

@@ -209,10 +209,27 @@ def render_run(console: Console, report: Any, results_path: str) -> None:
     """The summary of ``phm run``: the years computed (per indicator where they differ), cells,
     and every warning of the run (periods left out, levels without a cell) in yellow."""
     periods = ", ".join(map(str, report.periods)) or "none"
+    if report.nothing_stale:
+        console.print(
+            f"[green]✓[/] run {escape(report.run_id)}: nothing stale, nothing computed "
+            f"({report.fresh} indicator x period pairs as last published; --full recomputes)"
+        )
+        return
+    if report.held:
+        console.print(
+            f"[bold red]✋ run {escape(report.run_id)} is HELD by the publication gate[/]: "
+            f"{len(report.indicators)} indicator(s), years {periods} computed, nothing "
+            "published. Look, then `phm publish --accept "
+            f"{escape(report.run_id)}` (or fix the data and run again)."
+        )
+        for reason in report.gate.reasons:
+            console.print(f"  [red]- {escape(reason)}[/]", soft_wrap=True)
+        return
+    fresh = f"; {report.fresh} pair(s) fresh, left alone" if report.fresh else ""
     console.print(
         f"[green]✓[/] run {escape(report.run_id)}: {len(report.indicators)} indicator(s), years "
         f"{periods}: {report.result_rows:,} cells ({report.suppressed_rows:,} suppressed) in "
-        f"{report.timings.get('total', 0):.1f} s"
+        f"{report.timings.get('total', 0):.1f} s{fresh}"
     )
     for ind, years in report.computed.items():
         if list(years) != list(report.periods):
@@ -225,6 +242,47 @@ def render_run(console: Console, report: Any, results_path: str) -> None:
         for warning in report.warnings:
             console.print(f"  [yellow]- {escape(warning)}[/]", soft_wrap=True)
     console.print(f"Results: [bold]{escape(results_path)}[/]")
+
+
+def render_status(console: Console, runs: list[Any]) -> None:
+    """``phm status``: the last runs, newest first; held runs with their reasons."""
+    if not runs:
+        console.print("No run in this warehouse yet.")
+        return
+    table = Table(title="Runs, newest first", title_justify="left")
+    for name in ("run", "status", "ended (UTC)", "recomputed", "cells published"):
+        table.add_column(name, justify="right" if name == "cells published" else "left")
+    colours = {"held": "bold red", "failed": "red", "started": "yellow"}
+    for run in runs:
+        pairs = sum(map(len, run.recomputed.values()))
+        what = (
+            f"{len(run.recomputed)} indicator(s), {pairs} period(s)" if pairs else "nothing stale"
+        )
+        colour = colours.get(run.status, "green")
+        table.add_row(
+            escape(run.run_id),
+            f"[{colour}]{run.status}[/]",
+            f"{run.ended:%Y-%m-%d %H:%M:%S}",
+            what,
+            fmt(run.result_rows) if run.result_rows is not None else "",
+        )
+    console.print(table)
+    for run in runs:
+        if run.status == "held":
+            console.print(
+                f"[bold red]✋ {escape(run.run_id)} is held[/] "
+                f"(`phm publish --accept {escape(run.run_id)}` publishes it):"
+            )
+            for reason in run.held_reasons:
+                console.print(f"  [red]- {escape(reason)}[/]", soft_wrap=True)
+        elif run.status == "failed" and run.error:
+            first = run.error.splitlines()[0] if run.error else ""
+            console.print(f"[red]✗ {escape(run.run_id)} failed:[/] {escape(first)}")
+        elif run.status == "started":
+            console.print(
+                f"[yellow]{escape(run.run_id)} never finished[/] (killed, or still running): "
+                "nothing of it was published unless a later line says so"
+            )
 
 
 def describe_tables(description: Description) -> list[Table]:

@@ -153,3 +153,35 @@ def lookback_gaps(
                     )
                 )
     return gaps
+
+
+# ---------------------------------------------------------------------------------------------
+# inputs: the source years a period reads (what makes it stale)
+
+
+def input_years(plan: Plan, ind: Indicator, period: int) -> tuple[int, int]:
+    """First and last year of the source partitions period ``period`` of ``ind`` can read: the
+    years it pools, its windows' and its population's look-backs, the previous period when it
+    publishes a change, and the year after when a season or an event's follow-up can reach
+    into it (an event's exclusions look back at most a year). Deliberately a superset: a
+    partition outside this range that changed can never change the period, so an incremental
+    run recomputing a period when a partition inside it changed never misses one."""
+    features = plan.features_of(ind)
+    first = period - ind.pooled_years + 1
+    if ind.change:
+        first -= ind.pooled_years
+    back = max([f.window_years - 1 for f in features] + [_years_before(ind, features)[0]])
+    if ind.events:
+        back = max(back, 1)
+    ahead = 1 if ind.events or any(f.season is not None for f in features) else 0
+    return first - back, period + ahead
+
+
+def indicator_tables(plan: Plan, ind: Indicator) -> list[str]:
+    """The source tables an indicator reads: the population, its features' sources and, for an
+    event indicator, the stays and the follow-up source."""
+    tables = {"population"} | {f.source for f in plan.features_of(ind) if f.source}
+    if ind.events:
+        event = plan.event(ind.events)
+        tables |= {event.index.source, event.follow_up.source}
+    return sorted(tables)

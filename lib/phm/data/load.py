@@ -35,6 +35,7 @@ from phm.data import checks, reference, rules
 from phm.data.schemas import LOAD_LOG, POPULATION, QUARANTINE, SOURCE_TABLES, Table
 from phm.data.warehouse import Warehouse, ensure_table
 from phm.errors import InputError, WarehouseError
+from phm.runs.faults import kill_point
 
 _LOAD_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,100}$")
 _ROW_MARK = "__row__"  # counted once per quarantined row next to its reasons
@@ -186,6 +187,7 @@ def load_table(
             )
         else:
             replace_rows(spark, accepted, target, table, this_load, rows=accepted_rows)
+        kill_point("after_load_target")
         quarantined = validated.filter(F.size(rules.REASONS) > 0).select(
             F.lit(table.name).alias("source_table"),
             F.lit(load_id).alias("load_id"),

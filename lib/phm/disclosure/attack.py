@@ -153,13 +153,16 @@ def definitions(plan) -> list[Indicator]:
 
 
 def published_system(spark, warehouse, plan, max_noise: int, audience: str = PUBLIC) -> System:
-    """The system of a run's published results (truth from its working tables). ``plan`` must
-    be the plan of the run that wrote ``person_year`` and ``index_events``: event columns of
-    the index table are numbered in its order."""
+    """The system of a run's published results (truth from the working tables of the latest
+    run that built them). ``plan`` must be the plan of that run, and the run must have computed
+    every period published (a full run: an incremental one keeps the stale periods only)."""
     from pyspark.sql import functions as F
 
-    index = warehouse.read(spark, "index_events") if plan.events else None
-    atoms = person_atoms(warehouse.read(spark, "person_year"), plan, index)
+    from phm.runs.indicators import latest_work
+
+    work = latest_work(spark, warehouse)
+    index = work.read(spark, "index_events") if plan.events else None
+    atoms = person_atoms(work.read(spark, "person_year"), plan, index)
     ids = [i.id for i in plan.indicators]
     results = (
         warehouse.read(spark, "results")

@@ -398,7 +398,12 @@ RUNS = Table(
     kind="system",
     columns=(
         Column("run_id", STR, "Run id."),
-        Column("status", STR, "started, succeeded or failed."),
+        Column(
+            "status",
+            STR,
+            "started, then succeeded (published, or nothing stale), held (the publication gate "
+            "stopped it: see gate), published (a held run accepted) or failed.",
+        ),
         Column("at", TS, "When the event happened (UTC)."),
         Column("periods", array_of(INT, contains_null=False), "Years computed."),
         Column("spec_hashes", map_of(STR, STR, contains_null=False), "Indicator id -> spec hash."),
@@ -423,6 +428,37 @@ RUNS = Table(
             "Periods left out (look-back before the data) and indicator x year x geography levels without a single cell; null when none.",
             nullable=True,
         ),
+        Column(
+            "recomputed",
+            map_of(STR, array_of(INT, contains_null=False), contains_null=False),
+            "Indicator id -> periods computed (the stale ones; all with --full); null before the scope is known.",
+            nullable=True,
+        ),
+        Column(
+            "gate",
+            STR,
+            "The publication gate's report (JSON: per indicator cells compared, moved, lost, gained, suppressed share before and after; the reasons a run was held); null when there was nothing to compare.",
+            nullable=True,
+        ),
+    ),
+)
+
+COMPUTATIONS = Table(
+    name="computation_log",
+    doc="The fingerprint of each (indicator, period) as last published: what an incremental run compares to decide what is stale.",
+    key=("indicator_id", "period"),
+    kind="system",
+    columns=(
+        Column("indicator_id", STR, "Indicator id."),
+        Column("period", INT, "Period (year)."),
+        Column("spec_hash", STR, "Spec hash it was computed with."),
+        Column(
+            "fingerprint",
+            STR,
+            "SHA-256 of the spec hash, settings, and the data files of every source partition it reads.",
+        ),
+        Column("run_id", STR, "Run that published it."),
+        Column("computed_at", TS, "When it was recorded (UTC)."),
     ),
 )
 
@@ -639,6 +675,7 @@ PUBLISHED_TABLES = {
         RESULTS,
         METADATA,
         RUNS,
+        COMPUTATIONS,
         RISK_MODELS,
         SIMULATION_RESULTS,
         SIMULATION_MODELS,

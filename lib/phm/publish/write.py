@@ -1,9 +1,10 @@
 """Writing a run's output so that readers never see half of it.
 
-Order matters: metadata rows (keyed by spec hash, so new rows never disturb old results) are
-merged first, then the results of the run's indicators and periods are replaced in ONE Delta
-transaction (``replaceWhere``). A run that dies before that commit leaves the published results
-exactly as they were; a rerun replaces the same slice and converges.
+Order matters (:func:`phm.runs.indicators.publish_staged`): metadata rows (keyed by spec hash,
+so new rows never disturb old results) are merged first, then the results of the run's
+indicators and periods are replaced in ONE Delta transaction (``replaceWhere``). A run that dies
+before that commit leaves the published results exactly as they were; a rerun replaces the same
+slice and converges.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pyspark.sql import functions as F
 
 from phm.data.warehouse import Warehouse
 from phm.data.schemas import Table
-from phm.publish.tables import METADATA, RESULTS, RISK_MODELS, RUNS, check_stage
+from phm.publish.tables import METADATA, RUNS, check_stage
 from phm.spec.catalogue import Catalogue, event_codelists
 from phm.spec.models import Indicator
 
@@ -37,22 +38,16 @@ def add_missing_columns(spark: SparkSession, warehouse: Warehouse, table: Table)
         spark.sql(f"ALTER TABLE delta.`{warehouse.path(table.name)}` ADD COLUMNS ({columns})")
 
 
-def replace_slice(
-    spark: SparkSession,
-    warehouse: Warehouse,
-    table: Table,
-    rows: DataFrame,
-    indicator_ids: list[str],
-    periods: list[int],
-) -> None:
-    """Replace the rows of these indicators and periods in ONE Delta transaction."""
-    replace_where(
-        spark,
-        warehouse,
-        table,
-        rows,
-        f"indicator_id IN ({_sql_list(indicator_ids)}) AND "
-        f"period IN ({', '.join(str(int(p)) for p in periods)})",
+def slices_predicate(periods: dict[str, list[int]]) -> str:
+    """SQL predicate of (indicator, period) pairs: one term per set of years."""
+    groups: dict[tuple[int, ...], list[str]] = {}
+    for ind, years in periods.items():
+        if years:
+            groups.setdefault(tuple(sorted(years)), []).append(ind)
+    return " OR ".join(
+        f"(indicator_id IN ({_sql_list(ids)}) AND "
+        f"period IN ({', '.join(str(int(y)) for y in years)}))"
+        for years, ids in groups.items()
     )
 
 
@@ -78,28 +73,6 @@ def replace_where(
         writer.mode("overwrite").option("replaceWhere", predicate).save(warehouse.path(table.name))
     else:
         writer.mode("overwrite").save(warehouse.path(table.name))
-
-
-def write_results(
-    spark: SparkSession,
-    warehouse: Warehouse,
-    results: DataFrame,
-    indicator_ids: list[str],
-    periods: list[int],
-) -> None:
-    replace_slice(spark, warehouse, RESULTS, results, indicator_ids, periods)
-
-
-def write_risk_models(
-    spark: SparkSession,
-    warehouse: Warehouse,
-    rows: list[dict],
-    indicator_ids: list[str],
-    periods: list[int],
-) -> None:
-    """Model coefficients of the compared indicators (their old rows for these periods go)."""
-    frame = spark.createDataFrame(rows, RISK_MODELS.schema)
-    replace_slice(spark, warehouse, RISK_MODELS, frame, indicator_ids, periods)
 
 
 def metadata_rows(
@@ -176,8 +149,8 @@ def _event_sources(catalogue: Catalogue, ind: Indicator) -> set[str]:
     return {event.index.source, event.follow_up.source}
 
 
-def write_metadata(spark: SparkSession, warehouse: Warehouse, rows: list[dict]) -> None:
-    frame = spark.createDataFrame(rows, METADATA.schema)
+def write_metadata(spark: SparkSession, warehouse: Warehouse, frame: DataFrame) -> None:
+    """Merge metadata rows (keyed by indicator and spec hash) into the published table."""
     path = warehouse.path(METADATA.name)
     if not warehouse.exists(spark, METADATA.name):
         frame.write.format("delta").save(path)

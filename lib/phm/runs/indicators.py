@@ -1,17 +1,30 @@
-"""One indicator run: specs -> plan -> (index events) -> person-year table -> cells ->
-statistics -> publish.
+"""One indicator run: specs -> plan -> what is stale -> (index events) -> person-year table ->
+cells -> statistics -> staged results -> publication gate -> publish.
 
-Working tables are materialised as Delta: ``<warehouse>/index_events`` (one row per index
-episode, when the plan has event indicators) and ``<warehouse>/person_year``. The aggregation
-and the hospital comparison then read small tables instead of re-deriving them, and a failure
-after that point does not redo the passes over the claims.
+- **Incremental.** Only the (indicator, period) pairs whose fingerprint changed since their
+  last publication are computed (:mod:`phm.runs.staleness`); ``full=True`` computes every one.
+  A run with nothing stale records so in the ledger and returns at once.
+- **Per-run working tables.** ``<warehouse>/_work/<run_id>/`` holds the run's Delta working
+  tables: ``index_events`` (one row per index episode, when the plan has event indicators),
+  ``person_year``, and the staged output (``results``, ``risk_models``,
+  ``indicator_metadata``, ``computation_log``). No run overwrites another's; the aggregation
+  and the hospital comparison read small tables instead of re-deriving them.
+- **Gate.** The staged results are compared with the published ones (:mod:`phm.runs.gate`);
+  a run that changes too much is recorded as ``held`` and publishes nothing until
+  :func:`accept` (``phm publish --accept RUN_ID``).
+- **Publication** (:func:`publish_staged`) merges the metadata, replaces the run's
+  (indicator, period) slices of ``results`` and ``risk_models`` (one Delta transaction each),
+  then records the fingerprints. A run killed anywhere leaves each table as before or as after,
+  and the next run recomputes whatever was not recorded: it converges.
 """
 
 from __future__ import annotations
 
+import shutil
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,16 +48,25 @@ from phm.data.warehouse import Warehouse
 from phm.disclosure import Protection, default_protection
 from phm.disclosure.policy import redact_in_plans
 from phm.errors import InputError, WarehouseError
-from phm.publish.tables import RESULTS, RISK_MODELS
+from phm.publish.tables import COMPUTATIONS, METADATA, RESULTS, RISK_MODELS, RUNS, check_stage
 from phm.registry.sources import STAYS
+from phm.runs.faults import kill_point
+from phm.runs.gate import GateReport, GateRules
+from phm.runs.gate import compare as gate_compare
+from phm.runs.staleness import (
+    computation_rows,
+    fingerprints,
+    last_fingerprints,
+    settings_digest,
+    stale,
+)
 from phm.publish.write import (
+    slices_predicate,
     append_ledger,
     metadata_rows,
     replace_where,
     with_timestamp,
     write_metadata,
-    write_results,
-    write_risk_models,
 )
 from phm.spec.catalogue import Catalogue, load_catalogue
 from phm.spec.models import Indicator
@@ -53,6 +75,13 @@ Progress = Callable[[str], None]
 
 PERSON_YEAR = "person_year"
 INDEX_EVENTS = "index_events"
+WORK = "_work"
+SETTLED = ("succeeded", "published", "failed")  # a run's final ledger statuses besides held
+
+
+def work_of(warehouse: Warehouse, run_id: str) -> Warehouse:
+    """Where run ``run_id`` keeps its working tables and staged output."""
+    return Warehouse(warehouse.path(f"{WORK}/{run_id}"))
 
 
 @dataclass
@@ -69,6 +98,16 @@ class RunReport:
     timings: dict[str, float] = field(default_factory=dict)
     computed: dict[str, list[int]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    fresh: int = 0  # (indicator, period) pairs left alone: nothing they read changed
+    gate: GateReport | None = None
+
+    @property
+    def held(self) -> bool:
+        return self.gate is not None and self.gate.held
+
+    @property
+    def nothing_stale(self) -> bool:
+        return not self.computed
 
 
 def available_years(spark: SparkSession, warehouse: Warehouse) -> list[int]:
@@ -154,23 +193,6 @@ def missing_cells(
     return out
 
 
-def _quoted(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _slices(computed: dict[str, list[int]]) -> str:
-    """SQL predicate of the (indicator, period) pairs computed: one term per set of years."""
-    groups: dict[tuple[int, ...], list[str]] = {}
-    for ind, years in computed.items():
-        if years:
-            groups.setdefault(tuple(years), []).append(ind)
-    return " OR ".join(
-        f"(indicator_id IN ({', '.join(_quoted(i) for i in ids)}) AND "
-        f"period IN ({', '.join(str(int(y)) for y in years)}))"
-        for years, ids in groups.items()
-    )
-
-
 def input_versions(spark: SparkSession, warehouse: Warehouse, tables: list[str]) -> dict[str, int]:
     from delta.tables import DeltaTable
 
@@ -181,17 +203,15 @@ def input_versions(spark: SparkSession, warehouse: Warehouse, tables: list[str])
     return out
 
 
-def _materialise(
-    spark: SparkSession, warehouse: Warehouse, frame: DataFrame, name: str
-) -> DataFrame:
+def _materialise(spark: SparkSession, work: Warehouse, frame: DataFrame, name: str) -> DataFrame:
     (
         frame.write.format("delta")
         .mode("overwrite")
         .option("overwriteSchema", "true")
         .partitionBy("year")
-        .save(warehouse.path(name))
+        .save(work.path(name))
     )
-    return warehouse.read(spark, name)
+    return work.read(spark, name)
 
 
 def event_data_end(
@@ -223,14 +243,15 @@ def compute(
     years: list[int],
     secret: str,
     *,
-    materialise: bool = True,
+    work: Warehouse | None = None,
     data_end: dt.date | None = None,
     progress: Progress = lambda _: None,
     stage_done: Callable[[str, float], None] = lambda stage, seconds: None,
 ) -> Computed:
     """Indicator cells for ``years``, with the cell keys ``secret`` gives; materialises the
-    working tables (index events, person-year) unless ``materialise`` is False. ``stage_done``
-    is told each stage's seconds as it ends, so a failed run still records the stages done."""
+    working tables (index events, person-year) in ``work`` (a run's :func:`work_of`) when
+    given. ``stage_done`` is told each stage's seconds as it ends, so a failed run still
+    records the stages done."""
     timings: dict[str, float] = {}
 
     def record(stage: str, t0: float) -> None:
@@ -248,15 +269,16 @@ def compute(
         t0 = time.perf_counter()
         ends = event_data_end(spark, warehouse, plan, data_end)
         index = index_events(spark, warehouse, plan, years, ends)
-        if materialise:
-            index = _materialise(spark, warehouse, index, INDEX_EVENTS)
+        if work is not None:
+            index = _materialise(spark, work, index, INDEX_EVENTS)
             record("index_events", t0)
     progress(f"person-year table ({len(plan.features)} features, {len(years)} year(s))")
     t0 = time.perf_counter()
     person_year = build_person_year(spark, warehouse, plan, years, index)
-    if materialise:
-        person_year = _materialise(spark, warehouse, person_year, PERSON_YEAR)
+    if work is not None:
+        person_year = _materialise(spark, work, person_year, PERSON_YEAR)
         record("person_year", t0)
+        kill_point("after_person_year")
     check_person_year(person_year, plan)  # the schema only
     cells = indicator_cells(spark, build_cube(person_year, plan, secret), plan, years)
     models: list[FittedModel] = []
@@ -280,13 +302,11 @@ def compute_cells(
     years: list[int],
     secret: str,
     *,
-    materialise: bool = True,
+    work: Warehouse | None = None,
     data_end: dt.date | None = None,
 ) -> DataFrame:
-    """The cells of :func:`compute` alone."""
-    return compute(
-        spark, warehouse, plan, years, secret, materialise=materialise, data_end=data_end
-    ).cells
+    """The cells of :func:`compute` alone (working tables in ``work`` when given)."""
+    return compute(spark, warehouse, plan, years, secret, work=work, data_end=data_end).cells
 
 
 @dataclass(frozen=True)
@@ -351,6 +371,28 @@ def run_scope(
     return Scope(indicators, plan, years, computed, warnings)
 
 
+def with_previous_periods(scope: Scope, todo: dict[str, list[int]]) -> dict[str, list[int]]:
+    """``todo`` plus, for an indicator publishing a change, the previous period of each period
+    in it (when that period can be computed): the change is taken within one run."""
+    out = {}
+    for ind in scope.indicators:
+        years = set(todo.get(ind.id, []))
+        if ind.change and years:
+            years |= {y - ind.pooled_years for y in years} & set(scope.computed[ind.id])
+        if years:
+            out[ind.id] = sorted(years)
+    return out
+
+
+def narrowed(catalogue: Catalogue, scope: Scope, todo: dict[str, list[int]]) -> Scope:
+    """The scope of the (indicator, period) pairs in ``todo`` alone."""
+    if todo == {i: ys for i, ys in scope.computed.items() if ys}:
+        return scope
+    indicators = [i for i in scope.indicators if todo.get(i.id)]
+    years = sorted({y for ys in todo.values() for y in ys})
+    return Scope(indicators, build_plan(catalogue, indicators), years, todo, scope.warnings)
+
+
 def run_indicators(
     spark: SparkSession,
     warehouse: Warehouse,
@@ -362,34 +404,56 @@ def run_indicators(
     collections: list[str] | None = None,
     data_end: dt.date | None = None,
     protection: Protection | None = None,
+    full: bool = False,
+    gate: GateRules | None = None,
     progress: Progress = lambda _: None,
 ) -> RunReport:
     """Compute and publish indicators (by id and/or collection; all when neither is given).
+
+    Only the stale (indicator, period) pairs are computed unless ``full``; the results pass the
+    publication ``gate`` (default :class:`GateRules`) or the run is held.
     ``data_end`` overrides the last day of data used by the events' data-end rule;
     ``protection`` the warehouse's cell-key secret and the default perturbation table;
     ``progress`` is told each stage as it starts (the CLI shows it with elapsed times)."""
-    progress("checking specs and data coverage")
+    progress("checking specs, data coverage and what is stale")
     catalogue = specs if isinstance(specs, Catalogue) else load_catalogue(specs)
     protection = protection or default_protection(warehouse)
     redact_in_plans(spark, protection)
     scope = run_scope(spark, warehouse, catalogue, ids, years, collections, data_end)
-    plan, years, computed = scope.plan, scope.years, scope.computed
     run_id = run_id or time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    prints = fingerprints(
+        spark, warehouse, scope.plan, scope.computed, settings_digest(protection, data_end)
+    )
+    todo = scope.computed if full else stale(prints, last_fingerprints(spark, warehouse))
+    todo = with_previous_periods(scope, todo)
     report = RunReport(
         run_id,
-        years,
-        [i.id for i in scope.indicators],
-        computed=computed,
+        sorted({y for ys in todo.values() for y in ys}),
+        list(todo),
+        computed=todo,
         warnings=list(scope.warnings),
+        fresh=len(prints) - sum(map(len, todo.values())),
     )
     ledger = {
         "run_id": run_id,
-        "periods": years,
-        "spec_hashes": plan.hashes,
+        "periods": report.periods,
+        "spec_hashes": {i: scope.plan.hashes[i] for i in todo},
         "input_versions": input_versions(spark, warehouse, scope.sources),
         "code_version": phm.__version__,
         "disclosure": protection.describe(),
+        "recomputed": todo,
     }
+    if not todo:
+        report.warnings.append(
+            f"nothing stale: all {report.fresh} (indicator, period) pairs are as last published"
+        )
+        append_ledger(
+            spark, warehouse, {**ledger, "status": "succeeded", "warnings": report.warnings}
+        )
+        return report
+    scope = narrowed(catalogue, scope, todo)
+    plan, years = scope.plan, scope.years
+    work = work_of(warehouse, run_id)
     append_ledger(spark, warehouse, {**ledger, "status": "started"})
     start = time.perf_counter()
     try:
@@ -399,30 +463,61 @@ def run_indicators(
             plan,
             years,
             protection.secret,
+            work=work,
             data_end=data_end,
             progress=progress,
             stage_done=report.timings.__setitem__,
         )
         cells, models = done.cells, done.models
         if not scope.uniform:  # the periods left out of some indicators
-            cells = cells.where(F.expr(_slices(computed)))
-            models = [m for m in models if m.period in computed[m.indicator_id]]
+            cells = cells.where(F.expr(slices_predicate(todo)))
+            models = [m for m in models if m.period in todo[m.indicator_id]]
         progress(
-            f"cells, statistics, disclosure control and publication "
+            f"cells, statistics, disclosure control and staging "
             f"({len(scope.indicators)} indicator(s))"
         )
         t0 = time.perf_counter()
         results = with_timestamp(
             with_period_columns(finalise(cells, plan, protection), plan), run_id
         )
-        write_metadata(spark, warehouse, metadata_rows(catalogue, scope.indicators, plan.hashes))
-        publish(spark, warehouse, scope, results, risk_model_rows(models, plan.hashes, run_id))
-        report.timings["aggregate_publish"] = round(time.perf_counter() - t0, 2)
+        stage(
+            spark,
+            work,
+            results,
+            risk_model_rows(models, plan.hashes, run_id),
+            metadata_rows(catalogue, scope.indicators, plan.hashes),
+            computation_rows(
+                {k: v for k, v in prints.items() if k[1] in todo.get(k[0], [])}, plan, run_id
+            ),
+        )
+        report.timings["aggregate_stage"] = round(time.perf_counter() - t0, 2)
+        progress("publication gate (staged against published results)")
+        t0 = time.perf_counter()
+        report.gate = check_gate(spark, warehouse, work, gate or GateRules())
+        report.timings["gate"] = round(time.perf_counter() - t0, 2)
+        if report.held:
+            report.warnings += [f"held by the gate: {r}" for r in report.gate.reasons]
+            append_ledger(
+                spark,
+                warehouse,
+                {
+                    **ledger,
+                    "status": "held",
+                    "timings": report.timings,
+                    "warnings": report.warnings,
+                    "gate": report.gate.to_json(),
+                },
+            )
+            return report
+        progress("publication")
+        t0 = time.perf_counter()
+        publish_staged(spark, warehouse, work)
+        report.timings["publish"] = round(time.perf_counter() - t0, 2)
         counts = published_counts(spark, warehouse, run_id)
         report.result_rows = sum(int(r.n) for r in counts)
         report.suppressed_rows = sum(int(r.s or 0) for r in counts)
         report.warnings += missing_cells(
-            plan, computed, {(r.indicator_id, int(r.period), r.geo_level) for r in counts}
+            plan, todo, {(r.indicator_id, int(r.period), r.geo_level) for r in counts}
         )
     except Exception as exc:
         append_ledger(
@@ -447,36 +542,216 @@ def run_indicators(
             "timings": report.timings,
             "result_rows": report.result_rows,
             "warnings": report.warnings or None,
+            "gate": report.gate.to_json() if report.gate and report.gate.indicators else None,
         },
     )
+    remove_old_work(spark, warehouse, keep=run_id)
     return report
 
 
-def publish(
+# -- staged output, the gate, publication -----------------------------------------------------
+
+
+def stage(
     spark: SparkSession,
-    warehouse: Warehouse,
-    scope: Scope,
+    work: Warehouse,
     results: DataFrame,
     risk_rows: list[dict],
+    metadata: list[dict],
+    computations: list[tuple],
 ) -> None:
-    """Replace exactly the (indicator, period) pairs the run computed, results and risk
-    models each in ONE Delta transaction."""
-    compared = [i.id for i in scope.indicators if i.hospital_comparison]
+    """Write a run's output into its working folder (computing the results once): what the
+    gate compares and what :func:`publish_staged` (now or on acceptance) publishes."""
+    check_stage(results, RESULTS, "stage results")
+    results.select(*RESULTS.column_names).write.format("delta").mode("overwrite").save(
+        work.path(RESULTS.name)
+    )
+    for table, rows in (
+        (RISK_MODELS, risk_rows),
+        (METADATA, metadata),
+        (COMPUTATIONS, computations),
+    ):
+        frame = spark.createDataFrame(rows, table.schema)
+        frame.coalesce(1).write.format("delta").mode("overwrite").save(work.path(table.name))
+
+
+def staged_periods(spark: SparkSession, work: Warehouse) -> dict[str, list[int]]:
+    """The (indicator, period) pairs a staged run replaces."""
+    out: dict[str, list[int]] = {}
+    for r in work.read(spark, COMPUTATIONS.name).select("indicator_id", "period").collect():
+        out.setdefault(r.indicator_id, []).append(int(r.period))
+    return {i: sorted(ys) for i, ys in out.items()}
+
+
+def check_gate(
+    spark: SparkSession, warehouse: Warehouse, work: Warehouse, rules: GateRules
+) -> GateReport:
+    """The gate's comparison of the staged results with the published rows of their slices."""
+    if not rules.enabled or not warehouse.exists(spark, RESULTS.name):
+        return GateReport(rules, [])
+    periods = staged_periods(spark, work)
+    before = warehouse.read(spark, RESULTS.name).where(F.expr(slices_predicate(periods)))
+    return gate_compare(before, work.read(spark, RESULTS.name), rules)
+
+
+def publish_staged(spark: SparkSession, warehouse: Warehouse, work: Warehouse) -> None:
+    """Publish a staged run: merge its metadata (keyed by spec hash, so old results keep
+    theirs), replace its (indicator, period) slices of results and risk models (one Delta
+    transaction each), then record their fingerprints."""
+    periods = staged_periods(spark, work)
+    metadata = work.read(spark, METADATA.name)
+    write_metadata(spark, warehouse, metadata)
+    kill_point("after_metadata")
+    compared = [
+        r.indicator_id
+        for r in metadata.where(F.col("hospital_comparison").isNotNull())
+        .select("indicator_id")
+        .collect()
+    ]
     if compared:
-        if scope.uniform:
-            write_risk_models(spark, warehouse, risk_rows, compared, scope.years)
-        else:
-            replace_where(
-                spark,
-                warehouse,
-                RISK_MODELS,
-                spark.createDataFrame(risk_rows, RISK_MODELS.schema),
-                _slices({i: scope.computed[i] for i in compared}),
+        replace_where(
+            spark,
+            warehouse,
+            RISK_MODELS,
+            work.read(spark, RISK_MODELS.name),
+            slices_predicate({i: periods[i] for i in compared if i in periods}),
+        )
+    replace_where(
+        spark, warehouse, RESULTS, work.read(spark, RESULTS.name), slices_predicate(periods)
+    )
+    kill_point("after_results")
+    replace_where(
+        spark,
+        warehouse,
+        COMPUTATIONS,
+        work.read(spark, COMPUTATIONS.name),
+        slices_predicate(periods),
+    )
+
+
+def ledger_rows(spark: SparkSession, warehouse: Warehouse, run_id: str | None = None) -> list:
+    """The run ledger's rows (of one run, when given), oldest first."""
+    if not warehouse.exists(spark, RUNS.name):
+        return []
+    frame = warehouse.read(spark, RUNS.name)
+    if run_id is not None:
+        frame = frame.where(F.col("run_id") == run_id)
+    return frame.orderBy("at").collect()
+
+
+def accept(spark: SparkSession, warehouse: Warehouse, run_id: str) -> int:
+    """Publish a held run (``phm publish --accept RUN_ID``); returns the rows published.
+    Refused unless the run's last status is ``held`` and no run published since (accepting it
+    would put older figures over newer ones: rerun instead)."""
+    rows = ledger_rows(spark, warehouse)
+    mine = [r for r in rows if r.run_id == run_id]
+    if not mine:
+        raise InputError(f"no run {run_id!r} in the ledger of {warehouse.root}")
+    last = mine[-1]
+    if last.status != "held":
+        raise InputError(f"run {run_id} is {last.status}, not held: nothing to accept")
+    later = [
+        r.run_id
+        for r in rows
+        if r.at > last.at and r.status in ("succeeded", "published") and (r.result_rows or 0)
+    ]
+    if later:
+        raise InputError(
+            f"run {run_id} was held, but run(s) {', '.join(dict.fromkeys(later))} published "
+            "since: accepting it would replace newer figures with older ones. Run again instead."
+        )
+    publish_staged(spark, warehouse, work_of(warehouse, run_id))
+    counts = published_counts(spark, warehouse, run_id)
+    published = sum(int(r.n) for r in counts)
+    append_ledger(
+        spark,
+        warehouse,
+        {
+            **{c: getattr(last, c) for c in ("run_id", "periods", "spec_hashes", "input_versions")},
+            **{c: getattr(last, c) for c in ("code_version", "disclosure", "recomputed", "gate")},
+            "status": "published",
+            "timings": last.timings,
+            "warnings": last.warnings,
+            "result_rows": published,
+        },
+    )
+    remove_old_work(spark, warehouse, keep=run_id)
+    return published
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    """One run as ``phm status`` shows it: its last ledger event and what it did."""
+
+    run_id: str
+    status: str
+    started: dt.datetime | None
+    ended: dt.datetime
+    recomputed: dict[str, list[int]]
+    result_rows: int | None
+    warnings: list[str]
+    held_reasons: list[str]
+    error: str | None
+
+
+def run_statuses(spark: SparkSession, warehouse: Warehouse, last: int = 10) -> list[RunStatus]:
+    """The ``last`` runs, newest first, from the run ledger."""
+    import json
+
+    events: dict[str, list] = {}
+    for r in ledger_rows(spark, warehouse):
+        events.setdefault(r.run_id, []).append(r)
+    out = []
+    for run_id, rows in events.items():
+        end = rows[-1]
+        gate = json.loads(end.gate) if end.gate else {}
+        out.append(
+            RunStatus(
+                run_id,
+                end.status,
+                next((r.at for r in rows if r.status == "started"), None),
+                end.at,
+                {k: list(v) for k, v in (end.recomputed or {}).items()},
+                end.result_rows,
+                list(end.warnings or []),
+                list(gate.get("reasons", [])) if end.status == "held" else [],
+                end.error,
             )
-    if scope.uniform:
-        write_results(spark, warehouse, results, [i.id for i in scope.indicators], scope.years)
-    else:
-        replace_where(spark, warehouse, RESULTS, results, _slices(scope.computed))
+        )
+    return sorted(out, key=lambda s: s.ended, reverse=True)[:last]
+
+
+def latest_work(spark: SparkSession, warehouse: Warehouse) -> Warehouse:
+    """The working folder of the latest run that built a person-year table (what the
+    disclosure attack reads the truth from)."""
+    for r in reversed(ledger_rows(spark, warehouse)):
+        if r.status in ("succeeded", "held", "published") and "person_year" in (r.timings or {}):
+            work = work_of(warehouse, r.run_id)
+            if work.exists(spark, PERSON_YEAR):
+                return work
+    raise WarehouseError(f"no run of {warehouse.root} has kept its working tables")
+
+
+def remove_old_work(spark: SparkSession, warehouse: Warehouse, keep: str) -> None:
+    """Remove the working folders of runs other than ``keep``: settled ones (succeeded,
+    published, failed) and ones killed over a day ago; held runs keep theirs until accepted
+    or superseded (local warehouses; on an object store a lifecycle rule on ``_work/``
+    does it)."""
+    root = Path(warehouse.root) / WORK
+    if not warehouse.is_local or not root.is_dir():
+        return
+    last: dict[str, Any] = {}
+    for r in ledger_rows(spark, warehouse):
+        last[r.run_id] = r
+    # a run still "started" a day on was killed (a live one renews its lease, and runs of one
+    # warehouse never overlap): its folder goes too
+    killed_before = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(days=1)
+    for folder in root.iterdir():
+        r = last.get(folder.name)
+        if folder.name == keep or r is None:
+            continue
+        if r.status in SETTLED or (r.status == "started" and r.at < killed_before):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def published_counts(spark: SparkSession, warehouse: Warehouse, run_id: str) -> list:
