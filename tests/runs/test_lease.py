@@ -13,6 +13,7 @@ import sys
 import textwrap
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -28,14 +29,19 @@ def wh(tmp_path) -> Warehouse:
 
 
 def holder_process(
-    wh: Warehouse, *, ttl: float, start_at: float = 0.0, flock: bool = True
+    wh: Warehouse,
+    *,
+    ttl: float,
+    start_at: float = 0.0,
+    flock: bool = True,
+    host: str | None = None,
 ) -> subprocess.Popen:
     """A process that tries the lease at ``start_at`` (epoch seconds), prints ``won <pid>`` or
     ``held``, then sleeps (holding it, without renewal, when it won); without ``flock``, with the
-    file operations alone."""
+    file operations alone; with ``host``, as if it ran on that host."""
     code = textwrap.dedent(
         f"""
-        import contextlib, os, sys, time
+        import contextlib, os, socket, sys, time
         import phm.runs.lease
         from phm.data.warehouse import Warehouse
         from phm.errors import LeaseHeldError
@@ -43,6 +49,8 @@ def holder_process(
 
         if not {flock!r}:
             phm.runs.lease._mutex = lambda path: contextlib.nullcontext()
+        if {host!r} is not None:
+            socket.gethostname = lambda: {host!r}
 
         time.sleep(max(0.0, {start_at!r} - time.time()))
         try:
@@ -120,21 +128,85 @@ def test_release_never_removes_another_tokens_lease(wh):
     assert Holder.from_json(lease_path(wh).read_text()) == other
 
 
-def test_a_killed_holders_lease_is_taken_over_after_its_ttl(wh):
-    proc = holder_process(wh, ttl=1.0)
+def dead_pid() -> int:
+    """The pid of a process that has exited and been reaped."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait(30)
+    return proc.pid
+
+
+def planted(wh: Warehouse, host: str, pid: int) -> Holder:
+    """A lease of ``pid`` on ``host``, live for another minute, written as its holder would."""
+    holder = replace(Holder.new("run", 60), host=host, pid=pid)
+    lease_path(wh).parent.mkdir(parents=True, exist_ok=True)
+    lease_path(wh).write_text(holder.to_json())
+    return holder
+
+
+def test_a_killed_holders_lease_is_taken_over_at_once_on_its_host(wh):
+    proc = holder_process(wh, ttl=120.0)  # the default ttl: waiting for it would fail below
     try:
-        line = proc.stdout.readline().split()
-        assert line == ["won", str(proc.pid)]
+        assert proc.stdout.readline().split() == ["won", str(proc.pid)]
         with pytest.raises(LeaseHeldError, match=f"pid {proc.pid}"):
             acquire(wh, "run")
         os.kill(proc.pid, signal.SIGKILL)
+        # killed but not yet reaped: a zombie still looks alive, so the lease holds
+        with pytest.raises(LeaseHeldError, match=f"pid {proc.pid}"):
+            acquire(wh, "run")
+        assert proc.wait(10) == -signal.SIGKILL  # reaped: the pid is gone
+        start = time.monotonic()
+        lease = acquire(wh, "run")  # no wait: taken over at once, long before the ttl
+        assert time.monotonic() - start < 5
+    finally:
+        proc.kill()
         proc.wait(10)
-        lease = acquire(wh, "run", wait_seconds=5, poll_seconds=0.05)
+    taken = Holder.from_json(lease_path(wh).read_text())
+    assert taken.pid == os.getpid() and taken.token == lease.holder.token
+    lease.release()
+    assert not lease_path(wh).exists()
+
+
+def test_a_killed_holders_lease_from_another_host_is_taken_over_after_its_ttl(wh):
+    proc = holder_process(wh, ttl=1.0, host="elsewhere.example")
+    try:
+        assert proc.stdout.readline().split() == ["won", str(proc.pid)]
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        # its pid is gone here, but says nothing about a process of another host
+        with pytest.raises(LeaseHeldError, match="on host elsewhere.example"):
+            acquire(wh, "run")
+        lease = acquire(wh, "run", wait_seconds=5, poll_seconds=0.05)  # once it expired
     finally:
         proc.kill()
         proc.wait(10)
     assert Holder.from_json(lease_path(wh).read_text()).pid == os.getpid()
     lease.release()
+
+
+def test_a_dead_holders_lease_is_taken_over_at_once_only_from_its_host(wh):
+    pid = dead_pid()
+    other = planted(wh, "elsewhere.example", pid)
+    with pytest.raises(LeaseHeldError) as caught:  # a pid says nothing about another host
+        acquire(wh, "simulate")
+    assert caught.value.holder == other
+    planted(wh, socket.gethostname(), pid)
+    lease = acquire(wh, "simulate")
+    assert Holder.from_json(lease_path(wh).read_text()).token == lease.holder.token
+    lease.release()
+
+
+def test_a_holder_another_user_owns_is_alive(wh, monkeypatch):
+    pid = dead_pid()
+    holder = planted(wh, socket.gethostname(), pid)
+
+    def no_permission(target: int, sig: int) -> None:
+        assert (target, sig) == (pid, 0)
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(lease_module.os, "kill", no_permission)
+    with pytest.raises(LeaseHeldError):  # EPERM: the process exists (another user's)
+        acquire(wh, "run")
+    assert Holder.from_json(lease_path(wh).read_text()) == holder
 
 
 @pytest.mark.parametrize("flock", [True, False], ids=["flock", "file-operations-only"])

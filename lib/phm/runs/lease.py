@@ -8,18 +8,22 @@ holds its lease for its whole duration, taken before Spark starts::
 
 The lease is one small JSON file, ``<root>/_phm/lease.json``: its holder (operation, host, pid
 and a random token), when it was taken and when it expires (UTC ISO timestamps). While a second
-command finds a lease that has not expired, it waits up to ``wait_seconds`` (polling) and then
-fails with :class:`~phm.errors.LeaseHeldError`, which names the holder and what to do.
+command finds a live lease (not expired, its holder not known dead), it waits up to
+``wait_seconds`` (polling) and then fails with :class:`~phm.errors.LeaseHeldError`, which names
+the holder and what to do.
 
 - **Taking a free lease** writes a private temporary file and links it to ``lease.json``
   (``os.link`` fails when the name exists), so of two commands racing exactly one wins and no
   reader ever sees a half-written lease.
 - **Expiry.** A holder renews its lease (:meth:`Lease.renew`; :func:`holding` runs a heartbeat
   thread renewing it every ``ttl / 3``), so a lease expires only when its process died without
-  releasing it (``kill -9``, a crashed machine). An expired lease is taken over: the taker moves
-  the stale file to a name of its own (a rename succeeds once), checks it moved the very lease it
-  found expired (same token; otherwise puts it back), then links its own lease as above. Two
-  commands taking over one expired lease never both win.
+  releasing it (``kill -9``, a crashed machine). A lease whose holder ran on this host
+  (``socket.gethostname()``) and whose pid is no longer alive (``os.kill(pid, 0)`` finds no such
+  process) counts as expired at once: a command killed with ``kill -9`` does not block the
+  warehouse for the rest of its ttl. A stale lease (expired, or its holder dead) is taken over:
+  the taker moves the stale file to a name of its own (a rename succeeds once), checks it moved
+  the very lease it found stale (same token; otherwise puts it back), then links its own lease
+  as above. Two commands taking over one stale lease never both win.
 - **Release** (:meth:`Lease.release`, on leaving :func:`holding`, exceptions included) removes the
   file only when it still holds this lease's token: never another holder's lease.
 - Every change of the file (take, take-over, renew, release) also runs under an advisory
@@ -34,9 +38,17 @@ now); hosts sharing a mounted warehouse must have synchronised clocks (expiry is
 each one's wall clock); a process stopped for longer than the ttl (``SIGSTOP``, a suspended
 laptop) loses its lease to a taker, and finds out at its next renewal
 (:class:`~phm.errors.LeaseLostError`, logged by the heartbeat); a killed command (``SIGKILL``,
-or ``SIGTERM``, which Python does not turn into an exception) blocks the warehouse until its lease
-expires, :data:`DEFAULT_TTL_SECONDS` at most; the ``jobs/`` spark-submit entry points do not take
-the lease (yet). Pure Python: no Spark here.
+or ``SIGTERM``, which Python does not turn into an exception) frees the warehouse at once only
+for a command on its own host: from another host sharing the mount its lease is taken over once
+it expires, :data:`DEFAULT_TTL_SECONDS` at most (a pid says nothing across hosts); a dead
+holder whose pid was reused by another process, or not yet reaped by its parent (a zombie),
+looks alive, so its lease waits for its expiry (the safe direction); processes that share a
+host name but not a pid namespace (containers given the host's name) see each other's pids as
+dead, so they need distinct host names; the pid checked is the Python process's: the JVM it
+started exits by itself once that process is gone (PySpark's gateway reads its stdin to EOF),
+and a taker arriving in that moment may overlap the dying JVM's last Delta commit (a commit is
+atomic: the taker then sees it done, or has it fail on a conflict); the ``jobs/`` spark-submit
+entry points do not take the lease (yet). Pure Python: no Spark here.
 """
 
 from __future__ import annotations
@@ -103,6 +115,14 @@ class Holder:
 
     def expired(self, now: datetime | None = None) -> bool:
         return (now or _now()) >= self.expires
+
+    def dead(self) -> bool:
+        """The holder ran on this host and its process is gone (killed without releasing)."""
+        return self.host == socket.gethostname() and not _alive(self.pid)
+
+    def stale(self) -> bool:
+        """Expired, or its holder is dead: the lease may be taken over."""
+        return self.expired() or self.dead()
 
     def to_json(self) -> str:
         return json.dumps(
@@ -199,8 +219,8 @@ def acquire(
 ) -> Lease:
     """Take the warehouse's lease for ``operation`` (a label such as ``"run"``).
 
-    A lease that has not expired is waited for up to ``wait_seconds`` (checked every
-    ``poll_seconds``); an expired one is taken over. Release it with :meth:`Lease.release`, or
+    A live lease is waited for up to ``wait_seconds`` (checked every ``poll_seconds``); a stale
+    one (expired, or held by a process of this host that is gone) is taken over. Release it with :meth:`Lease.release`, or
     use :func:`holding`, which also renews it.
 
     Raises:
@@ -229,7 +249,7 @@ def acquire(
             raise LeaseHeldError(
                 f"warehouse {warehouse.root} is in use by {current.describe()}{waited}. "
                 "Retry once it has finished, or wait for it with --wait SECONDS; a lease left "
-                "by a killed process is taken over once it expires",
+                "by a killed process is taken over at once from its host, else once it expires",
                 holder=current,
             )
         time.sleep(min(poll_seconds, remaining))
@@ -289,11 +309,12 @@ def _attempt(path: Path, mine: Holder) -> Holder | None:
             current = _read(path)
             if current is None:  # released meanwhile
                 continue
-            if not current.expired():
+            if not current.stale():
                 return current
-            if _remove_if(path, current.token, expired=True):  # the stale lease is ours...
+            if _remove_if(path, current.token, stale=True):  # the stale lease is ours...
                 if _create(path, mine):  # ...unless a free-lease taker came in between
-                    log.info("took over the expired lease of %s", current.describe())
+                    why = "expired" if current.expired() else "dead holder's"
+                    log.info("took over the %s lease of %s", why, current.describe())
                     return None
     raise WarehouseError(f"the lease file {path} keeps changing; is a phm command looping on it?")
 
@@ -321,9 +342,9 @@ def _create(path: Path, holder: Holder) -> bool:
         tmp.unlink(missing_ok=True)
 
 
-def _remove_if(path: Path, token: str, *, expired: bool = False) -> bool:
-    """Remove the lease file if it holds ``token`` (and, with ``expired``, has expired): True
-    when this call removed that lease.
+def _remove_if(path: Path, token: str, *, stale: bool = False) -> bool:
+    """Remove the lease file if it holds ``token`` (and, with ``stale``, has expired or its
+    holder is dead): True when this call removed that lease.
 
     The file is first moved to a name of this call's own (a rename succeeds once), so two callers
     never both remove it; a lease moved by mistake (another token: it changed since it was read)
@@ -336,7 +357,7 @@ def _remove_if(path: Path, token: str, *, expired: bool = False) -> bool:
         return False
     try:
         taken = _read(grabbed)
-        if taken is not None and taken.token == token and (taken.expired() or not expired):
+        if taken is not None and taken.token == token and (not stale or taken.stale()):
             return True
         try:
             os.link(grabbed, path)  # put back the lease that is not ours to remove
@@ -345,6 +366,19 @@ def _remove_if(path: Path, token: str, *, expired: bool = False) -> bool:
         return False
     finally:
         grabbed.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this host (a zombie counts: it is not reaped yet)."""
+    if pid <= 0:  # not a process id (0 and -1 would signal groups): never call it dead
+        return True
+    try:
+        os.kill(pid, 0)  # signal 0: only the existence and permission checks
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it exists, another user's; anything else: assume alive
+        return True
+    return True
 
 
 def _read(path: Path) -> Holder | None:
