@@ -92,7 +92,12 @@ EXPECTED = {
         "run_id string!, status string!, at timestamp!, periods array<integer!>!, "
         "spec_hashes map<string,string!>!, input_versions map<string,long!>!, "
         "code_version string!, timings map<string,double!>!, result_rows long, error string, "
-        "disclosure string, warnings array<string!>"
+        "disclosure string, warnings array<string!>, "
+        "recomputed map<string,array<integer!>!>, gate string"
+    ),
+    "computation_log": (
+        "indicator_id string!, period integer!, spec_hash string!, fingerprint string!, "
+        "run_id string!, computed_at timestamp!"
     ),
     "simulation_diagnostics": (
         "scenario_id string!, variant string!, spec_hash string!, year integer!, "
