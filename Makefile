@@ -18,6 +18,8 @@ PERSONS ?= 20000
 YEARS ?= 2022-2024
 SEED ?= 42
 PILOT_EFFECT ?= pilot_regions:2023:-4
+# pytest-xdist workers (each its own local Spark, 3 GB driver); 0 runs the suite serially
+TEST_WORKERS ?= 2
 
 export PHM_IVY_DIR ?= $(CURDIR)/.cache/ivy
 
@@ -50,7 +52,7 @@ test: setup
 	$(BIN)/ruff check lib tests benchmarks jobs
 	$(BIN)/ruff format --check lib tests benchmarks jobs
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 bench: setup
 	$(BIN)/python benchmarks/bench_generate.py

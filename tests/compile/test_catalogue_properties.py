@@ -34,8 +34,10 @@ def catalogue():
 @pytest.fixture(scope="module")
 def catalogue_cells(spark, calibration_warehouse, catalogue):
     plan = build_plan(catalogue, catalogue.select())
-    cells = compute_cells(spark, calibration_warehouse, plan, [2023], TEST_SECRET)
-    return plan, cells, cells.drop("breakdown").toPandas()
+    # cached: the disclosure test finalises these cells, which would compute them again
+    cells = compute_cells(spark, calibration_warehouse, plan, [2023], TEST_SECRET).cache()
+    yield plan, cells, cells.drop("breakdown").toPandas()
+    cells.unpersist()
 
 
 def test_catalogue_covers_every_theme(catalogue):
