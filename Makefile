@@ -23,7 +23,7 @@ TEST_WORKERS ?= 2
 
 export PHM_IVY_DIR ?= $(CURDIR)/.cache/ivy
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test test-crash bench clean
 
 setup: $(STAMP)
 
@@ -53,6 +53,10 @@ test: setup
 	$(BIN)/ruff format --check lib tests benchmarks jobs
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+
+# the kill -9 crash tests of runs and ingests (real subprocesses; ~7 min, not in `make test`)
+test-crash: setup
+	PHM_CRASH_TESTS=1 $(BIN)/python -m pytest tests/runs/test_crash.py
 
 bench: setup
 	$(BIN)/python benchmarks/bench_generate.py

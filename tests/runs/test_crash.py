@@ -25,7 +25,15 @@ import pytest
 
 from phm.data.warehouse import Warehouse
 
-pytestmark = pytest.mark.slow  # some ten `phm` subprocesses, each with its JVM
+# Six `phm` subprocesses, each with its JVM: about 7 minutes on 2 cores, which the 20-minute CI
+# budget cannot hold beside the rest. `make test-crash` runs them (PHM_CRASH_TESTS=1).
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not os.environ.get("PHM_CRASH_TESTS"),
+        reason="kill -9 crash tests: run with `make test-crash` (PHM_CRASH_TESTS=1)",
+    ),
+]
 
 REPO = Path(__file__).resolve().parents[2]
 PHM = str(Path(sys.executable).parent / "phm")
