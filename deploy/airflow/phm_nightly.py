@@ -84,7 +84,7 @@ with DAG(
     indicators = SparkSubmitOperator(
         task_id="indicators",  # incremental and gated: exit 3 = held, nothing published
         application=f"{JOBS}/run_indicators.py",
-        # --data-end: the last day whose claims are complete, for follow-up windows
+        # the data end defaults to the last accounting month of the load log (ingest above)
         application_args=["--warehouse", WAREHOUSE, "--specs-dir", "specs"],
         retries=0,  # a held run would be held again; a failed one is retried by the next night
         **SPECS,

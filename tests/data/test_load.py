@@ -16,6 +16,7 @@ from sample_rows import claim, frame, person
 from phm.data import load
 from phm.data.schemas import HEALTH_CARE, LOAD_LOG, POPULATION, QUARANTINE
 from phm.data.warehouse import Warehouse
+from phm.execute.events import data_end, month_end
 from phm.errors import InputError, WarehouseError
 
 PEOPLE = [
@@ -26,12 +27,16 @@ PEOPLE = [
 CLAIMS_L1 = [
     claim(claim_id="C1"),
     claim(claim_id="C2", person_id="P2", nomen_code="103132"),
-    claim(claim_id="C3", amount_reimbursed=Decimal("-1.00")),
+    # quarantined: its later accounting month is not the load's
+    claim(claim_id="C3", amount_reimbursed=Decimal("-1.00"), accounting_month=date(2021, 9, 1)),
     claim(claim_id="C4", person_id="P3"),  # P3 was quarantined: an orphan now
     claim(claim_id="C5"),
     claim(claim_id="C5"),  # exact duplicate
 ]
-CLAIMS_L2 = [claim(claim_id="C6", service_date=date(2021, 4, 1)), claim(claim_id="C1")]
+CLAIMS_L2 = [
+    claim(claim_id="C6", service_date=date(2021, 4, 1), accounting_month=date(2022, 2, 1)),
+    claim(claim_id="C1"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +114,25 @@ def test_load_log_records_each_load(spark, story):
     row = [x for x in log.collect() if x.table == "health_care" and x.load_id == "L1"][0]
     assert (row.input_rows, row.accepted_rows, row.quarantined_rows) == (6, 3, 3)
     assert row.reasons == {"DUPLICATE": 1, "NEGATIVE_AMOUNT": 1, "ORPHAN": 1}
+    through = {(x.table, x.load_id): x.accounting_through for x in log.collect()}
+    assert through == {
+        ("population", "L1"): None,
+        ("health_care", "L1"): date(2021, 4, 1),  # accepted rows only (C3 is 2021-09)
+        ("health_care", "L2"): date(2022, 2, 1),
+    }
+
+
+def test_data_end_is_the_last_booked_day_within_the_last_year(spark, story):
+    warehouse, _ = story
+    assert load.booked_through(spark, warehouse) == {"health_care": date(2022, 2, 1)}
+    # booked through February 2022, but the claims stop in 2021: a window reaching into 2022
+    # would see no claims, so the data end is 31 December 2021, not 28 February 2022
+    assert data_end(spark, warehouse, "health_care") == date(2021, 12, 31)
+    assert [month_end(date(2023, m, 1)) for m in (2, 4, 12)] == [
+        date(2023, 2, 28),
+        date(2023, 4, 30),
+        date(2023, 12, 31),
+    ]
 
 
 def test_validate_warehouse_finds_clean_tables_and_sums_quarantine(spark, story):

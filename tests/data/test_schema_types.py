@@ -39,7 +39,7 @@ EXPECTED = {
     "load_log": (
         "load_id string!, table string!, mode string!, input_rows long!, "
         "accepted_rows long!, quarantined_rows long!, reasons map<string,long!>!, "
-        "loaded_at timestamp!"
+        "loaded_at timestamp!, accounting_through date"
     ),
     "pharmacy": (
         "delivery_id string!, person_id string!, cnk string!, atc5 string, "

@@ -4,6 +4,7 @@ error until it is accepted."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 
 import pandas as pd
@@ -12,10 +13,12 @@ from pyspark.sql import functions as F
 from spec_helpers import REPO_SPECS
 
 import phm.runs.indicators as runs
+from phm.compile.plan import build_plan
 from phm.data.load import load_table
 from phm.errors import InputError
 from phm.data.warehouse import Warehouse
 from phm.runs.gate import GateRules
+from phm.runs.staleness import fingerprints
 from phm.spec.catalogue import load_catalogue
 from phm.synth.generator import generate_next_month
 
@@ -85,6 +88,11 @@ def test_nightly_cycles_recompute_only_what_changed(
     generate_next_month(spark, wh)
     nightly = runs.run_indicators(spark, wh, catalogue, IDS, run_id="n4")
     assert "bim_share" not in nightly.computed and CLAIMS <= set(nightly.computed)
+    # the year booked so far is published, and said to be provisional
+    assert any(
+        w.startswith("provisional: health_care is booked through 2023-05, so period 2023")
+        for w in nightly.warnings
+    ), nightly.warnings
     incremental = _results(spark, wh)
 
     # ... and what it published equals a full recompute, cell by cell
@@ -166,3 +174,21 @@ def test_the_gate_holds_a_month_delivered_twice_until_accepted(
         runs.accept(spark, wh, "g2")
     # the accepted periods are recorded: nothing is stale any more
     assert runs.run_indicators(spark, wh, catalogue, IDS, run_id="g4").nothing_stale
+
+
+def test_a_later_data_end_makes_only_event_and_season_periods_stale(
+    spark, small_warehouse, catalogue
+):
+    """The next accounting month moves the last day of data: which index stays have their whole
+    window, and which seasons are complete, can change with it, while the partitions they read
+    need not (a month of pharmacy alone, say)."""
+    ids = ["gp_contact_after_discharge_65plus", "flu_vaccination_season_65plus", "bim_share"]
+    plan = build_plan(catalogue, catalogue.select(ids))
+    computed = {i: [2022] for i in ids}
+    tables = ["health_care", "hospital_stay", "pharmacy"]
+    april = {t: dt.date(2023, 4, 30) for t in tables}
+    may = {t: dt.date(2023, 5, 31) for t in tables}
+    before = fingerprints(spark, small_warehouse, plan, computed, "s", april)
+    after = fingerprints(spark, small_warehouse, plan, computed, "s", may)
+    assert before == fingerprints(spark, small_warehouse, plan, computed, "s", april)
+    assert {k[0] for k in before if before[k] != after[k]} == set(ids) - {"bim_share"}

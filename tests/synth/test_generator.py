@@ -8,9 +8,11 @@ import pytest
 from generated import SMALL, SMALL_AS_OF
 from pyspark.sql import functions as F
 
+from phm.data.load import booked_through
 from phm.data.schemas import SOURCE_TABLES
 from phm.data.warehouse import Warehouse
 from phm.errors import InputError, WarehouseError
+from phm.execute.events import data_end
 from phm.synth.generator import build_universe, generate, generate_next_month
 
 
@@ -86,6 +88,18 @@ def test_nothing_booked_after_as_of_and_lags_are_realistic(spark, small_warehous
     # Farmanet is booked at the end of the delivery's quarter
     ph = small_warehouse.read(spark, "pharmacy")
     assert ph.where(~F.month("accounting_month").isin(3, 6, 9, 12)).count() == 0
+    # the load log keeps the last month booked: the default data end of a run
+    assert booked_through(spark, small_warehouse) == {
+        "health_care": dt.date(2023, 4, 1),
+        "hospital_stay": dt.date(2023, 4, 1),
+        "pharmacy": dt.date(2023, 3, 1),
+    }
+    ends = {t: data_end(spark, small_warehouse, t) for t in EVENT_TABLES}
+    assert ends == {
+        "health_care": dt.date(2023, 4, 30),
+        "hospital_stay": dt.date(2023, 4, 30),
+        "pharmacy": dt.date(2023, 3, 31),
+    }
 
 
 # A warehouse grown by --next-month equals one generated directly at the later as-of: tested

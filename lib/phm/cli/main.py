@@ -668,8 +668,9 @@ def run(
     data_end: Annotated[
         str | None,
         typer.Option(
-            help="Last day of complete data, YYYY-MM-DD, for follow-up windows "
-            "(default: 31 December of the last year present)."
+            help="Last day of complete data, YYYY-MM-DD, for follow-up windows and seasons "
+            "(default, per table: the last day of the latest accounting month in the load log, "
+            "at most 31 December of the last year present)."
         ),
     ] = None,
     specs_dir: SpecsDirOption = "indicator_specs",

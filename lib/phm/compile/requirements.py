@@ -185,3 +185,14 @@ def indicator_tables(plan: Plan, ind: Indicator) -> list[str]:
         event = plan.event(ind.events)
         tables |= {event.index.source, event.follow_up.source}
     return sorted(tables)
+
+
+def data_end_tables(plan: Plan, ind: Indicator) -> list[str]:
+    """The source tables whose last day of data can change an indicator's figures: the stays
+    and follow-up source of its event (the data-end rule) and the sources of its seasonal
+    features (a season reaching past the data is not computed)."""
+    tables = {f.source for f in plan.features_of(ind) if f.season is not None and f.source}
+    if ind.events:
+        event = plan.event(ind.events)
+        tables |= {event.index.source, event.follow_up.source}
+    return sorted(tables)

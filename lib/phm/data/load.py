@@ -23,6 +23,7 @@ Loads of one warehouse must run one at a time (quarantine and load_log are share
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -33,11 +34,12 @@ from pyspark.sql import functions as F
 
 from phm.data import checks, reference, rules
 from phm.data.schemas import LOAD_LOG, POPULATION, QUARANTINE, SOURCE_TABLES, Table
-from phm.data.warehouse import Warehouse, ensure_table
+from phm.data.warehouse import Warehouse, add_missing_columns, ensure_table
 from phm.errors import InputError, WarehouseError
 from phm.runs.faults import kill_point
 
 _LOAD_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,100}$")
+ACCOUNTING_MONTH = "accounting_month"
 _ROW_MARK = "__row__"  # counted once per quarantined row next to its reasons
 
 
@@ -53,6 +55,7 @@ class LoadResult:
     quarantined_rows: int
     reasons: dict[str, int] = field(default_factory=dict)
     loaded_at: datetime | None = None
+    accounting_through: dt.date | None = None  # latest accounting month accepted
 
     @property
     def conserved(self) -> bool:
@@ -70,6 +73,8 @@ def replace_rows(
     ``where``, in one commit: a plain append when none match (the common case, and the
     cheapest), else ``replaceWhere``. Nothing to replace and nothing to add: no commit."""
     created = ensure_table(spark, path, table)
+    if not created:
+        add_missing_columns(spark, path, table)
     has_rows = not created and (
         spark.read.format("delta").load(path).filter(where).limit(1).count() > 0
     )
@@ -82,20 +87,47 @@ def replace_rows(
         writer.mode("append").save(path)
 
 
-def _counts(validated: DataFrame) -> tuple[int, int, int, dict[str, int]]:
-    """Input, accepted and quarantined rows and rows per reason, in one small aggregate."""
+def _counts(
+    validated: DataFrame, table: Table
+) -> tuple[int, int, int, dict[str, int], dt.date | None]:
+    """Input, accepted and quarantined rows, rows per reason and the latest accounting month of
+    the accepted rows (None without one), in one small aggregate."""
     reasons = F.col(rules.REASONS)
     marked = F.when(F.size(reasons) > 0, F.concat(F.array(F.lit(_ROW_MARK)), reasons))
+    month = (
+        F.col(ACCOUNTING_MONTH)
+        if ACCOUNTING_MONTH in table.column_names
+        else F.lit(None).cast("date")
+    )
     rows = (
-        validated.select(F.explode_outer(marked).alias("reason"))
+        validated.select(F.explode_outer(marked).alias("reason"), month.alias("month"))
         .groupBy("reason")
-        .count()
+        .agg(F.count("*").alias("count"), F.max("month").alias("month"))
         .collect()
     )
     by_reason = {r["reason"]: r["count"] for r in rows}
+    through = next((r["month"] for r in rows if r["reason"] is None), None)
     accepted = by_reason.pop(None, 0)
     quarantined = by_reason.pop(_ROW_MARK, 0)
-    return accepted + quarantined, accepted, quarantined, dict(sorted(by_reason.items()))
+    return accepted + quarantined, accepted, quarantined, dict(sorted(by_reason.items())), through
+
+
+def booked_through(spark: SparkSession, warehouse: Warehouse) -> dict[str, dt.date]:
+    """Per source table, the latest accounting month any load of it accepted rows of (first day
+    of the month), from the load log; tables without one (the population, loads by a phm older
+    than the column) are absent."""
+    if not warehouse.exists(spark, LOAD_LOG.name):
+        return {}
+    log = warehouse.read(spark, LOAD_LOG.name)
+    if "accounting_through" not in log.columns:
+        return {}
+    rows = (
+        log.where(F.col("accounting_through").isNotNull())
+        .groupBy("table")
+        .agg(F.max("accounting_through").alias("through"))
+        .collect()
+    )
+    return {r["table"]: r["through"] for r in rows}
 
 
 def _checked_table(table_name: str, load_id: str, mode: str) -> Table:
@@ -175,7 +207,7 @@ def load_table(
     # Evaluate the input and the rule joins once; the counts and both writes reuse the result.
     validated = validated.persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        input_rows, accepted_rows, quarantined_rows, reasons = _counts(validated)
+        input_rows, accepted_rows, quarantined_rows, reasons, through = _counts(validated, table)
         accepted = validated.filter(F.size(rules.REASONS) == 0).withColumn(
             "load_id", F.lit(load_id)
         )
@@ -209,7 +241,15 @@ def load_table(
         validated.unpersist()
 
     result = LoadResult(
-        load_id, table.name, mode, input_rows, accepted_rows, quarantined_rows, reasons, loaded_at
+        load_id,
+        table.name,
+        mode,
+        input_rows,
+        accepted_rows,
+        quarantined_rows,
+        reasons,
+        loaded_at,
+        through,
     )
     log = spark.createDataFrame(
         [
@@ -222,6 +262,7 @@ def load_table(
                 quarantined_rows,
                 reasons,
                 loaded_at,
+                through,
             )
         ],
         LOAD_LOG.schema,
@@ -311,7 +352,7 @@ def validate_warehouse(spark: SparkSession, warehouse: Warehouse) -> ValidationR
         validated = rules.validate(
             warehouse.read(spark, name), table, references=refs, population=people
         )
-        rows, _, violating, reasons = _counts(validated)
+        rows, _, violating, reasons, _ = _counts(validated, table)
         tables.append(TableValidation(name, rows, violating, reasons))
     by_table, totals = _quarantine_summary(spark, warehouse)
     return ValidationReport(

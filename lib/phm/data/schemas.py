@@ -493,6 +493,14 @@ LOAD_LOG = Table(
             "Quarantined rows per reason code (a row can have several).",
         ),
         Column("loaded_at", TIMESTAMP, "When the load ran (UTC)."),
+        Column(
+            "accounting_through",
+            DATE,
+            "Latest accounting month of the rows accepted (first day of the month); null for the "
+            "population and for a load that accepted no row. A run's data end defaults to the "
+            "last day of the latest such month of a table.",
+            nullable=True,
+        ),
     ),
 )
 

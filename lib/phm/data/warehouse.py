@@ -101,3 +101,13 @@ def ensure_table(spark: SparkSession, path: str, table: Table) -> bool:
         builder = builder.partitionedBy(*table.partition_by)
     builder.execute()
     return True
+
+
+def add_missing_columns(spark: SparkSession, path: str, table: Table) -> None:
+    """Bring a table written by an older phm up to ``table``'s columns (new columns are
+    nullable and null in old rows), so a write never fails on, or drops, a newer column."""
+    have = set(spark.read.format("delta").load(path).columns)
+    missing = [c for c in table.columns if c.name not in have]
+    if missing:
+        columns = ", ".join(f"`{c.name}` {c.dtype.ddl}" for c in missing)
+        spark.sql(f"ALTER TABLE delta.`{path}` ADD COLUMNS ({columns})")

@@ -71,9 +71,21 @@ def selection(sel: Selection, codelists: Mapping[str, CodeList]) -> Column:
 
 
 def data_end(spark: SparkSession, warehouse: Warehouse, table: str) -> dt.date:
-    """31 December of the last year present in a table (the max of its partition column)."""
+    """Last day of data of a table: the last day of the latest accounting month its loads
+    booked (load log), but never after 31 December of the last year present (the max of its
+    partition column); that 31 December alone for a table the load log has no month of."""
+    from phm.data.load import booked_through
+
     last = warehouse.read(spark, table).agg(F.max("year")).collect()[0][0]
-    return dt.date(int(last), 12, 31)
+    year_end = dt.date(int(last), 12, 31)
+    booked = booked_through(spark, warehouse).get(table)
+    return year_end if booked is None else min(year_end, month_end(booked))
+
+
+def month_end(month: dt.date) -> dt.date:
+    """Last day of the month of ``month``."""
+    following = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    return following - dt.timedelta(days=1)
 
 
 def index_events(

@@ -16,6 +16,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from phm.data.warehouse import Warehouse
+from phm.data.warehouse import add_missing_columns as add_table_columns
 from phm.data.schemas import Table
 from phm.publish.tables import METADATA, RUNS, check_stage
 from phm.spec.catalogue import Catalogue, event_codelists
@@ -27,15 +28,9 @@ def _sql_list(values) -> str:
 
 
 def add_missing_columns(spark: SparkSession, warehouse: Warehouse, table: Table) -> None:
-    """Bring a published table written by an older phm up to ``table``'s columns (new columns
-    are nullable and null in old rows), so a run never fails on, or drops, a newer column."""
-    if not warehouse.exists(spark, table.name):
-        return
-    have = set(warehouse.read(spark, table.name).columns)
-    missing = [c for c in table.columns if c.name not in have]
-    if missing:
-        columns = ", ".join(f"`{c.name}` {c.dtype.ddl}" for c in missing)
-        spark.sql(f"ALTER TABLE delta.`{warehouse.path(table.name)}` ADD COLUMNS ({columns})")
+    """Bring a published table written by an older phm up to ``table``'s columns."""
+    if warehouse.exists(spark, table.name):
+        add_table_columns(spark, warehouse.path(table.name), table)
 
 
 def slices_predicate(periods: dict[str, list[int]]) -> str:

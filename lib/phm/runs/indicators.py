@@ -23,7 +23,7 @@ from __future__ import annotations
 import shutil
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,8 +42,9 @@ from phm.execute.finalise import finalise
 from phm.execute.periods import with_period_columns
 from phm.execute.person_year import build_person_year, check_person_year
 from phm.compile.plan import Plan, build_plan
-from phm.compile.requirements import lookback_gaps
+from phm.compile.requirements import data_end_tables, indicator_tables, lookback_gaps
 from phm.execute.columns import check_columns
+from phm.data.load import booked_through
 from phm.data.warehouse import Warehouse
 from phm.disclosure import Protection, default_protection
 from phm.disclosure.policy import redact_in_plans
@@ -371,6 +372,31 @@ def run_scope(
     return Scope(indicators, plan, years, computed, warnings)
 
 
+def booking_warnings(
+    scope: Scope, booked: Mapping[str, dt.date], ends_from_log: set[str]
+) -> list[str]:
+    """A warning per claims table whose data end could not come from the load log (it records
+    no accounting month: loaded by an older phm), and per table and year whose claims are not
+    booked through December: those periods count the claims booked so far (provisional)."""
+    out = [
+        f"{t}: the load log records no accounting month (loaded by an older phm?): its last "
+        "day of data is taken as 31 December of its last year; pass --data-end if that is wrong"
+        for t in sorted(ends_from_log - set(booked))
+    ]
+    partial: dict[tuple[str, int], list[str]] = {}
+    for ind in scope.indicators:
+        for t in indicator_tables(scope.plan, ind):
+            for year in scope.computed.get(ind.id, []):
+                if t in booked and booked[t] < dt.date(year, 12, 1):
+                    partial.setdefault((t, year), []).append(ind.id)
+    out += [
+        f"provisional: {t} is booked through {booked[t]:%Y-%m}, so period {year} of "
+        f"{', '.join(ids)} counts only what is booked so far"
+        for (t, year), ids in sorted(partial.items())
+    ]
+    return out
+
+
 def with_previous_periods(scope: Scope, todo: dict[str, list[int]]) -> dict[str, list[int]]:
     """``todo`` plus, for an indicator publishing a change, the previous period of each period
     in it (when that period can be computed): the change is taken within one run."""
@@ -421,8 +447,15 @@ def run_indicators(
     redact_in_plans(spark, protection)
     scope = run_scope(spark, warehouse, catalogue, ids, years, collections, data_end)
     run_id = run_id or time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    ends = {
+        t: data_end or last_day_of_data(spark, warehouse, t)
+        for t in sorted({t for i in scope.indicators for t in data_end_tables(scope.plan, i)})
+    }
+    booking = booking_warnings(
+        scope, booked_through(spark, warehouse), set() if data_end else set(ends)
+    )
     prints = fingerprints(
-        spark, warehouse, scope.plan, scope.computed, settings_digest(protection, data_end)
+        spark, warehouse, scope.plan, scope.computed, settings_digest(protection), ends
     )
     todo = scope.computed if full else stale(prints, last_fingerprints(spark, warehouse))
     todo = with_previous_periods(scope, todo)
@@ -431,7 +464,7 @@ def run_indicators(
         sorted({y for ys in todo.values() for y in ys}),
         list(todo),
         computed=todo,
-        warnings=list(scope.warnings),
+        warnings=[*scope.warnings, *booking],
         fresh=len(prints) - sum(map(len, todo.values())),
     )
     ledger = {

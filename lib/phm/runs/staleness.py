@@ -5,7 +5,10 @@ it was computed from is summed up in one fingerprint (SHA-256) of:
 
 - its spec hash (the spec and everything it uses: features, code lists, events, age schemes,
   areas), phm's version, the disclosure settings (the perturbation table, and a keyed hash of
-  the cell-key secret, never the secret) and the ``data_end`` a run was given;
+  the cell-key secret, never the secret);
+- for an indicator with an event or a seasonal feature, the last day of data of the tables
+  whose data end can change its figures (:func:`phm.compile.requirements.data_end_tables`):
+  a new accounting month moves it, and with it which index stays have a whole window;
 - for every source table it reads (:func:`phm.compile.requirements.indicator_tables`) and every
   year partition in its input range (:func:`phm.compile.requirements.input_years`: pooled
   years, look-backs, the previous period of a change, the year after for follow-ups and
@@ -30,7 +33,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import datetime as dt
 
@@ -38,7 +41,7 @@ from pyspark.sql import SparkSession
 
 import phm
 from phm.compile.plan import Plan
-from phm.compile.requirements import indicator_tables, input_years
+from phm.compile.requirements import data_end_tables, indicator_tables, input_years
 from phm.data.schemas import REFERENCE_TABLES
 from phm.data.warehouse import Warehouse
 from phm.disclosure import Protection
@@ -73,11 +76,11 @@ def partition_digests(spark: SparkSession, warehouse: Warehouse, table: str) -> 
     return {year: _digest(sorted(names)) for year, names in by_year.items()}
 
 
-def settings_digest(protection: Protection, data_end: dt.date | None) -> str:
-    """What every period depends on besides its spec and data: phm's version, the disclosure
-    settings (a keyed hash stands for the secret) and the ``data_end`` override."""
+def settings_digest(protection: Protection) -> str:
+    """What every period depends on besides its spec and data: phm's version and the
+    disclosure settings (a keyed hash stands for the secret)."""
     secret = hmac.new(protection.secret.encode(), b"phm-fingerprint", "sha256").hexdigest()
-    return _digest([phm.__version__, protection.describe(), secret, str(data_end)])
+    return _digest([phm.__version__, protection.describe(), secret])
 
 
 def fingerprints(
@@ -86,8 +89,11 @@ def fingerprints(
     plan: Plan,
     computed: dict[str, list[int]],
     settings: str,
+    data_ends: Mapping[str, dt.date],
 ) -> dict[tuple[str, int], str]:
-    """The fingerprint of every (indicator, period) in ``computed`` as the warehouse is now."""
+    """The fingerprint of every (indicator, period) in ``computed`` as the warehouse is now;
+    ``data_ends`` holds the last day of data of (at least) every table of
+    :func:`~phm.compile.requirements.data_end_tables` of the indicators."""
     indicators = {i.id: i for i in plan.indicators}
     tables = sorted({t for i in indicators.values() for t in indicator_tables(plan, i)})
     digests = {t: partition_digests(spark, warehouse, t) for t in tables}
@@ -102,6 +108,7 @@ def fingerprints(
         for period in periods:
             first, last = input_years(plan, ind, period)
             parts = [plan.hashes[ind_id], settings, reference]
+            parts += [f"end:{t}:{data_ends[t]}" for t in data_end_tables(plan, ind)]
             for table in indicator_tables(plan, ind):
                 parts += [
                     f"{table}:{year}:{digest}"
