@@ -52,7 +52,7 @@ test: setup
 	$(BIN)/ruff check lib tests benchmarks jobs
 	$(BIN)/ruff format --check lib tests benchmarks jobs
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25
 
 # the kill -9 crash tests of runs and ingests (real subprocesses; ~7 min, not in `make test`)
 test-crash: setup

@@ -89,12 +89,28 @@ def spark():
 
 @pytest.fixture(scope="session")
 def small_warehouse(spark, tmp_path_factory) -> Warehouse:
-    """300 persons, 2022-2023, booked up to April 2023, no defects."""
+    """300 persons, 2022-2023, booked up to April 2023, no defects.
+
+    Generated once per test run (about two minutes), into a template the xdist workers share
+    (the first to need it builds it under a file lock); each worker gets its own copy, since
+    tests write into it."""
+    import fcntl
+    import shutil
+
     from phm.synth.generator import generate
 
-    wh = Warehouse.at(tmp_path_factory.mktemp("small"))
-    generate(spark, wh, **SMALL, as_of=SMALL_AS_OF)
-    return wh
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if _WORKER else base  # the workers' basetemps share their parent
+    template = shared / "small-warehouse-template"
+    with open(shared / "small-warehouse-template.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        if not (template / "_generated").exists():
+            shutil.rmtree(template, ignore_errors=True)  # a worker killed half-way
+            generate(spark, Warehouse.at(template), **SMALL, as_of=SMALL_AS_OF)
+            (template / "_generated").touch()
+    root = tmp_path_factory.mktemp("small") / "wh"
+    shutil.copytree(template, root, ignore=shutil.ignore_patterns("_generated"))
+    return Warehouse.at(root)
 
 
 @pytest.fixture(scope="session")
