@@ -139,3 +139,19 @@ def test_a_perturbed_standardised_share_stays_at_most_100():
         half_away(100 * lo, 1),
         100.0,
     )
+
+
+def test_a_standardised_share_of_one_gets_the_same_bounds_whatever_the_last_bits():
+    """Spark's sums differ in their last bits from one plan to another: a share of exactly
+    10 out of 10 came out as 1 + 2^-52 or 1 - 2^-53 (with a variance of 1e-20 or 0), and its
+    lower bound was published as 72.2 in one run and 0.0 in the next."""
+    lo, _ = wilson(10, 10)  # p = 1: the crude n is used, 0.7224672 -> 72.2
+    bounds = set()
+    for dsr in (1.0, np.nextafter(1.0, 2.0), np.nextafter(1.0, 0.0)):
+        for var in (0.0, 1e-20):
+            row = finalise_group(
+                cell(10, 10, dsr, var_binomial=var, var_poisson=0.1, w_max=0.1), PROPORTION, EXACT
+            ).iloc[0]
+            assert row.value_standardised == 100.0, (dsr, var)
+            bounds.add((row.std_ci_low, row.std_ci_high))
+    assert bounds == {(half_away(lo * 100, 1), 100.0)} == {(72.2, 100.0)}

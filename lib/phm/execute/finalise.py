@@ -23,7 +23,7 @@ from phm.publish.tables import CELLS, PERIOD_COLUMNS, RESULTS, RUN_COLUMNS, chec
 from phm.registry.measures import INTERVALS, MEASURES
 from phm.spec.models import Disclosure, Indicator
 from phm.stats import funnel, intervals
-from phm.stats.rounding import round_half_away
+from phm.stats.rounding import round_half_away, snap
 
 # what finalise computes: the declared results columns but those added after it (periods pass,
 # run); per indicator-period in pandas, all but the breakdown map, rebuilt from its key in Spark
@@ -131,18 +131,24 @@ def _published_sums(pdf: pd.DataFrame, shown: Published, s: Settings) -> pd.Data
     out["num"], out["den"] = num, den
     out["npers"], out["dpers"] = shown.npers, shown.dpers
     out["sq"] = pdf["sq"].to_numpy(float) * shown.num_factor
-    out["dsr"] = pdf["dsr"].to_numpy(float) * f_crude
+    # Spark's sums of the standardisation terms and expected counts differ in their last bits
+    # from one plan to the next (another run's indicators, other partitions): snapped to 12
+    # significant digits they are the same in every run. Unsnapped, a standardised share of
+    # 100% came out as 1.0000000000000002 or 0.9999999999999999, on either side of the
+    # intervals' boundary cases (p = 1), and its published lower bound as 72.2 in one run and
+    # 0.0 in another.
+    out["dsr"] = snap(pdf["dsr"].to_numpy(float) * f_crude)
     if share:  # a share stays a share when the perturbation raises it
         out["dsr"] = np.minimum(out["dsr"], 1.0)
-    out["dsr_w_max"] = pdf["dsr_w_max"].to_numpy(float) * f_crude
+    out["dsr_w_max"] = snap(pdf["dsr_w_max"].to_numpy(float) * f_crude)
     # variances of the standardised value scale with its square, as the variance of a value
     # scaled by f_crude would. For the binomial Σ w² p(1-p)/den (dsr_var_binomial) this is
     # only approximate, since p(1-p) does not scale with p: the error is of the order of the
     # perturbation (a few persons in the cell), small against the interval's width.
     for col in ("dsr_var_poisson", "dsr_var_mean", "dsr_var_binomial"):
-        out[col] = pdf[col].to_numpy(float) * f_crude**2
+        out[col] = snap(pdf[col].to_numpy(float) * f_crude**2)
     for col in ("expected", "expected_risk", "var_risk"):
-        out[col] = pdf[col].to_numpy(float) * f_den
+        out[col] = snap(pdf[col].to_numpy(float) * f_den)
     return out
 
 
@@ -174,7 +180,7 @@ def _values(pdf: pd.DataFrame, s: Settings) -> pd.DataFrame:
     out["expected"], out["oe_ratio"] = expected, oe
     for col in ("value", "ci_low", "ci_high", "value_standardised", "std_ci_low", "std_ci_high"):
         out[col] = round_half_away(out[col], s.decimals)
-    out["oe_ratio"] = round_half_away(out["oe_ratio"], 3)  # expected: not rounded
+    out["oe_ratio"] = round_half_away(out["oe_ratio"], 3)  # expected: snapped, not rounded
     for col in ("funnel_low_inner", "funnel_high_inner", "funnel_low_outer", "funnel_high_outer"):
         out[col] = np.nan
     out["outlier"] = None
