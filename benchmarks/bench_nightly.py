@@ -46,6 +46,23 @@ def _results(spark, wh: Warehouse):
     return frame.sort_values(KEY).reset_index(drop=True)
 
 
+def _differences(a, b) -> dict:
+    """Per column, the cells that differ and the (indicator, period) pairs they are in."""
+    both = a.merge(b, on=KEY, how="outer", suffixes=("_a", "_b"), indicator=True)
+    out: dict = {"only_one_side": int((both["_merge"] != "both").sum())}
+    both = both[both["_merge"] == "both"]
+    for col in [c for c in a.columns if c not in KEY]:
+        x, y = both[f"{col}_a"], both[f"{col}_b"]
+        differs = ~((x == y) | (x.isna() & y.isna()))
+        if differs.any():
+            where = both.loc[differs, ["indicator_id", "period"]].value_counts().head(10)
+            out[col] = {
+                "cells": int(differs.sum()),
+                "where": {str(k): int(v) for k, v in where.items()},
+            }
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--warehouse", required=True)
@@ -99,6 +116,9 @@ def main() -> None:
     again = _results(spark, wh)
     figures["equal_to_full"] = bool(again.equals(incremental))
     print(f"incremental results equal a full recompute: {figures['equal_to_full']}")
+    if not figures["equal_to_full"]:  # say where: columns, indicators and periods
+        figures["differences"] = _differences(incremental, again)
+        print(json.dumps(figures["differences"], indent=1, default=str)[:3000])
     figures["load_after"] = os.getloadavg()
     print(f"load average after: {figures['load_after']}")
     if args.json:
