@@ -7,6 +7,7 @@ population L1, health_care L1, health_care L1 again (rerun), health_care L2 (inc
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from datetime import date
 from decimal import Decimal
 
@@ -111,6 +112,8 @@ def test_load_log_records_each_load(spark, story):
     warehouse, _ = story
     log = warehouse.read(spark, "load_log")
     assert log.schema == LOAD_LOG.schema
+    # a load's result is written as its log row: the same fields, in the same order
+    assert [f.name for f in fields(load.LoadResult)] == LOAD_LOG.column_names
     row = [x for x in log.collect() if x.table == "health_care" and x.load_id == "L1"][0]
     assert (row.input_rows, row.accepted_rows, row.quarantined_rows) == (6, 3, 3)
     assert row.reasons == {"DUPLICATE": 1, "NEGATIVE_AMOUNT": 1, "ORPHAN": 1}

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from datetime import datetime, timezone
 
 from pyspark import StorageLevel
@@ -251,22 +251,8 @@ def load_table(
         loaded_at,
         through,
     )
-    log = spark.createDataFrame(
-        [
-            (
-                load_id,
-                table.name,
-                mode,
-                input_rows,
-                accepted_rows,
-                quarantined_rows,
-                reasons,
-                loaded_at,
-                through,
-            )
-        ],
-        LOAD_LOG.schema,
-    )
+    # the result's fields are the load log's columns, in order
+    log = spark.createDataFrame([astuple(result)], LOAD_LOG.schema)
     replace_rows(
         spark,
         log.coalesce(1),

@@ -55,8 +55,8 @@ class IndicatorCheck:
     gained: int
     suppressed_before: float
     suppressed_after: float
-    untested: int = 0  # published before and after, but without an interval: not compared
     reasons: list[str] = field(default_factory=list)
+    untested: int = 0  # published before and after, but without an interval: not compared
 
 
 @dataclass
@@ -147,7 +147,7 @@ def compare(before: DataFrame, after: DataFrame, rules: GateRules) -> GateReport
             int(r.gained or 0),
             round(float(r.s_before or 0.0), 4),
             round(float(r.s_after or 0.0), 4),
-            int(r.untested or 0),
+            untested=int(r.untested or 0),
         )
         if check.compared and check.moved > rules.max_moved * check.compared:
             check.reasons.append(
