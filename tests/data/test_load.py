@@ -15,8 +15,8 @@ import pytest
 from sample_rows import claim, frame, person
 
 from phm.data import load
-from phm.data.schemas import HEALTH_CARE, LOAD_LOG, POPULATION, QUARANTINE
-from phm.data.warehouse import Warehouse
+from phm.data.schemas import HEALTH_CARE, LOAD_LOG, POPULATION, QUARANTINE, SOURCE_TABLES
+from phm.data.warehouse import Warehouse, ensure_table
 from phm.execute.events import data_end, month_end
 from phm.errors import InputError, WarehouseError
 
@@ -136,6 +136,13 @@ def test_data_end_is_the_last_booked_day_within_the_last_year(spark, story):
         date(2023, 4, 30),
         date(2023, 12, 31),
     ]
+
+
+def test_an_empty_table_has_no_data_end_and_says_so(spark, tmp_path):
+    warehouse = Warehouse.at(tmp_path)
+    ensure_table(spark, warehouse.path("pharmacy"), SOURCE_TABLES["pharmacy"])
+    with pytest.raises(WarehouseError, match="pharmacy .* has no rows.*--data-end"):
+        data_end(spark, warehouse, "pharmacy")
 
 
 def test_validate_warehouse_finds_clean_tables_and_sums_quarantine(spark, story):

@@ -100,35 +100,28 @@ def test_nightly_cycles_recompute_only_what_changed(
     assert full.computed == {i: [2022, 2023] for i in IDS}
     again = _results(spark, wh)
     # KNOWN BUG, open: classic_stays_per_1000 published by the incremental run differed from the
-    # full recompute in one CI run out of four (perturbed counts 9 vs 11, cells hidden in one and
-    # not the other, in both periods), on the same data: a nondeterminism in the stays
-    # indicators, or a stale partition the fingerprint misses. Compared apart, not silently.
+    # full recompute in one CI run out of four (cells hidden in one and not the other, in both
+    # periods), on the same data. Likely cause, not proven: Spark's float sums adding up in
+    # another order in the incremental run's plan (fixed for the standardisation terms since).
+    # Compared apart and reported as an expected failure with the differing cells, not silently.
     stays = "classic_stays_per_1000"
     assert (
         again[again.indicator_id != stays]
         .reset_index(drop=True)
         .equals(incremental[incremental.indicator_id != stays].reset_index(drop=True))
     ), again.compare(incremental).head(10).to_string()
-    if (
-        not again[again.indicator_id == stays]
-        .reset_index(drop=True)
-        .equals(incremental[incremental.indicator_id == stays].reset_index(drop=True))
-    ):
-        a = again[again.indicator_id == stays].reset_index(drop=True)
-        b = incremental[incremental.indicator_id == stays].reset_index(drop=True)
-        key = ["period", "geo_level", "geo_code", "breakdown_key"]
-        both = a.merge(b, on=key, how="outer", suffixes=("_full", "_inc"), indicator=True)
-        diff = both[
-            (both._merge != "both")
-            | (both.numerator_persons_full != both.numerator_persons_inc)
-            | (both.denominator_persons_full != both.denominator_persons_inc)
-        ]
+    full_stays, incremental_stays = (
+        f[f.indicator_id == stays].reset_index(drop=True) for f in (again, incremental)
+    )
+    if not full_stays.equals(incremental_stays):
+        differing = (
+            full_stays.compare(incremental_stays).head(20).to_string()
+            if full_stays.shape == incremental_stays.shape
+            else f"{len(full_stays)} rows in the full run, {len(incremental_stays)} incremental"
+        )
         pytest.xfail(
             f"{stays}: incremental != full (known bug, see the issue note); the incremental run "
-            f"computed {nightly.computed.get(stays)}; {len(diff)} cells differ:\n"
-            + diff[[*key, "numerator_persons_full", "numerator_persons_inc", "_merge"]]
-            .head(20)
-            .to_string()
+            f"computed {nightly.computed.get(stays)}:\n{differing}"
         )
     # each run's working tables live in a folder of their own; settled runs' are removed
     assert runs.work_of(wh, "n5").exists(spark, "person_year")

@@ -181,10 +181,7 @@ def indicator_tables(plan: Plan, ind: Indicator) -> list[str]:
     """The source tables an indicator reads: the population, its features' sources and, for an
     event indicator, the stays and the follow-up source."""
     tables = {"population"} | {f.source for f in plan.features_of(ind) if f.source}
-    if ind.events:
-        event = plan.event(ind.events)
-        tables |= {event.index.source, event.follow_up.source}
-    return sorted(tables)
+    return sorted(tables | _event_tables(plan, ind))
 
 
 def data_end_tables(plan: Plan, ind: Indicator) -> list[str]:
@@ -192,7 +189,12 @@ def data_end_tables(plan: Plan, ind: Indicator) -> list[str]:
     and follow-up source of its event (the data-end rule) and the sources of its seasonal
     features (a season reaching past the data is not computed)."""
     tables = {f.source for f in plan.features_of(ind) if f.season is not None and f.source}
-    if ind.events:
-        event = plan.event(ind.events)
-        tables |= {event.index.source, event.follow_up.source}
-    return sorted(tables)
+    return sorted(tables | _event_tables(plan, ind))
+
+
+def _event_tables(plan: Plan, ind: Indicator) -> set[str]:
+    """The stays and follow-up source of an event indicator (none for others)."""
+    if not ind.events:
+        return set()
+    event = plan.event(ind.events)
+    return {event.index.source, event.follow_up.source}

@@ -18,7 +18,7 @@ the hospital comparison.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import reduce
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
@@ -28,6 +28,7 @@ from phm.execute.codes import column_filters, matches
 from phm.execute.episodes import episodes
 from phm.compile.plan import Plan
 from phm.data.warehouse import Warehouse
+from phm.errors import WarehouseError
 from phm.registry.sources import HEALTH_CARE, STAYS
 from phm.spec.models import CodeList, Event, Selection
 
@@ -70,16 +71,36 @@ def selection(sel: Selection, codelists: Mapping[str, CodeList]) -> Column:
     return out
 
 
-def data_end(spark: SparkSession, warehouse: Warehouse, table: str) -> dt.date:
-    """Last day of data of a table: the last day of the latest accounting month its loads
-    booked (load log), but never after 31 December of the last year present (the max of its
-    partition column); that 31 December alone for a table the load log has no month of."""
+def data_ends(
+    spark: SparkSession, warehouse: Warehouse, tables: Iterable[str]
+) -> dict[str, dt.date]:
+    """Last day of data of each table: the last day of the latest accounting month its loads
+    booked (load log, read once), but never after 31 December of the last year present (the
+    max of its partition column); that 31 December alone for a table the load log has no month
+    of. A table without rows has no last day: :class:`WarehouseError`."""
     from phm.data.load import booked_through
 
-    last = warehouse.read(spark, table).agg(F.max("year")).collect()[0][0]
-    year_end = dt.date(int(last), 12, 31)
-    booked = booked_through(spark, warehouse).get(table)
-    return year_end if booked is None else min(year_end, month_end(booked))
+    tables = sorted(set(tables))
+    if not tables:
+        return {}
+    booked = booked_through(spark, warehouse)
+    out = {}
+    for table in tables:
+        last = warehouse.read(spark, table).agg(F.max("year")).collect()[0][0]
+        if last is None:
+            raise WarehouseError(
+                f"{table} in {warehouse.root} has no rows, so no last day of data for the "
+                "follow-up windows and seasons that read it: load it, or pass --data-end"
+            )
+        year_end = dt.date(int(last), 12, 31)
+        month = booked.get(table)
+        out[table] = year_end if month is None else min(year_end, month_end(month))
+    return out
+
+
+def data_end(spark: SparkSession, warehouse: Warehouse, table: str) -> dt.date:
+    """Last day of data of one table (:func:`data_ends`)."""
+    return data_ends(spark, warehouse, [table])[table]
 
 
 def month_end(month: dt.date) -> dt.date:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +35,7 @@ from pyspark.sql import functions as F
 
 import phm
 from phm.execute.aggregate import build_cube, indicator_cells
-from phm.execute.events import data_end as last_day_of_data
+from phm.execute.events import data_ends as last_days_of_data
 from phm.execute.events import index_events
 from phm.execute.hospital import FittedModel, hospital_cells
 from phm.execute.finalise import finalise
@@ -132,10 +132,19 @@ def data_starts(
 def data_ends(
     spark: SparkSession, warehouse: Warehouse, plan: Plan, data_end: dt.date | None = None
 ) -> dict[str, dt.date]:
-    """Last day of data of every source table a seasonal feature reads (``data_end`` when
-    given, else 31 December of its last year, as for events)."""
-    tables = sorted({p.table for p in plan.passes if any(f.season for f in p.features)})
-    return {t: data_end or last_day_of_data(spark, warehouse, t) for t in tables}
+    """Last day of data of every source table a seasonal feature reads."""
+    tables = {p.table for p in plan.passes if any(f.season for f in p.features)}
+    return table_data_ends(spark, warehouse, tables, data_end)
+
+
+def table_data_ends(
+    spark: SparkSession, warehouse: Warehouse, tables: Iterable[str], data_end: dt.date | None
+) -> dict[str, dt.date]:
+    """Last day of data of each table: ``data_end`` when given, else from the load log and
+    the table (:func:`phm.execute.events.data_ends`)."""
+    if data_end is not None:
+        return {t: data_end for t in sorted(set(tables))}
+    return last_days_of_data(spark, warehouse, tables)
 
 
 def covered_years(
@@ -223,7 +232,7 @@ def event_data_end(
     if data_end is not None:
         return {e.id: data_end for e in plan.events}
     tables = {STAYS} | {e.follow_up.source for e in plan.events}
-    last = {t: last_day_of_data(spark, warehouse, t) for t in sorted(tables)}
+    last = last_days_of_data(spark, warehouse, tables)
     return {e.id: min(last[STAYS], last[e.follow_up.source]) for e in plan.events}
 
 
@@ -447,10 +456,12 @@ def run_indicators(
     redact_in_plans(spark, protection)
     scope = run_scope(spark, warehouse, catalogue, ids, years, collections, data_end)
     run_id = run_id or time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-    ends = {
-        t: data_end or last_day_of_data(spark, warehouse, t)
-        for t in sorted({t for i in scope.indicators for t in data_end_tables(scope.plan, i)})
-    }
+    ends = table_data_ends(
+        spark,
+        warehouse,
+        {t for i in scope.indicators for t in data_end_tables(scope.plan, i)},
+        data_end,
+    )
     booking = booking_warnings(
         scope, booked_through(spark, warehouse), set() if data_end else set(ends)
     )
