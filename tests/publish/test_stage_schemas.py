@@ -10,7 +10,7 @@ import pytest
 from phm.compile.plan import build_plan
 from phm.disclosure import EXACT
 from phm.errors import PhmError, StageSchemaError
-from phm.execute.aggregate import cube_columns, indicator_cells
+from phm.execute.aggregate import MEASURES, Cube, cube_columns, indicator_cells
 from phm.execute.finalise import OUTPUT_COLUMNS, Settings, finalise, finalise_group
 from phm.execute.periods import with_period_columns
 from phm.publish.export import VALUE_COLUMNS, published_frame
@@ -109,19 +109,16 @@ def test_cells_of_the_aggregate_path_conform(spark, plan):
     """indicator_cells on an (empty) cube of the plan's columns: names, order and types."""
     from pyspark.sql import types as T
 
-    measures = [
-        f"m{k}_{m}"
-        for k in range(len(plan.indicators))
-        for m in ("num", "den", "npers", "dpers", "nkey", "dkey", "sq")
-    ]
     typed = {"year": T.IntegerType(), "age5": T.IntegerType()}
-    cube = spark.createDataFrame(
+    frame = spark.createDataFrame(
         [],
         T.StructType(
-            [T.StructField(c, typed.get(c, T.StringType())) for c in cube_columns(plan)]
-            + [T.StructField(m, T.DoubleType()) for m in measures]
+            [T.StructField("_k", T.IntegerType())]
+            + [T.StructField(c, typed.get(c, T.StringType())) for c in cube_columns(plan)]
+            + [T.StructField(m, T.DoubleType()) for m in MEASURES]
         ),
     )
+    cube = Cube(frame, rates={})
     cells = indicator_cells(spark, cube, plan, [2022, 2023])
     assert cells.columns == CELLS.column_names
     check_stage(cells, CELLS, "aggregate")

@@ -66,10 +66,11 @@ def explain(plan: Plan) -> str:
     lines.append("")
     n_sets = len(plan.grouping_sets)
     lines.append(
-        f"2. Aggregation: the person-year table summed once into a cube (municipality x "
-        f"{', '.join(plan.dims) or 'no breakdown'} x age band x sex), then ONE "
-        f"grouping-sets pass over it ({n_sets} set(s); each indicator's rows go to "
-        "its own sets only), strata added up per cell:"
+        f"2. Aggregation: the person-year table summed once into a cube (indicator x "
+        f"municipality x {', '.join(plan.dims) or 'no breakdown'} x age band x sex), then "
+        f"copied into the grouping sets ({n_sets} set(s); each indicator's rows go to "
+        "its own sets only: its breakdown combinations, then their geography levels), "
+        "strata added up per cell:"
     )
     for level, combo in plan.grouping_sets:
         lines.append(f"   - {level}" + (f" x {' x '.join(combo)}" if combo else ""))

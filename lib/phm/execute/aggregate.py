@@ -4,18 +4,27 @@
    (denominator value), ``npers`` / ``dpers`` (persons behind them, for disclosure), ``nkey`` /
    ``dkey`` (their secret record keys, whose sums are the cell keys of the cell-key method,
    :mod:`phm.disclosure.cell_key`) and ``sq`` (squares, for the variance of means).
-2. The cube: one group-by of the person-year table into municipality x breakdown values x
-   age band x sex x year. Every measure is a sum, so every coarser cell is a sum of cube cells;
-   the cube is small (tens of thousands of rows nationally) whatever the population size.
-3. ONE grouping-sets aggregation of the cube gives every (geography level x breakdown set) of
-   every indicator, keeping the age-sex strata for standardisation.
-4. Strata are rolled up per cell, still wide (all indicators side by side): crude sums, the
-   directly standardised rate (weights of the reference population) and the expected count for
-   indirect standardisation. Only then is the row unpivoted into one row per indicator.
+2. The cube: one pass over the person-year table gives one narrow row per person and
+   indicator the person counts in, summed per indicator x year x municipality (with the codes
+   of the levels above it) x breakdown values x age band x sex. A key the indicator neither
+   breaks down nor standardises by is null, so its rows add up early. Every measure is a sum,
+   so every coarser cell is a sum of cube cells; the cube is bounded by the cells (not the
+   persons) nationally.
+3. Each cube row is copied into the breakdown combinations of its own indicator (summed at
+   the finest geography), then into the geography levels of each combination: a hand-made
+   GROUPING SETS that never copies an indicator into another's sets. The age-sex strata are
+   kept for standardised indicators only.
+4. Strata are added up per cell: crude sums, the directly standardised rate (weights of the
+   reference population) and the expected count for indirect standardisation.
+
+Spark notes (measured, see docs/scaling.md): narrow rows and no higher-order functions
+(``filter``, ``transform``) on the hot path keep the generated code small and compiled; one
+wide row of every indicator's sums side by side ran several times slower.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import reduce
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
@@ -210,20 +219,95 @@ def breakdown_values(plan: Plan) -> dict[str, Column]:
     }
 
 
-def build_cube(person_year: DataFrame, plan: Plan, secret: str) -> DataFrame:
-    """The cube; ``secret`` keys the persons' record keys (never stored)."""
+@dataclass(frozen=True)
+class Cube:
+    """The cube: one row per indicator (``_k``, its position in ``plan.indicators``) and
+    :func:`cube_columns` cell, with the seven measures as columns; and Belgium's stratum rates
+    of the indirectly standardised indicators (:func:`reference_rates`)."""
+
+    frame: DataFrame
+    rates: dict[int, list]
+
+
+def build_cube(
+    person_year: DataFrame,
+    plan: Plan,
+    secret: str,
+    years: list[int],
+    periods: list[int] | None = None,
+) -> Cube:
+    """The cube of ``person_year`` (``years``) for ``periods`` (default: every year): an
+    indicator's rows are kept for the years its periods count (the years before a period
+    only for a pooled indicator). ``secret`` keys the persons' record keys (never stored).
+
+    Each person-year row becomes one narrow row per indicator the person counts in (all seven
+    measures zero elsewhere: those rows add nothing to any sum and are dropped), and these are
+    summed per indicator and cell. Narrow rows keep Spark's generated code small: summing all
+    indicators' measures side by side in one wide row (hundreds of sums per row) ran an order
+    of magnitude slower."""
     tops = top_thresholds(person_year, plan)
-    measures = {}
+    entries = []
     for k, ind in enumerate(plan.indicators):
-        measures.update(person_measures(ind, k, tops))
+        cols = person_measures(ind, k, tops)
+        entries.append(
+            F.struct(
+                F.lit(k).alias("_k"), *[cols[_m(k, m)].cast("double").alias(m) for m in MEASURES]
+            )
+        )
     dims = breakdown_values(plan)
-    # measures first: they test attributes (bim == true) before breakdowns turn them to strings
+    keys = cube_columns(plan)
+    v = F.col("_v")
+    # measures read the attributes (bim == true) before breakdowns turn them to strings; the
+    # array is a column before it is exploded, and no higher-order function (filter) touches
+    # it: either would evaluate this wide expression row by row without generated code.
+    # explode_outer, not explode: for explode Spark infers a filter size(array) > 0 and pushes
+    # it down the person-year plan, copying the whole array expression into every projection
+    # it passes (the driver ran out of memory planning it); null rows fail the test below
     rows = (
         person_year.withColumn(RECORD_KEY, record_key(F.col("person_id"), secret))
-        .withColumns(measures)
-        .withColumns(dims)
+        .select(
+            *[dims[c].alias(c) if c in dims else F.col(c) for c in keys],
+            F.array(*entries).alias("_a"),
+        )
+        .select(*keys, F.explode_outer("_a").alias("_v"))
+        .where((v["den"] != 0) | (v["num"] != 0) | (v["dpers"] != 0))
     )
-    return rows.groupBy(*cube_columns(plan)).agg(*[F.sum(m).alias(m) for m in measures])
+    counted = [
+        sorted({p - o for p in (periods or years) for o in range(ind.pooled_years)})
+        for ind in plan.indicators
+    ]
+    if any(set(ys) != set(years) for ys in counted):
+        per_year = _per_indicator([F.array(*[F.lit(y) for y in ys]) for ys in counted])
+        rows = rows.where(F.array_contains(F.element_at(per_year, v["_k"] + 1), F.col("year")))
+    # a key its indicator never breaks down by (nor standardises by) is null, so its rows
+    # add up early instead of staying split by it until the grouping sets
+    used = {c: [c in cols for cols in _used_columns(plan)] for c in keys if c != "year"}
+    masked = [
+        F.when(F.element_at(_per_indicator(flags), v["_k"] + 1), F.col(c)).alias(c)
+        if not all(flags)
+        else F.col(c)
+        for c, flags in used.items()
+    ]
+    frame = rows.groupBy(v["_k"].alias("_k"), "year", *masked).agg(
+        *[F.sum(f"_v.{m}").alias(m) for m in MEASURES]
+    )
+    return Cube(frame, reference_rates(person_year, plan, years, tops))
+
+
+def _used_columns(plan: Plan) -> list[set[str]]:
+    """Per indicator, the cube columns its cells need: the geography columns of its levels,
+    the breakdowns of its grouping sets, and the strata when it is standardised (sex also
+    when it is broken down by sex)."""
+    geo = dict(plan.geography)
+    out = []
+    for ind, sets in zip(plan.indicators, _own_sets(plan)):
+        cols = {dim_column(d) for _, combo in sets for d in combo}
+        cols |= {geo[lvl] or "" for lvl, _ in sets if lvl in geo}
+        cols |= {f"area_{lvl[5:]}" for lvl, _ in sets if lvl.startswith("area:")}
+        if ind.standardisation.method in ("direct", "indirect"):
+            cols |= set(STRATA)
+        out.append(cols)
+    return out
 
 
 def _stratum_index() -> Column:
@@ -242,37 +326,57 @@ def _weights_array(ind: Indicator) -> list[float]:
     return out
 
 
-def reference_rates(cube: DataFrame, plan: Plan, years: list[int]) -> dict[int, list]:
+def reference_rates(
+    person_year: DataFrame, plan: Plan, years: list[int], tops: Tops | None = None
+) -> dict[int, list]:
     """Belgium's stratum rates per indirectly standardised indicator: [year][stratum] flattened.
-    A tiny result (40 strata x years), so it is brought to the driver and inlined."""
+    A tiny result (40 strata x years), so it is brought to the driver and inlined; summed from
+    the person-year table (its own small job) rather than from the cube, which would then be
+    computed twice."""
     ks = [k for k, ind in enumerate(plan.indicators) if ind.standardisation.method == "indirect"]
     if not ks:
         return {}
+    measures = {}
+    for k in ks:
+        cols = person_measures(plan.indicators[k], k, tops or {})
+        measures.update({_m(k, m): cols[_m(k, m)] for m in ("num", "den")})
     rows = (
-        cube.groupBy("year", _stratum_index().alias("_s"))
-        .agg(*[F.sum(_m(k, m)).alias(f"{m}{k}") for k in ks for m in ("num", "den")])
+        person_year.where(F.col("year").isin(years))
+        .groupBy("year", _stratum_index().alias("_s"))
+        .agg(*[F.sum(v).alias(n) for n, v in measures.items()])
         .collect()
     )
     first = min(years)
     out = {k: [None] * (40 * (max(years) - first + 1)) for k in ks}
     for r in rows:
         for k in ks:
-            den = r[f"den{k}"]
+            den = r[_m(k, "den")]
             if den:
-                out[k][(r["year"] - first) * 40 + r["_s"]] = float(r[f"num{k}"]) / float(den)
+                out[k][(r["year"] - first) * 40 + r["_s"]] = float(r[_m(k, "num")]) / float(den)
     return out
 
 
 def indicator_cells(
-    spark: SparkSession, cube: DataFrame, plan: Plan, years: list[int]
+    spark: SparkSession,
+    cube: Cube,
+    plan: Plan,
+    years: list[int],
+    periods: list[int] | None = None,
 ) -> DataFrame:
-    """One row per indicator x cell with the sums the statistics need.
+    """One row per indicator x cell of ``periods`` (default: ``years``, which also hold the
+    years pooled periods add up) with the sums the statistics need.
 
-    The wide cube (every indicator side by side) is unpivoted into one row per indicator and
-    cube cell, dropping cells where the indicator has nobody. Each row is then copied once per
-    grouping set *of its own indicator* (geography level x breakdown set: a hand-made
-    GROUPING SETS that does not copy every measure of every indicator into every set), and
-    summed per (cell, age band, sex). A second group-by adds the strata up per cell:
+    The cube's rows (one per indicator and cube cell, :func:`build_cube`) are summed in two
+    steps that each copy a row only into what its own indicator publishes (a hand-made
+    GROUPING SETS that does not copy every measure of every indicator into every set):
+
+    1. per breakdown combination of the indicator, at the finest geography (the municipality
+       with the codes of every level above it), per (age band, sex) stratum; the strata are
+       kept only for standardised indicators, so the others add up to one row per cell early;
+    2. per geography level of that combination (its code read from the finest row), still
+       per stratum.
+
+    A second group-by then adds the strata up per cell:
 
     - direct standardisation: sum of w (strata present), w x rate, w^2 x num / den^2 (Poisson
       variance), w^2 x p(1-p) / den (binomial variance, proportions), w^2 x var / den (means)
@@ -283,10 +387,12 @@ def indicator_cells(
     - indirect standardisation: the expected count, sum of persons x Belgium's stratum rate of
       the same indicator and year.
 
-    Sex stays a key of the second group-by only in the sets broken down by sex.
+    Every measure is a sum, so the order of the steps changes no figure: counts and record
+    keys are integers (exact in any order); euro and person-time sums may differ in their last
+    bits from another order, below anything published.
     """
-    long = _one_row_per_indicator(cube, plan, years)
-    strata = _set_strata(long, plan)
+    long = _in_periods(cube.frame, plan, periods or years)
+    strata = _level_strata(_finest_strata(long, plan), plan)
     pooled = any(ind.pooled_years > 1 for ind in plan.indicators)
     persons = None
     if pooled:
@@ -294,7 +400,7 @@ def indicator_cells(
         strata = strata.groupBy(*_cell_keys(plan), *STRATA).agg(
             *[F.sum(m).alias(m) for m in MEASURES]
         )
-    cells = _standardisation_sums(strata, plan, reference_rates(cube, plan, years), years)
+    cells = _standardisation_sums(strata, plan, cube.rates, years)
     if persons is not None:
         cells = _with_pooled_persons(cells, persons, plan)
     return _as_cells_table(cells, plan)
@@ -315,39 +421,24 @@ def _cell_keys(plan: Plan) -> list[str]:
     return ["_k", "year", "geo_level", "geo_code", *[f"_d_{i}" for i in range(len(plan.dims))]]
 
 
-def _one_row_per_indicator(cube: DataFrame, plan: Plan, years: list[int]) -> DataFrame:
-    """The wide cube unpivoted into one row per indicator (``_k``) and cube cell, with its
-    measures in the struct ``_v``; cells where the indicator has nobody are dropped. A pooled
-    indicator's row also counts ``_o`` years later, in the periods of every pool it is in."""
-    n = len(plan.indicators)
-    keys = [c for c in cube_columns(plan) if c not in STRATA]
-    values = [
-        F.struct(*[F.col(_m(k, m)).cast("double").alias(m) for m in MEASURES]).alias(str(k))
-        for k in range(n)
-    ]
-    long = (
-        cube.select(*keys, *STRATA, *values)
-        .unpivot([*keys, *STRATA], [str(k) for k in range(n)], "_k", "_v")
-        .withColumn("_k", F.col("_k").cast("int"))
-        .where((F.col("_v.den") != 0) | (F.col("_v.num") != 0) | (F.col("_v.dpers") != 0))
-    )
+def _in_periods(cube: DataFrame, plan: Plan, periods: list[int]) -> DataFrame:
+    """The cube rows counting in ``periods``: a pooled indicator's row also counts ``_o``
+    years later, in the periods of every pool it is in; the years before the periods are read
+    for the pools alone."""
     if any(ind.pooled_years > 1 for ind in plan.indicators):
         pool = F.element_at(
             _per_indicator([ind.pooled_years for ind in plan.indicators]), _position()
         )
-        long = (
-            long.withColumn("_o", F.explode(F.sequence(F.lit(0), pool - 1)))
-            .withColumn("year", F.col("year") + F.col("_o"))
-            .where(F.col("year") <= max(years))
+        cube = cube.withColumn("_o", F.explode(F.sequence(F.lit(0), pool - 1))).withColumn(
+            "year", F.col("year") + F.col("_o")
         )
-    return long
+    return cube.where(F.col("year").isin(sorted(periods)))
 
 
-def _own_sets(plan: Plan) -> Column:
-    """Per indicator, the array of its own grouping sets: (level, breakdown dims) structs."""
-    sets_by_indicator = []
-    for ind in plan.indicators:
-        own = [
+def _own_sets(plan: Plan) -> list[list[tuple[str, tuple[str, ...]]]]:
+    """Per indicator, its own grouping sets: (geography level, breakdown dims)."""
+    return [
+        [
             (level, combo)
             for level, combo in all_sets(plan)
             if (
@@ -356,24 +447,89 @@ def _own_sets(plan: Plan) -> Column:
             )
             and combo in ind.breakdowns.sets
         ]
-        sets_by_indicator.append(
-            F.array(
-                *[
-                    F.struct(
-                        F.lit(level).alias("level"),
-                        F.array(*[F.lit(d) for d in combo]).cast("array<string>").alias("dims"),
-                    )
-                    for level, combo in own
-                ]
+        for ind in plan.indicators
+    ]
+
+
+def _combos(plan: Plan) -> list[tuple[str, ...]]:
+    """Every breakdown combination some indicator publishes, in a fixed order."""
+    return sorted({combo for sets in _own_sets(plan) for _, combo in sets})
+
+
+def _pooled(plan: Plan) -> list[str]:
+    return ["_o"] if any(ind.pooled_years > 1 for ind in plan.indicators) else []
+
+
+def _geo_columns(plan: Plan) -> list[str]:
+    return [c for _, c in plan.geography if c] + [f"area_{a}" for a, _ in plan.area_sets]
+
+
+def _finest_strata(long: DataFrame, plan: Plan) -> DataFrame:
+    """Step 1: each row copied once per breakdown combination of its own indicator (``_c``,
+    an index into :func:`_combos`) and summed at the finest geography, keeping the codes of
+    every level. Strata become null for indicators that are not standardised."""
+    combos = _combos(plan)
+    own = _per_indicator(
+        [
+            F.array(*[F.lit(combos.index(c)) for c in sorted({c for _, c in sets})]).cast(
+                "array<int>"
             )
+            for sets in _own_sets(plan)
+        ]
+    )
+    in_combo = F.array(
+        *[
+            F.array(*[F.lit(d in combo) for d in plan.dims]).cast("array<boolean>")
+            for combo in combos
+        ]
+    )
+    breakdown = [
+        F.when(
+            F.element_at(F.element_at(in_combo, F.col("_c") + 1), i + 1),
+            F.col(dim_column(d)).cast("string"),
+        ).alias(f"_d_{i}")
+        for i, d in enumerate(plan.dims)
+    ]
+    standardised = F.element_at(
+        _per_indicator(
+            [ind.standardisation.method in ("direct", "indirect") for ind in plan.indicators]
+        ),
+        _position(),
+    )
+    return (
+        long.withColumn("_c", F.explode(F.element_at(own, _position())))
+        .groupBy(
+            "_k",
+            "year",
+            "_c",
+            *_geo_columns(plan),
+            *breakdown,
+            *[F.when(standardised, F.col(s)).alias(s) for s in STRATA],
+            *_pooled(plan),
         )
-    return F.array(*sets_by_indicator)
+        .agg(*[F.sum(m).alias(m) for m in MEASURES])
+    )
 
 
-def _set_strata(long: DataFrame, plan: Plan) -> DataFrame:
-    """Stage 1: each row copied into every grouping set of its own indicator (a hand-made
-    GROUPING SETS), summed per (indicator, cell, age band, sex)."""
-    level = F.col("_set.level")
+def _level_strata(finest: DataFrame, plan: Plan) -> DataFrame:
+    """Step 2: each finest row copied once per geography level its indicator publishes its
+    combination at, summed per (indicator, cell, age band, sex). (Summing each level from the
+    one below instead reads fewer rows, but Spark then recomputes the levels below for every
+    level above: measured three times slower.)"""
+    combos = _combos(plan)
+    levels: dict[tuple[int, int], list[str]] = {}
+    for k, sets in enumerate(_own_sets(plan)):
+        for level, combo in sets:
+            levels.setdefault((k, combos.index(combo)), []).append(level)
+    width = len(combos)
+    own_levels = F.create_map(
+        *[
+            part
+            for (k, c), lv in sorted(levels.items())
+            for part in (F.lit(k * width + c), F.array(*[F.lit(x) for x in lv]))
+        ]
+    )
+    level = F.col("geo_level")
     # a level's code is its column's, or the code of its only unit (Belgium)
     sources = [
         (lvl, F.col(col) if col else F.lit(GEO[lvl].code)) for lvl, col in plan.geography
@@ -383,24 +539,20 @@ def _set_strata(long: DataFrame, plan: Plan) -> DataFrame:
         sources[1:],
         F.when(level == sources[0][0], sources[0][1]),
     )
-    set_dims = F.col("_set.dims")
-    breakdown = [
-        F.when(F.array_contains(set_dims, d), F.col(dim_column(d)).cast("string")).alias(f"_d_{i}")
-        for i, d in enumerate(plan.dims)
-    ]
-    pooled = any(ind.pooled_years > 1 for ind in plan.indicators)
     return (
-        long.withColumn("_set", F.explode(F.element_at(_own_sets(plan), _position())))
+        finest.withColumn(
+            "geo_level", F.explode(F.element_at(own_levels, F.col("_k") * width + F.col("_c")))
+        )
         .groupBy(
             "_k",
             "year",
-            level.alias("geo_level"),
+            "geo_level",
             geo_code.alias("geo_code"),
-            *breakdown,
+            *[f"_d_{i}" for i in range(len(plan.dims))],
             *STRATA,
-            *(["_o"] if pooled else []),
+            *_pooled(plan),
         )
-        .agg(*[F.sum(f"_v.{m}").alias(m) for m in MEASURES])
+        .agg(*[F.sum(m).alias(m) for m in MEASURES])
         .where(F.col("geo_code").isNotNull())  # a person without a geography code at a level
     )
 
@@ -506,6 +658,7 @@ def _as_cells_table(cells: DataFrame, plan: Plan) -> DataFrame:
     )
     total = F.col("_w_total")
     out = cells.select(
+        *[f"_d_{i}" for i in range(len(plan.dims))],
         F.element_at(ids, _position()).alias("indicator_id"),
         F.col("year").alias("period"),
         "geo_level",
@@ -522,11 +675,12 @@ def _as_cells_table(cells: DataFrame, plan: Plan) -> DataFrame:
         F.lit(None).cast("double").alias("expected_risk"),
         F.lit(None).cast("double").alias("var_risk"),
     )
-    key = F.array_join(
-        F.transform(
-            F.array_sort(F.map_keys(F.col("breakdown"))),
-            lambda d: F.concat(d, F.lit("="), F.col("breakdown")[d]),
-        ),
+    # 'dim=value' of the dims present, by dim name, joined by '|' (concat_ws skips nulls);
+    # built from the columns, not the map: higher-order functions get no generated code
+    order = sorted(range(len(plan.dims)), key=lambda i: plan.dims[i])
+    key = F.concat_ws(
         "|",
+        *[F.concat(F.lit(f"{plan.dims[i]}="), F.col(f"_d_{i}")) for i in order],
     )
-    return out.withColumn("breakdown_key", key).select(*CELLS.column_names)  # as declared
+    out = out.withColumn("breakdown_key", key if order else F.lit(""))
+    return out.select(*CELLS.column_names)  # as declared

@@ -81,13 +81,13 @@ def finalise(cells: DataFrame, plan: Plan, protection: Protection) -> DataFrame:
         .groupBy("indicator_id", "period")
         .applyInPandas(per_group, RESULT_COLUMNS)
     )
-    # rebuilt from the key in Spark (str_to_map turns '' into {'': null}, so split by hand)
-    parts = F.filter(F.split(F.col("breakdown_key"), r"\|"), lambda p: p != "")
+    # rebuilt from the key in Spark: 'dim=value' pairs split at '|', each at its first '='
+    # (str_to_map turns '' into {'': null}, so no breakdown is the empty map)
+    key = F.col("breakdown_key")
     return out.withColumn(
         "breakdown",
-        F.map_from_arrays(
-            F.transform(parts, lambda p: F.substring_index(p, "=", 1)),
-            F.transform(parts, lambda p: F.regexp_extract(p, "=(.*)$", 1)),
+        F.when(key == "", F.create_map().cast("map<string,string>")).otherwise(
+            F.str_to_map(key, F.lit(r"\|"), F.lit("="))
         ),
     ).select(*[c.name for c in FINALISED])
 

@@ -290,7 +290,8 @@ def compute(
         record("person_year", t0)
         kill_point("after_person_year")
     check_person_year(person_year, plan)  # the schema only
-    cells = indicator_cells(spark, build_cube(person_year, plan, secret), plan, years)
+    cube = build_cube(person_year, plan, secret, years, periods)
+    cells = indicator_cells(spark, cube, plan, years, periods)
     models: list[FittedModel] = []
     if index is not None:
         progress("hospital risk models")
