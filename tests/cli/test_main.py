@@ -294,7 +294,7 @@ def test_explain_prints_one_pass_per_source():
     result = invoke("explain", "gp_contact_share", "polypharmacy_65plus")
     assert result.exit_code == 0, result.output
     assert "health_care: ONE pass" in result.output and "pharmacy: ONE pass" in result.output
-    assert "grouping-sets pass" in result.output
+    assert "copied into the grouping sets" in result.output
 
 
 def test_explain_json_prints_the_resolved_plan():
