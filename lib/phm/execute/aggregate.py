@@ -17,7 +17,7 @@
 4. Strata are added up per cell: crude sums, the directly standardised rate (weights of the
    reference population) and the expected count for indirect standardisation.
 
-Spark notes (measured, see docs/scaling.md): narrow rows and no higher-order functions
+Spark notes (measured at 20k-100k persons): narrow rows and no higher-order functions
 (``filter``, ``transform``) on the hot path keep the generated code small and compiled; one
 wide row of every indicator's sums side by side ran several times slower.
 """
@@ -302,12 +302,17 @@ def _used_columns(plan: Plan) -> list[set[str]]:
     out = []
     for ind, sets in zip(plan.indicators, _own_sets(plan)):
         cols = {dim_column(d) for _, combo in sets for d in combo}
-        cols |= {geo[lvl] or "" for lvl, _ in sets if lvl in geo}
+        cols |= {col for lvl, _ in sets if (col := geo.get(lvl))}
         cols |= {f"area_{lvl[5:]}" for lvl, _ in sets if lvl.startswith("area:")}
-        if ind.standardisation.method in ("direct", "indirect"):
+        if _by_strata(ind):
             cols |= set(STRATA)
         out.append(cols)
     return out
+
+
+def _by_strata(ind: Indicator) -> bool:
+    """Whether the indicator needs its cells' age-sex strata (it is standardised)."""
+    return ind.standardisation.method != "none"
 
 
 def _stratum_index() -> Column:
@@ -491,10 +496,7 @@ def _finest_strata(long: DataFrame, plan: Plan) -> DataFrame:
         for i, d in enumerate(plan.dims)
     ]
     standardised = F.element_at(
-        _per_indicator(
-            [ind.standardisation.method in ("direct", "indirect") for ind in plan.indicators]
-        ),
-        _position(),
+        _per_indicator([_by_strata(ind) for ind in plan.indicators]), _position()
     )
     return (
         long.withColumn("_c", F.explode(F.element_at(own, _position())))
