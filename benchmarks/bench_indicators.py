@@ -55,6 +55,7 @@ from phm.disclosure import default_protection
 from phm.runs.indicators import (
     available_years,
     compute,
+    covered_years,
     compute_cells,
     run_indicators,
     work_of,
@@ -172,6 +173,14 @@ def main() -> None:
         raise SystemExit(f"no population rows for {missing} in {wh.root}; available: {have}")
     cat = load_catalogue(args.specs_dir)
     indicators = cat.select(collections=args.collection)
+    # only indicators whose look-backs the data cover in every year asked for: a published run
+    # refuses the others (a window reaching before the data), so both figures leave them out
+    computed, skipped = covered_years(
+        spark, wh, build_plan(cat, indicators), years, have, asked=False
+    )
+    indicators = [i for i in indicators if computed[i.id] == years]
+    for warning in skipped:
+        console.print(f"left out: {warning}")
     load_before = os.getloadavg()
     machine = f"{os.cpu_count()} cores, {_memory_gib():.1f} GiB, {platform.platform()}"
     console.print(f"machine: {machine}")
