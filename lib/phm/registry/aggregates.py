@@ -66,6 +66,9 @@ class Aggregate:
     over_years: ClassVar[str] = ""
     takes_having: ClassVar[bool] = False  # a per-code threshold (pharmacy)
     sources: ClassVar[tuple[str, ...] | None] = None  # None: any source table
+    # its partial aggregate is a list: Spark then runs the whole group-by as an object hash
+    # aggregate that falls back to sorting, so the pass gives such features a group-by of their own
+    collects_lists: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -247,6 +250,7 @@ class ProportionOfDaysCovered(Aggregate):
     )
     reads_of = numeric_of = True
     sources = ("pharmacy",)
+    collects_lists = True
 
     def check(self, f: Feature) -> str | None:
         if f.of and (f.source != "pharmacy" or not f.codes):
