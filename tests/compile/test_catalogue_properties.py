@@ -15,11 +15,12 @@ from sample_rows import claim, frame, person
 
 from phm.execute.events import index_events
 from phm.execute.finalise import finalise
-from phm.execute.person_year import build_person_year
+from phm.execute.person_year import build_person_year, source_features
 from phm.compile.plan import build_plan
 from phm.data.reference_data import esp2013, municipalities
 from phm.data.schemas import SOURCE_TABLES
 from phm.data.warehouse import Warehouse
+from phm.registry.aggregates import AGGREGATES
 from phm.runs.indicators import compute_cells, run_indicators
 from phm.spec import load_catalogue
 
@@ -65,6 +66,25 @@ def test_one_scan_per_source_table(spark, calibration_warehouse, catalogue):
         )
         assert scans == 1, f"{table} is scanned {scans} times:\n{physical}"
     assert len(plan.passes) == 3 and sum(len(p.features) for p in plan.passes) >= 25
+
+
+def test_list_collecting_features_read_their_rows_again(spark, calibration_warehouse, catalogue):
+    # pdc collects lists: in the pass's own group-by it would turn every pharmacy feature's
+    # hash aggregate into Spark's sort-based object aggregate, so it gets a second, filtered read
+    plan = build_plan(catalogue, catalogue.select())
+    pharmacy = next(p for p in plan.passes if p.table == "pharmacy")
+    lists = [f for f in pharmacy.features if AGGREGATES[f.aggregate].collects_lists]
+    assert lists and len(lists) < len(pharmacy.features)
+    path = calibration_warehouse.path("pharmacy")
+
+    def scans(p) -> int:
+        frame = source_features(spark, calibration_warehouse, p, plan, [2023])
+        physical = frame._jdf.queryExecution().executedPlan().toString()
+        return physical.count(f"{path}]") + physical.count(f"{path},")
+
+    assert scans(pharmacy) == 2
+    without = type(pharmacy)("pharmacy", tuple(f for f in pharmacy.features if f not in lists))
+    assert scans(without) == 1
 
 
 def test_stays_are_indexed_once_for_every_event(spark, calibration_warehouse, catalogue):

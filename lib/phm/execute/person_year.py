@@ -2,14 +2,14 @@
 attribute and every feature the run needs.
 
 Each source table is read once: all its features are conditional aggregates of one group-by
-(``count(when(cond, 1))``, ``sum(when(cond, x))`` ...). The one exception: features whose
-aggregate collects lists (``pdc``) get a group-by of their own over their code lists' rows (a
-second, filtered read), because they would slow the whole group-by down to Spark's sort-based
-object aggregate. Windowed features (``window_years: 2``)
+(``count(when(cond, 1))``, ``sum(when(cond, x))`` ...). Windowed features (``window_years: 2``)
 stay in the same pass: a row that matches one is also counted for the following year(s) by
 exploding only those rows into their target years, and every other feature's condition requires
 the row's own year. Pharmacy is first summed per person, year and ATC5 so thresholds per medicine
-(polypharmacy's >= 80 DDD) come out of the same scan.
+(polypharmacy's >= 80 DDD) come out of the same scan. The one exception to a single read:
+features whose aggregate collects lists (``pdc``) get a group-by of their own over their code
+lists' rows (a second, filtered read), because in the shared group-by they would slow every
+feature down to Spark's sort-based object aggregate.
 """
 
 from __future__ import annotations
