@@ -19,7 +19,8 @@
 
 Spark notes (measured at 20k-100k persons): narrow rows and no higher-order functions
 (``filter``, ``transform``) on the hot path keep the generated code small and compiled; one
-wide row of every indicator's sums side by side ran several times slower.
+wide row of every indicator's sums side by side ran several times slower. What each stage costs
+at 100k and 1M persons: docs/scaling.md.
 """
 
 from __future__ import annotations

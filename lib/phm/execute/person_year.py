@@ -14,6 +14,7 @@ feature down to Spark's sort-based object aggregate.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import reduce
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -141,7 +142,7 @@ def source_features(
 
 
 def _aggregated(
-    rows: DataFrame, features: list[Feature] | tuple[Feature, ...], p: SourcePass, conds: dict
+    rows: DataFrame, features: Sequence[Feature], p: SourcePass, conds: dict[str, Column | None]
 ) -> DataFrame:
     """``features`` of pass ``p`` per (person_id, target year) from ``rows``."""
     if p.per_code:
@@ -168,7 +169,7 @@ def _aggregate(f: Feature, cond: Column | None) -> Column:
 def _per_code_aggregate(
     rows: DataFrame,
     p: SourcePass,
-    features: list[Feature] | tuple[Feature, ...],
+    features: Sequence[Feature],
     conds: dict[str, Column | None],
 ) -> DataFrame:
     """Two levels: per (person, year, code), then per (person, year)."""
