@@ -333,7 +333,7 @@ def _weights_array(ind: Indicator) -> list[float]:
 
 
 def reference_rates(
-    person_year: DataFrame, plan: Plan, years: list[int], tops: Tops | None = None
+    person_year: DataFrame, plan: Plan, years: list[int], tops: Tops
 ) -> dict[int, list]:
     """Belgium's stratum rates per indirectly standardised indicator: [year][stratum] flattened.
     A tiny result (40 strata x years), so it is brought to the driver and inlined; summed from
@@ -344,7 +344,7 @@ def reference_rates(
         return {}
     measures = {}
     for k in ks:
-        cols = person_measures(plan.indicators[k], k, tops or {})
+        cols = person_measures(plan.indicators[k], k, tops)
         measures.update({_m(k, m): cols[_m(k, m)] for m in ("num", "den")})
     rows = (
         person_year.where(F.col("year").isin(years))
@@ -399,9 +399,8 @@ def indicator_cells(
     """
     long = _in_periods(cube.frame, plan, periods or years)
     strata = _level_strata(_finest_strata(long, plan), plan)
-    pooled = any(ind.pooled_years > 1 for ind in plan.indicators)
     persons = None
-    if pooled:
+    if _has_pools(plan):
         persons = _pooled_persons(strata, plan)
         strata = strata.groupBy(*_cell_keys(plan), *STRATA).agg(
             *[F.sum(m).alias(m) for m in MEASURES]
@@ -431,7 +430,7 @@ def _in_periods(cube: DataFrame, plan: Plan, periods: list[int]) -> DataFrame:
     """The cube rows counting in ``periods``: a pooled indicator's row also counts ``_o``
     years later, in the periods of every pool it is in; the years before the periods are read
     for the pools alone."""
-    if any(ind.pooled_years > 1 for ind in plan.indicators):
+    if _has_pools(plan):
         pool = F.element_at(
             _per_indicator([ind.pooled_years for ind in plan.indicators]), _position()
         )
@@ -462,8 +461,14 @@ def _combos(plan: Plan) -> list[tuple[str, ...]]:
     return sorted({combo for sets in _own_sets(plan) for _, combo in sets})
 
 
+def _has_pools(plan: Plan) -> bool:
+    """Whether some indicator pools several years into one period."""
+    return any(ind.pooled_years > 1 for ind in plan.indicators)
+
+
 def _pooled(plan: Plan) -> list[str]:
-    return ["_o"] if any(ind.pooled_years > 1 for ind in plan.indicators) else []
+    """The pool-offset column ``_o`` among the group-by keys, when some indicator pools."""
+    return ["_o"] if _has_pools(plan) else []
 
 
 def _geo_columns(plan: Plan) -> list[str]:

@@ -125,7 +125,7 @@ def source_features(
     lists = [f for f in p.features if AGGREGATES[f.aggregate].collects_lists]
     plain = [f for f in p.features if f not in lists]
     if not (lists and plain):
-        out = _aggregated(rows, p.features, p, conds)
+        out = _features_frame(rows, p.features, p, conds)
     else:
         # the list-collecting features (pdc) in a group-by of their own, over their rows only:
         # together they would turn the compiled hash aggregate of every feature into Spark's
@@ -135,13 +135,13 @@ def source_features(
         theirs = rows
         if all(c is not None for c in selected):
             theirs = rows.where(reduce(lambda a, b: a | b, selected))
-        out = _aggregated(rows, plain, p, conds).join(
-            _aggregated(theirs, lists, p, conds), ["person_id", TARGET], "left"
+        out = _features_frame(rows, plain, p, conds).join(
+            _features_frame(theirs, lists, p, conds), ["person_id", TARGET], "left"
         )
     return out.withColumnRenamed(TARGET, "year")
 
 
-def _aggregated(
+def _features_frame(
     rows: DataFrame, features: Sequence[Feature], p: SourcePass, conds: dict[str, Column | None]
 ) -> DataFrame:
     """``features`` of pass ``p`` per (person_id, target year) from ``rows``."""
